@@ -12,8 +12,13 @@ from . import aca, dapr, images, k8s, oci
 from .spec import PolicySpec
 
 PACK_NAME = "daca-ascent"
-SPECS: list[PolicySpec] = [*k8s.POLICIES, *dapr.POLICIES, *aca.POLICIES, *oci.POLICIES,
-                           *images.POLICIES]
+SPECS: list[PolicySpec] = [
+    *k8s.POLICIES,
+    *dapr.POLICIES,
+    *aca.POLICIES,
+    *oci.POLICIES,
+    *images.POLICIES,
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -54,8 +54,10 @@ def validate_component_secret_refs(resource: Resource, config: Config) -> list[s
     if resource.type == ACA_COMPONENT:
         for secret in as_list(resource.props.get("secrets")):
             if get(secret, "value") is not None and get(secret, "keyVaultUrl") is None:
-                out.append(f"secret '{get(secret, 'name')}' is stored inline; use keyVaultUrl "
-                           "with a managed identity")
+                out.append(
+                    f"secret '{get(secret, 'name')}' is stored inline; use keyVaultUrl "
+                    "with a managed identity"
+                )
     return out
 
 
@@ -64,8 +66,11 @@ def validate_component_scoped(resource: Resource, config: Config) -> list[str]:
     if is_unknown(scopes):
         raise NotApplicable("scopes are unknown at preview")
     exempt = set(config.get("exemptComponents", []))
-    name = (get(resource.props, "metadata", "name") if resource.type == K8S_COMPONENT
-            else get(resource.props, "componentName")) or resource.name
+    name = (
+        get(resource.props, "metadata", "name")
+        if resource.type == K8S_COMPONENT
+        else get(resource.props, "componentName")
+    ) or resource.name
     if name in exempt:
         return []
     if not as_list(scopes):
@@ -111,8 +116,13 @@ def validate_scopes_deployed(
         )
         if stray:
             known = ", ".join(sorted(deployed)) or "none"
-            out.append((r, f"component '{r.name}' is scoped to app-ids no workload deploys: "
-                           f"{', '.join(stray)} (deployed: {known})"))
+            out.append(
+                (
+                    r,
+                    f"component '{r.name}' is scoped to app-ids no workload deploys: "
+                    f"{', '.join(stray)} (deployed: {known})",
+                )
+            )
     return out
 
 
@@ -141,8 +151,9 @@ def validate_annotations(resource: Resource, config: Config) -> list[str]:
             out.append(f"dapr.io/app-port '{app_port}' is not a port number")
         elif int(port) not in declared:
             ports = ", ".join(str(d) for d in sorted(declared)) or "none"
-            out.append(f"dapr.io/app-port {fmt_num(port)} matches no containerPort "
-                       f"(declared: {ports})")
+            out.append(
+                f"dapr.io/app-port {fmt_num(port)} matches no containerPort (declared: {ports})"
+            )
     return out
 
 
@@ -170,8 +181,10 @@ def validate_chart_pinned(resource: Resource, config: Config) -> list[str]:
     if is_unknown(version):
         return []
     if not isinstance(version, str) or not version:
-        return ["Dapr Helm release has no chart version; Helm would install the newest chart "
-                "(and never upgrade its CRDs)"]
+        return [
+            "Dapr Helm release has no chart version; Helm would install the newest chart "
+            "(and never upgrade its CRDs)"
+        ]
     if any(ch in version for ch in "^~*<>=x| "):
         return [f"Dapr chart version '{version}' is a range; pin an exact version"]
     return []
@@ -181,65 +194,80 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="dapr-component-secret-refs",
         description="Dapr component credentials must come from a secret store, never a literal.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Replace the metadata value with secretKeyRef {name, key} (Kubernetes) or "
-                    "secretRef (ACA), and keep ACA component secrets as keyVaultUrl references.",
+        "secretRef (ACA), and keep ACA component secrets as keyVaultUrl references.",
         config_schema=SECRET_NAME_SCHEMA,
-        resource_types=COMPONENT_TYPES, validate_resource=validate_component_secret_refs,
+        resource_types=COMPONENT_TYPES,
+        validate_resource=validate_component_secret_refs,
     ),
     PolicySpec(
         name="dapr-component-scoped",
         description="Every Dapr component must be scoped to the app-ids that use it.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Set scopes: [<app-id>, ...] on the component.",
         config_schema={
             "exemptComponents": {
-                "type": "array", "items": {"type": "string"}, "default": [],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
                 "description": "Component names that may be shared by every app.",
             }
         },
-        resource_types=COMPONENT_TYPES, validate_resource=validate_component_scoped,
+        resource_types=COMPONENT_TYPES,
+        validate_resource=validate_component_scoped,
     ),
     PolicySpec(
         name="dapr-component-scopes-deployed",
         description="Dapr component scopes must name app-ids that the stack actually deploys.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Fix the scope (typo?) or deploy the app-id; a scope naming no app hides "
-                    "the component from the app that needs it.",
+        "the component from the app that needs it.",
         validate_stack=validate_scopes_deployed,
     ),
     PolicySpec(
         name="dapr-workload-annotations",
         description="Dapr-enabled workloads must carry complete sidecar annotations whose "
-                    "app-port is a declared container port.",
-        severity="medium", enforcement="mandatory",
+        "app-port is a declared container port.",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set dapr.io/app-id and dapr.io/app-port on the pod template, with app-port "
-                    "equal to the app container's containerPort.",
+        "equal to the app container's containerPort.",
         config_schema={
             "requiredAnnotations": {
-                "type": "array", "items": {"type": "string"},
+                "type": "array",
+                "items": {"type": "string"},
                 "default": ["dapr.io/app-id", "dapr.io/app-port"],
                 "description": "Annotations every Dapr-enabled pod template must set.",
             }
         },
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_annotations,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_annotations,
     ),
     PolicySpec(
         name="dapr-runtime-mtls-enabled",
         description="Dapr mTLS between sidecars must not be disabled.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Remove global.mtls.enabled: false from the Dapr chart values and "
-                    "spec.mtls.enabled: false from Dapr Configurations.",
-        resource_types=("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart",
-                        "kubernetes:dapr.io/v1alpha1:Configuration"),
+        "spec.mtls.enabled: false from Dapr Configurations.",
+        resource_types=(
+            "kubernetes:helm.sh/v3:Release",
+            "kubernetes:helm.sh/v4:Chart",
+            "kubernetes:dapr.io/v1alpha1:Configuration",
+        ),
         validate_resource=validate_mtls,
     ),
     PolicySpec(
         name="dapr-runtime-chart-pinned",
         description="The Dapr Helm chart must be pinned to an exact version.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set the release's version to an exact chart version per stage (Helm "
-                    "upgrades do not update Dapr's CRDs).",
+        "upgrades do not update Dapr's CRDs).",
         resource_types=("kubernetes:helm.sh/v3:Release", "kubernetes:helm.sh/v4:Chart"),
         validate_resource=validate_chart_pinned,
     ),

@@ -34,7 +34,7 @@ def split_image(ref: str) -> tuple[str, str | None, str | None]:
     slash = name.rfind("/")
     colon = name.rfind(":")
     if colon > slash:
-        return name[:colon], name[colon + 1:], digest or None
+        return name[:colon], name[colon + 1 :], digest or None
     return name, None, digest or None
 
 
@@ -201,17 +201,21 @@ def validate_dockerfile_base(resource: Resource, config: Config) -> list[str]:
 
 _PIN_SCHEMA = {
     "requireDigest": {
-        "type": "boolean", "default": False,
+        "type": "boolean",
+        "default": False,
         "description": "Require @sha256 digests rather than fixed tags.",
     },
     "forbiddenTags": {
-        "type": "array", "items": {"type": "string"}, "default": ["latest"],
+        "type": "array",
+        "items": {"type": "string"},
+        "default": ["latest"],
         "description": "Mutable tags that never count as pinned.",
     },
 }
 _DOCKERFILE_SCHEMA = {
     "repoRoot": {
-        "type": "string", "default": "",
+        "type": "string",
+        "default": "",
         "description": "Directory build paths are relative to (default: the repository root).",
     }
 }
@@ -220,8 +224,9 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="images-container-tag-pinned",
         description="Container images must be pinned: a fixed tag or a digest, never :latest "
-                    "or no tag.",
-        severity="high", enforcement="mandatory",
+        "or no tag.",
+        severity="high",
+        enforcement="mandatory",
         remediation="Reference images by digest (repo@sha256:...) or an immutable version tag.",
         config_schema=_PIN_SCHEMA,
         resource_types=(*WORKLOAD_TYPES, CONTAINER_APP, DOCKER_CONTAINER),
@@ -230,32 +235,39 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="images-container-pull-policy",
         description="Containers must use an allowed imagePullPolicy.",
-        severity="low", enforcement="advisory",
+        severity="low",
+        enforcement="advisory",
         remediation="Use IfNotPresent with pinned images; 'Never' only where images are "
-                    "side-loaded (kind), allowed through the stack's config.",
+        "side-loaded (kind), allowed through the stack's config.",
         config_schema={
             "allowedPullPolicies": {
-                "type": "array", "items": {"enum": ["Always", "IfNotPresent", "Never"]},
+                "type": "array",
+                "items": {"enum": ["Always", "IfNotPresent", "Never"]},
                 "default": ["IfNotPresent", "Always"],
                 "description": "imagePullPolicy values this stack may use.",
             }
         },
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_pull_policy,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_pull_policy,
     ),
     PolicySpec(
         name="images-dockerfile-nonroot-user",
         description="Images built by the stack must end with a non-root USER.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Add `USER <uid>` (non-zero) to the final stage of the Dockerfile.",
         config_schema=_DOCKERFILE_SCHEMA,
-        resource_types=(DOCKER_IMAGE,), validate_resource=validate_dockerfile_user,
+        resource_types=(DOCKER_IMAGE,),
+        validate_resource=validate_dockerfile_user,
     ),
     PolicySpec(
         name="images-dockerfile-base-pinned",
         description="Dockerfile base images must be pinned by tag or digest.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Pin every FROM to a fixed version tag, ideally with @sha256 digest.",
         config_schema={**_PIN_SCHEMA, **_DOCKERFILE_SCHEMA},
-        resource_types=(DOCKER_IMAGE,), validate_resource=validate_dockerfile_base,
+        resource_types=(DOCKER_IMAGE,),
+        validate_resource=validate_dockerfile_base,
     ),
 ]

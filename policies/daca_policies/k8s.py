@@ -25,9 +25,7 @@ from .spec import (
 )
 
 
-def _security_value(
-    pod: Any, container: Any, key: str
-) -> Any:
+def _security_value(pod: Any, container: Any, key: str) -> Any:
     """A container's securityContext value, falling back to the pod's (as the kubelet does)."""
     value = get(container, "securityContext", key)
     return value if value is not None else get(pod, "securityContext", key)
@@ -42,8 +40,10 @@ def validate_non_root(resource: Resource, config: Config) -> list[str]:
         if user == 0:
             out.append(f"{label} runs as UID 0 (securityContext.runAsUser: 0)")
         elif non_root is not True and user is None:
-            out.append(f"{label} may run as root: set securityContext.runAsNonRoot: true "
-                       "(and a non-zero runAsUser)")
+            out.append(
+                f"{label} may run as root: set securityContext.runAsNonRoot: true "
+                "(and a non-zero runAsUser)"
+            )
     return out
 
 
@@ -150,8 +150,9 @@ def validate_env_no_literal_secret(resource: Resource, config: Config) -> list[s
             if not isinstance(name, str) or value is None or value == "":
                 continue
             if value == SECRET_PLACEHOLDER or secret_like(name):
-                out.append(f"{label} sets env {name} to a literal value; "
-                           "use valueFrom.secretKeyRef")
+                out.append(
+                    f"{label} sets env {name} to a literal value; use valueFrom.secretKeyRef"
+                )
     return out
 
 
@@ -161,15 +162,26 @@ def validate_service_account(resource: Resource, config: Config) -> list[str]:
     if is_unknown(account):
         return []
     if not account or account == "default":
-        return ["pod runs as the namespace's 'default' service account; "
-                "set spec.serviceAccountName to a dedicated account"]
+        return [
+            "pod runs as the namespace's 'default' service account; "
+            "set spec.serviceAccountName to a dedicated account"
+        ]
     return []
 
 
 CLUSTER_SCOPED_KINDS = {
-    "Namespace", "CustomResourceDefinition", "ClusterRole", "ClusterRoleBinding",
-    "PersistentVolume", "StorageClass", "PriorityClass", "MutatingWebhookConfiguration",
-    "ValidatingWebhookConfiguration", "APIService", "Node", "IngressClass",
+    "Namespace",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "PersistentVolume",
+    "StorageClass",
+    "PriorityClass",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "APIService",
+    "Node",
+    "IngressClass",
 }
 
 
@@ -184,8 +196,10 @@ def validate_namespace(resource: Resource, config: Config) -> list[str]:
     if is_unknown(namespace):
         return []
     if not namespace:
-        return ["metadata.namespace is not set, so the object lands in the provider's default "
-                "namespace; set it explicitly"]
+        return [
+            "metadata.namespace is not set, so the object lands in the provider's default "
+            "namespace; set it explicitly"
+        ]
     if namespace in set(config.get("forbiddenNamespaces", ["default"])):
         return [f"object is placed in the '{namespace}' namespace"]
     return []
@@ -195,8 +209,9 @@ def validate_service_type(resource: Resource, config: Config) -> list[str]:
     svc_type = get(resource.props, "spec", "type") or "ClusterIP"
     allowed = list(config.get("allowedTypes", ["ClusterIP"]))
     if svc_type not in allowed:
-        return [f"Service type {svc_type} is not allowed on this stack (allowed: "
-                f"{', '.join(allowed)})"]
+        return [
+            f"Service type {svc_type} is not allowed on this stack (allowed: {', '.join(allowed)})"
+        ]
     return []
 
 
@@ -246,7 +261,9 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
 
 _EXEMPT_CONTAINERS = {
     "exemptContainers": {
-        "type": "array", "items": {"type": "string"}, "default": [],
+        "type": "array",
+        "items": {"type": "string"},
+        "default": [],
         "description": "Container names this rule does not apply to.",
     }
 }
@@ -255,110 +272,138 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="k8s-container-non-root",
         description="Containers must not run as root.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Set securityContext.runAsNonRoot: true and a non-zero runAsUser on the pod "
-                    "or container, and build the image with a non-root USER.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_non_root,
+        "or container, and build the image with a non-root USER.",
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_non_root,
     ),
     PolicySpec(
         name="k8s-container-no-privilege-escalation",
         description="Containers must not allow privilege escalation.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Set securityContext.allowPrivilegeEscalation: false on every container.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_no_privilege_escalation,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_no_privilege_escalation,
     ),
     PolicySpec(
         name="k8s-container-not-privileged",
         description="Containers must not run privileged.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Remove securityContext.privileged: true; grant a specific capability "
-                    "instead if one is really needed.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_not_privileged,
+        "instead if one is really needed.",
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_not_privileged,
     ),
     PolicySpec(
         name="k8s-pod-no-host-namespaces",
         description="Pods must not share the node's network, PID or IPC namespace.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Remove hostNetwork, hostPID and hostIPC from the pod spec.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_no_host_namespaces,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_no_host_namespaces,
     ),
     PolicySpec(
         name="k8s-container-no-host-port",
         description="Containers must not bind a hostPort.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Remove ports[].hostPort and expose the pod through a Service.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_no_host_port,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_no_host_port,
     ),
     PolicySpec(
         name="k8s-container-readonly-rootfs",
         description="Containers must run with a read-only root filesystem.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set securityContext.readOnlyRootFilesystem: true and mount an emptyDir "
-                    "(or a volume) where the process writes, e.g. /tmp or /data.",
+        "(or a volume) where the process writes, e.g. /tmp or /data.",
         config_schema=_EXEMPT_CONTAINERS,
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_readonly_rootfs,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_readonly_rootfs,
     ),
     PolicySpec(
         name="k8s-container-capabilities-dropped",
         description="Containers must drop ALL Linux capabilities and add back only allowed ones.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set securityContext.capabilities.drop: [ALL]; add back only what the "
-                    "config's allowedCapabilities lists.",
+        "config's allowedCapabilities lists.",
         config_schema={
             "allowedCapabilities": {
-                "type": "array", "items": {"type": "string"}, "default": [],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": [],
                 "description": "Capabilities a container may add back (e.g. NET_BIND_SERVICE).",
             }
         },
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_capabilities_dropped,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_capabilities_dropped,
     ),
     PolicySpec(
         name="k8s-container-resources-set",
         description="Containers must set CPU and memory requests and a memory limit.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set resources.requests.cpu, resources.requests.memory and "
-                    "resources.limits.memory on every container.",
+        "resources.limits.memory on every container.",
         config_schema={
             "requireCpuLimit": {
-                "type": "boolean", "default": False,
+                "type": "boolean",
+                "default": False,
                 "description": "Also require resources.limits.cpu.",
             }
         },
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_resources,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_resources,
     ),
     PolicySpec(
         name="k8s-container-probes-set",
         description="Long-running containers must have readiness and liveness probes.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Add readinessProbe and livenessProbe (httpGet on /readyz and /healthz for "
-                    "the agent; exec redis-cli ping for Redis).",
+        "the agent; exec redis-cli ping for Redis).",
         config_schema=_EXEMPT_CONTAINERS,
-        resource_types=LONG_RUNNING_TYPES, validate_resource=validate_probes,
+        resource_types=LONG_RUNNING_TYPES,
+        validate_resource=validate_probes,
     ),
     PolicySpec(
         name="k8s-container-env-no-literal-secret",
         description="Secret-looking environment variables must come from a Secret, not a literal.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Use env[].valueFrom.secretKeyRef (or envFrom.secretRef) for credentials.",
         config_schema=SECRET_NAME_SCHEMA,
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_env_no_literal_secret,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_env_no_literal_secret,
     ),
     PolicySpec(
         name="k8s-pod-dedicated-service-account",
         description="Pods must run under a dedicated service account, not 'default'.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Create a ServiceAccount per workload and set spec.serviceAccountName.",
-        resource_types=WORKLOAD_TYPES, validate_resource=validate_service_account,
+        resource_types=WORKLOAD_TYPES,
+        validate_resource=validate_service_account,
     ),
     PolicySpec(
         name="k8s-resource-not-default-namespace",
         description="Namespaced objects must name a namespace other than 'default'.",
-        severity="medium", enforcement="mandatory",
+        severity="medium",
+        enforcement="mandatory",
         remediation="Set metadata.namespace (or the Helm release's namespace) to the stage's "
-                    "own namespace.",
+        "own namespace.",
         config_schema={
             "forbiddenNamespaces": {
-                "type": "array", "items": {"type": "string"}, "default": ["default"],
+                "type": "array",
+                "items": {"type": "string"},
+                "default": ["default"],
                 "description": "Namespaces no object may be placed in.",
             }
         },
@@ -368,9 +413,10 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="k8s-service-type-allowed",
         description="Services must not be LoadBalancer or NodePort unless the stack allows it.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Use a ClusterIP Service behind the stage's ingress, or allow the type in "
-                    "policies/config/<stack>.json (kind maps host ports to NodePorts).",
+        "policies/config/<stack>.json (kind maps host ports to NodePorts).",
         config_schema={
             "allowedTypes": {
                 "type": "array",
@@ -379,17 +425,21 @@ POLICIES: list[PolicySpec] = [
                 "description": "Service types this stack may create.",
             }
         },
-        resource_types=("kubernetes:core/v1:Service",), validate_resource=validate_service_type,
+        resource_types=("kubernetes:core/v1:Service",),
+        validate_resource=validate_service_type,
     ),
     PolicySpec(
         name="k8s-service-no-admin-port",
         description="Services must not expose SSH or other admin ports.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Remove the port from the Service; reach nodes through a bastion or "
-                    "kubectl exec instead.",
+        "kubectl exec instead.",
         config_schema={
             "forbiddenPorts": {
-                "type": "array", "items": {"type": "integer"}, "default": [22, 3389],
+                "type": "array",
+                "items": {"type": "integer"},
+                "default": [22, 3389],
                 "description": "Ports no Service may expose.",
             }
         },
@@ -399,11 +449,13 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="k8s-ingress-tls",
         description="Ingresses on a public stage must terminate TLS for every host.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Add spec.tls with a certificate Secret covering every rule's host.",
         config_schema={
             "requireTls": {
-                "type": "boolean", "default": True,
+                "type": "boolean",
+                "default": True,
                 "description": "Whether this stage is public and needs TLS.",
             }
         },
@@ -413,11 +465,14 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="k8s-workload-min-replicas",
         description="Deployments and autoscalers must keep the stack's minimum replica count.",
-        severity="low", enforcement="advisory",
+        severity="low",
+        enforcement="advisory",
         remediation="Raise spec.replicas (or the HPA's minReplicas) to the configured minimum.",
         config_schema={
             "minReplicas": {
-                "type": "integer", "minimum": 0, "default": 1,
+                "type": "integer",
+                "minimum": 0,
+                "default": 1,
                 "description": "Minimum replicas per Deployment/HPA on this stack.",
             }
         },

@@ -42,8 +42,10 @@ def validate_shape(resource: Resource, config: Config) -> list[str]:
 def validate_legacy_imds(resource: Resource, config: Config) -> list[str]:
     disabled = truthy(get(resource.props, "instanceOptions", "areLegacyImdsEndpointsDisabled"))
     if disabled is not True:
-        return ["legacy IMDSv1 endpoints are enabled; set "
-                "instanceOptions.areLegacyImdsEndpointsDisabled: true"]
+        return [
+            "legacy IMDSv1 endpoints are enabled; set "
+            "instanceOptions.areLegacyImdsEndpointsDisabled: true"
+        ]
     return []
 
 
@@ -86,8 +88,10 @@ def validate_admin_ports(resource: Resource, config: Config) -> list[str]:
     for rule in rules:
         ports = _exposed_admin_ports(rule, admin_ports)
         if ports:
-            out.append(f"ingress from {get(rule, 'source')} reaches admin port(s) "
-                       f"{', '.join(map(str, ports))}")
+            out.append(
+                f"ingress from {get(rule, 'source')} reaches admin port(s) "
+                f"{', '.join(map(str, ports))}"
+            )
     return out
 
 
@@ -132,59 +136,93 @@ POLICIES: list[PolicySpec] = [
     PolicySpec(
         name="oci-instance-free-shape",
         description="OCI instances must use an Always Free shape.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Use VM.Standard.A1.Flex (Ampere) or VM.Standard.E2.1.Micro, or list the "
-                    "shape in the stack's allowedShapes if paying is intended.",
+        "shape in the stack's allowedShapes if paying is intended.",
         config_schema={
             "allowedShapes": {
-                "type": "array", "items": {"type": "string"},
+                "type": "array",
+                "items": {"type": "string"},
                 "default": [A1_SHAPE, "VM.Standard.E2.1.Micro"],
                 "description": "Instance shapes this stack may launch.",
             }
         },
-        resource_types=(INSTANCE,), validate_resource=validate_shape,
+        resource_types=(INSTANCE,),
+        validate_resource=validate_shape,
     ),
     PolicySpec(
         name="oci-instance-legacy-imds-disabled",
         description="OCI instances must disable the legacy (v1) instance metadata endpoints.",
-        severity="high", enforcement="mandatory",
+        severity="high",
+        enforcement="mandatory",
         remediation="Set instanceOptions.areLegacyImdsEndpointsDisabled: true.",
-        resource_types=(INSTANCE,), validate_resource=validate_legacy_imds,
+        resource_types=(INSTANCE,),
+        validate_resource=validate_legacy_imds,
     ),
     PolicySpec(
         name="oci-network-no-public-admin-ports",
         description="Security rules must not open SSH, the Kubernetes API or RDP to 0.0.0.0/0.",
-        severity="critical", enforcement="mandatory",
+        severity="critical",
+        enforcement="mandatory",
         remediation="Restrict the rule's source to your own CIDR (or use OCI Bastion) for "
-                    "ports 22, 6443 and 3389.",
+        "ports 22, 6443 and 3389.",
         config_schema={
             "adminPorts": {
-                "type": "array", "items": {"type": "integer"}, "default": [22, 6443, 3389],
+                "type": "array",
+                "items": {"type": "integer"},
+                "default": [22, 6443, 3389],
                 "description": "Ports that must never be reachable from the internet.",
             }
         },
-        resource_types=(SECURITY_LIST, NSG_RULE), validate_resource=validate_admin_ports,
+        resource_types=(SECURITY_LIST, NSG_RULE),
+        validate_resource=validate_admin_ports,
     ),
     PolicySpec(
         name="oci-stack-free-tier-caps",
         description="The stack's Ampere A1 OCPUs and memory, E2 micro count and total block "
-                    "storage must stay within the Always Free caps in config.",
-        severity="high", enforcement="mandatory",
+        "storage must stay within the Always Free caps in config.",
+        severity="high",
+        enforcement="mandatory",
         remediation="Shrink shapeConfig or volumes, or update the caps in "
-                    "policies/config/<stack>.json if Oracle changed them.",
+        "policies/config/<stack>.json if Oracle changed them.",
         config_schema={
-            "maxA1Ocpus": {"type": "number", "minimum": 0, "default": 4,
-                           "description": "Total Ampere A1 OCPUs."},
-            "maxA1MemoryGbs": {"type": "number", "minimum": 0, "default": 24,
-                               "description": "Total Ampere A1 memory in GB."},
-            "maxBlockVolumeGbs": {"type": "number", "minimum": 0, "default": 200,
-                                  "description": "Total boot + block volume in GB."},
-            "maxMicroInstances": {"type": "integer", "minimum": 0, "default": 2,
-                                  "description": "VM.Standard.E2.1.Micro instances."},
-            "defaultBootVolumeGbs": {"type": "number", "minimum": 0, "default": 47,
-                                     "description": "Boot volume size when none is given."},
-            "defaultVolumeGbs": {"type": "number", "minimum": 0, "default": 50,
-                                 "description": "Block volume size when none is given."},
+            "maxA1Ocpus": {
+                "type": "number",
+                "minimum": 0,
+                "default": 4,
+                "description": "Total Ampere A1 OCPUs.",
+            },
+            "maxA1MemoryGbs": {
+                "type": "number",
+                "minimum": 0,
+                "default": 24,
+                "description": "Total Ampere A1 memory in GB.",
+            },
+            "maxBlockVolumeGbs": {
+                "type": "number",
+                "minimum": 0,
+                "default": 200,
+                "description": "Total boot + block volume in GB.",
+            },
+            "maxMicroInstances": {
+                "type": "integer",
+                "minimum": 0,
+                "default": 2,
+                "description": "VM.Standard.E2.1.Micro instances.",
+            },
+            "defaultBootVolumeGbs": {
+                "type": "number",
+                "minimum": 0,
+                "default": 47,
+                "description": "Boot volume size when none is given.",
+            },
+            "defaultVolumeGbs": {
+                "type": "number",
+                "minimum": 0,
+                "default": 50,
+                "description": "Block volume size when none is given.",
+            },
         },
         validate_stack=validate_free_tier_caps,
     ),

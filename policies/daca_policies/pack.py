@@ -64,8 +64,9 @@ def _stack_validation(spec: PolicySpec) -> Any:
     check = spec.validate_stack
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
-        resources = [Resource(r.resource_type, r.name, plain(r.props), r.urn)
-                     for r in args.resources]
+        resources = [
+            Resource(r.resource_type, r.name, plain(r.props), r.urn) for r in args.resources
+        ]
         try:
             findings = check(resources, _config(spec, args.get_config()))
         except NotApplicable as e:
@@ -82,9 +83,11 @@ def to_policy(spec: PolicySpec) -> Policy:
         "name": spec.name,
         "description": spec.description,
         "enforcement_level": EnforcementLevel(spec.enforcement),
-        "config_schema": (PolicyConfigSchema(properties={k: dict(v) for k, v in
-                                                         spec.config_schema.items()})
-                          if spec.config_schema else None),
+        "config_schema": (
+            PolicyConfigSchema(properties={k: dict(v) for k, v in spec.config_schema.items()})
+            if spec.config_schema
+            else None
+        ),
         "severity": Severity(spec.severity),
         "tags": [spec.domain],
         "remediation_steps": spec.remediation,
@@ -104,7 +107,7 @@ POLICIES: list[Policy] = _build()
 
 PACK_KWARGS: dict[str, Any] = {
     "description": "DACA Ascent guard rails: Kubernetes, Dapr, Azure Container Apps, OCI "
-                   "Always Free and image hygiene.",
+    "Always Free and image hygiene.",
     "display_name": "DACA Ascent",
     # Each policy sets its own level; this applies only to policies that do not.
     "enforcement_level": EnforcementLevel.ADVISORY,

@@ -95,8 +95,11 @@ def reconcile_config(
             raise UsageError(f"policy config for {name} must be a level or an object")
         if schema is not None:
             validator = jsonschema.Draft7Validator(
-                {"type": "object", "properties": schema.properties,
-                 "required": schema.required or []}
+                {
+                    "type": "object",
+                    "properties": schema.properties,
+                    "required": schema.required or [],
+                }
             )
             errors = sorted(validator.iter_errors(props), key=lambda e: list(e.path))
             if errors:
@@ -144,8 +147,11 @@ def load_resources(path: Path, stack: str) -> list[dict[str, Any]]:
         raise UsageError(f"{path} must hold a JSON array of resources")
     resources = []
     for i, item in enumerate(data):
-        if not isinstance(item, dict) or not isinstance(item.get("type"), str) \
-                or not isinstance(item.get("name"), str):
+        if (
+            not isinstance(item, dict)
+            or not isinstance(item.get("type"), str)
+            or not isinstance(item.get("name"), str)
+        ):
             raise UsageError(f"{path}: resource #{i} needs a string 'type' and 'name'")
         inputs = item.get("inputs") or {}
         if not isinstance(inputs, dict):
@@ -182,35 +188,46 @@ def evaluate(
             message = d.message
             prefix = descriptions.get(d.policyName, "") + "\n"
             if message.startswith(prefix):
-                message = message[len(prefix):]
-            violations.append({
-                "policy": d.policyName,
-                "resource": target["name"] if target else "(stack)",
-                "type": target["type"] if target else "",
-                "urn": target["urn"] if target else "",
-                "message": message,
-                "level": _PROTO_TO_LEVEL.get(d.enforcementLevel, "advisory"),
-                "severity": _SEVERITY.get(d.severity, ""),
-            })
+                message = message[len(prefix) :]
+            violations.append(
+                {
+                    "policy": d.policyName,
+                    "resource": target["name"] if target else "(stack)",
+                    "type": target["type"] if target else "",
+                    "urn": target["urn"] if target else "",
+                    "message": message,
+                    "level": _PROTO_TO_LEVEL.get(d.enforcementLevel, "advisory"),
+                    "severity": _SEVERITY.get(d.severity, ""),
+                }
+            )
         for na in response.not_applicable:
-            not_applicable.append({
-                "policy": na.policy_name,
-                "resource": subject["name"] if subject else "(stack)",
-                "reason": na.reason,
-            })
+            not_applicable.append(
+                {
+                    "policy": na.policy_name,
+                    "resource": subject["name"] if subject else "(stack)",
+                    "reason": na.reason,
+                }
+            )
 
     stack_request = proto.AnalyzeStackRequest()
     for r in resources:
         parent_urn = urn_by_name.get(r.get("parent") or "", "")
         options = proto.AnalyzerResourceOptions(parent=parent_urn)
         props = _struct(r["inputs"])
-        analyze = proto.AnalyzeRequest(type=r["type"], properties=props, urn=r["urn"],
-                                       name=r["name"], options=options)
+        analyze = proto.AnalyzeRequest(
+            type=r["type"], properties=props, urn=r["urn"], name=r["name"], options=options
+        )
         collect(servicer.Analyze(analyze, None), r)
-        stack_request.resources.append(proto.AnalyzerResource(
-            type=r["type"], properties=props, urn=r["urn"], name=r["name"], options=options,
-            parent=parent_urn,
-        ))
+        stack_request.resources.append(
+            proto.AnalyzerResource(
+                type=r["type"],
+                properties=props,
+                urn=r["urn"],
+                name=r["name"],
+                options=options,
+                parent=parent_urn,
+            )
+        )
     collect(servicer.AnalyzeStack(stack_request, None), None)
 
     return {
@@ -228,15 +245,18 @@ def format_text(result: Mapping[str, Any]) -> str:
         for v in result["violations"]
     ]
     mandatory = sum(v["level"] == "mandatory" for v in result["violations"])
-    lines.append(f"{result['policies']} policies on {result['resources']} resources: "
-                 f"{mandatory} mandatory, {len(result['violations']) - mandatory} advisory "
-                 f"violation(s)")
+    lines.append(
+        f"{result['policies']} policies on {result['resources']} resources: "
+        f"{mandatory} mandatory, {len(result['violations']) - mandatory} advisory "
+        f"violation(s)"
+    )
     return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m daca_policies.runner",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m daca_policies.runner", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--resources", type=Path, required=True)
     parser.add_argument("--config", type=Path, help="a --policy-pack-config JSON file")
     parser.add_argument("--stack", default="stack")

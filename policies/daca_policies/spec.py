@@ -152,7 +152,7 @@ def fmt_num(value: float) -> str:
 
 
 def secret_name_matcher(config: Config) -> Callable[[str], bool]:
-    pattern = re.compile(str(config.get("secretNamePattern", DEFAULT_SECRET_NAME_PATTERN)))
+    pattern = re.compile(str(config.get("secretNamePattern", DEFAULT_CREDENTIAL_NAME_PATTERN)))
     allowed = {str(n).lower() for n in config.get("allowedNames", [])}
 
     def matches(name: str) -> bool:
@@ -161,7 +161,7 @@ def secret_name_matcher(config: Config) -> Callable[[str], bool]:
     return matches
 
 
-DEFAULT_SECRET_NAME_PATTERN = (  # noqa: S105 - a pattern, not a credential
+DEFAULT_CREDENTIAL_NAME_PATTERN = (
     r"(?i)(password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|master[-_]?key|"
     r"account[-_]?key|private[-_]?key|connection[-_]?string|credential|sas[-_]?key)"
 )
@@ -170,7 +170,7 @@ SECRET_NAME_SCHEMA: dict[str, dict[str, Any]] = {
     "secretNamePattern": {
         "type": "string",
         "description": "Regular expression for names that hold credentials.",
-        "default": DEFAULT_SECRET_NAME_PATTERN,
+        "default": DEFAULT_CREDENTIAL_NAME_PATTERN,
     },
     "allowedNames": {
         "type": "array",
@@ -223,8 +223,14 @@ def containers(
         for i, c in enumerate(as_list(spec.get(kind))):
             if isinstance(c, Mapping):
                 label = c.get("name") if isinstance(c.get("name"), str) else f"{kind}[{i}]"
-                yield (f"init container '{label}'" if kind == "initContainers" else
-                       f"container '{label}'"), c
+                yield (
+                    (
+                        f"init container '{label}'"
+                        if kind == "initContainers"
+                        else f"container '{label}'"
+                    ),
+                    c,
+                )
 
 
 def require_pod_spec(resource: Resource) -> Mapping[str, Any]:
