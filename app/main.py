@@ -1,0 +1,111 @@
+"""The ASGI app (``app.main:app``): wiring only."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from agents import RunConfig
+from fastapi import FastAPI
+
+from app.agents.assistant import build_assistant
+from app.agents.providers import build_model_provider
+from app.config import ModelProviderName, Settings, SettingsError, load_settings
+from app.dapr_backend import DaprBackend
+from app.errors import install_error_handlers
+from app.metrics import BodySizeLimitMiddleware, Metrics, RequestMetricsMiddleware
+from app.routes import dapr_subscriptions, health, reviews, sessions
+from app.service import ConversationService
+from app.store import Backend, EmbeddedBackend
+
+logger = logging.getLogger("app")
+
+
+def build_backend(settings: Settings) -> Backend:
+    """Dapr when the injector announced a sidecar, the embedded store otherwise."""
+    if settings.sidecar_enabled:
+        return DaprBackend(settings)
+    return EmbeddedBackend()
+
+
+async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
+    if settings.has_api_key:
+        assert settings.openai_api_key is not None
+        return settings.openai_api_key.get_secret_value()
+    if (
+        settings.effective_provider is ModelProviderName.OFFLINE
+        or not settings.openai_key_secret
+        or not isinstance(backend, DaprBackend)
+    ):
+        return None
+    field = settings.openai_key_secret_field or settings.openai_key_secret
+    key = await backend.get_secret(settings.openai_key_secret, field)
+    if not key:
+        raise SettingsError(
+            f"DACA_OPENAI_KEY_SECRET={settings.openai_key_secret!r}: the secret store "
+            f"{settings.secretstore!r} has no field {field!r}"
+        )
+    return key
+
+
+def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
+    """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan."""
+    settings = settings or load_settings()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        logging.basicConfig(
+            level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
+        )
+        active = backend or build_backend(settings)
+        await active.start()
+        api_key = await _resolve_api_key(settings, active)
+        provider = build_model_provider(settings, api_key)
+        run_config = RunConfig(
+            model_provider=provider,
+            tracing_disabled=not (
+                settings.tracing and settings.effective_provider is ModelProviderName.OPENAI
+            ),
+            workflow_name="daca-assistant",
+        )
+        model_name = (
+            "offline"
+            if settings.effective_provider is ModelProviderName.OFFLINE
+            else settings.model_name
+        )
+        app.state.backend = active
+        app.state.service = ConversationService(
+            settings, active, metrics, build_assistant(model_name), run_config
+        )
+        logger.info(
+            "serving with %s backend and %s model %s",
+            active.kind,
+            settings.effective_provider.value,
+            model_name,
+        )
+        try:
+            yield
+        finally:
+            await provider.aclose()
+            await active.close()
+
+    app = FastAPI(
+        title="DACA agent service",
+        version="0.1.0",
+        description="An OpenAI Agents SDK assistant whose state and events go through Dapr.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.metrics = metrics
+    install_error_handlers(app, settings.retry_after_seconds)
+    for router in (sessions.router, reviews.router, health.router, dapr_subscriptions.router):
+        app.include_router(router)
+    # Outermost last: metrics see every answer, including the 413s of the size limit.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
+    return app
+
+
+app = create_app()

@@ -1,0 +1,76 @@
+"""Dapr programmatic subscription: review decisions can arrive over pub/sub."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, ValidationError
+
+from app.deps import ServiceDep, SettingsDep
+from app.errors import ApiError
+from app.schemas import ReviewDecisionRequest, ReviewId, SubscriptionResult
+from app.store import BackendUnavailableError
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(tags=["dapr"])
+
+REVIEW_DECISIONS_ROUTE = "/dapr/events/review-decisions"
+
+
+class ReviewDecisionEvent(ReviewDecisionRequest):
+    """The `data` of a review-decision CloudEvent."""
+
+    review_id: ReviewId
+
+
+class Subscription(BaseModel):
+    """One entry of Dapr's programmatic subscription list (v2 routes format)."""
+
+    pubsubname: str
+    topic: str
+    routes: dict[str, str]
+
+
+@router.get("/dapr/subscribe", response_model=list[Subscription])
+async def subscribe(settings: SettingsDep) -> list[Subscription]:
+    """Tells the sidecar which topics to deliver here."""
+    return [
+        Subscription(
+            pubsubname=settings.pubsub,
+            topic=settings.review_topic,
+            routes={"default": REVIEW_DECISIONS_ROUTE},
+        )
+    ]
+
+
+def _event_data(raw: bytes) -> Any:
+    envelope = json.loads(raw)
+    data = envelope.get("data") if isinstance(envelope, dict) else None
+    if isinstance(data, str):
+        data = json.loads(data)
+    return data
+
+
+@router.post(REVIEW_DECISIONS_ROUTE, response_model=SubscriptionResult)
+async def on_review_decision(request: Request, service: ServiceDep) -> SubscriptionResult:
+    """Apply a decision delivered by Dapr: SUCCESS, DROP for events that can never apply,
+    RETRY while the store is unavailable."""
+    try:
+        decision = ReviewDecisionEvent.model_validate(_event_data(await request.body()))
+    except (ValueError, ValidationError) as exc:
+        logger.warning("dropping malformed review-decision event: %s", exc)
+        return SubscriptionResult(status="DROP")
+    try:
+        await service.decide(decision.review_id, decision.approved, decision.note)
+    except BackendUnavailableError:
+        return SubscriptionResult(status="RETRY")
+    except ApiError as exc:
+        if exc.status_code >= 500:
+            return SubscriptionResult(status="RETRY")
+        logger.warning("dropping review decision for %s: %s", decision.review_id, exc.message)
+        return SubscriptionResult(status="DROP")
+    return SubscriptionResult(status="SUCCESS")

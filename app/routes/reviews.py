@@ -1,0 +1,35 @@
+"""Human-in-the-loop routes."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.deps import ReviewIdPath, ServiceDep
+from app.schemas import ErrorResponse, ReviewDecisionRequest, ReviewResponse
+from app.service import review_response
+
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+
+
+@router.get(
+    "/{review_id}", response_model=ReviewResponse, responses={404: {"model": ErrorResponse}}
+)
+async def get_review(review_id: ReviewIdPath, service: ServiceDep) -> ReviewResponse:
+    """A review and, once decided, its outcome."""
+    return review_response(await service.get_review(review_id))
+
+
+@router.post(
+    "/{review_id}/decision",
+    response_model=ReviewResponse,
+    responses={
+        404: {"model": ErrorResponse},
+        409: {"model": ErrorResponse, "description": "Already decided the other way."},
+        503: {"model": ErrorResponse},
+    },
+)
+async def decide(
+    review_id: ReviewIdPath, body: ReviewDecisionRequest, service: ServiceDep
+) -> ReviewResponse:
+    """Approve or reject a held reply. Repeating a decision returns the same result."""
+    return await service.decide(review_id, body.approved, body.note)

@@ -1,0 +1,155 @@
+"""Request/response models of the HTTP API and the documents kept in the state store."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+SessionId = Annotated[
+    str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+]
+ReviewId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-f0-9]+$")]
+
+
+def utcnow() -> str:
+    """Timestamps are ISO 8601 UTC strings, so documents stay plain JSON."""
+    return datetime.now(UTC).isoformat()
+
+
+class MessageStatus(StrEnum):
+    """Lifecycle of a message in a session's history."""
+
+    COMPLETED = "completed"
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReviewStatus(StrEnum):
+    """Lifecycle of a review."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
+class ReviewKind(StrEnum):
+    """Why a reply was held: a tool call needing approval, or the agent's own low confidence."""
+
+    TOOL_APPROVAL = "tool_approval"
+    OUTPUT_REVIEW = "output_review"
+
+
+class StoredModel(BaseModel):
+    """Documents in the store ignore unknown fields, so newer writers don't break readers."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
+class Message(StoredModel):
+    """One entry of a session's history."""
+
+    message_id: str
+    role: Literal["user", "assistant"]
+    content: str | None = Field(description="None while the reply waits for review.")
+    status: MessageStatus = MessageStatus.COMPLETED
+    review_id: str | None = None
+    created_at: str = Field(default_factory=utcnow)
+
+
+class Session(StoredModel):
+    """A conversation, oldest message first."""
+
+    session_id: str
+    messages: list[Message] = Field(default_factory=list)
+    created_at: str = Field(default_factory=utcnow)
+    updated_at: str = Field(default_factory=utcnow)
+
+
+class Review(StoredModel):
+    """A held reply waiting for (or decided by) a human."""
+
+    review_id: str
+    session_id: str
+    message_id: str
+    kind: ReviewKind
+    reason: str
+    status: ReviewStatus = ReviewStatus.PENDING
+    draft: str | None = None
+    run_state: str | None = Field(default=None, description="Serialized SDK RunState.")
+    note: str | None = None
+    final_reply: str | None = None
+    created_at: str = Field(default_factory=utcnow)
+    decided_at: str | None = None
+
+
+class PostMessageRequest(BaseModel):
+    """A user message. Content rules are the agent's input guardrail's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(description="The user's message.")
+
+
+class PostMessageResponse(BaseModel):
+    """The agent's answer, or the notice that it is held for review."""
+
+    session_id: str
+    message_id: str = Field(description="Id of the assistant's reply in the history.")
+    reply: str | None = Field(description="None while the reply waits for review.")
+    status: MessageStatus
+    review_id: str | None = None
+
+
+class SessionResponse(BaseModel):
+    """A stored conversation."""
+
+    session_id: str
+    messages: list[Message]
+    created_at: str
+    updated_at: str
+
+
+class ReviewDecisionRequest(BaseModel):
+    """A reviewer's verdict."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    approved: bool
+    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class ReviewResponse(BaseModel):
+    """A review and, once decided, its outcome."""
+
+    review_id: str
+    session_id: str
+    message_id: str
+    kind: ReviewKind
+    reason: str
+    status: ReviewStatus
+    note: str | None
+    final_reply: str | None
+    decided_at: str | None
+
+
+class ErrorBody(BaseModel):
+    """The payload of every error."""
+
+    code: str
+    message: str
+
+
+class ErrorResponse(BaseModel):
+    """Every error is ``{"error": {"code", "message"}}``."""
+
+    error: ErrorBody
+
+
+class SubscriptionResult(BaseModel):
+    """What Dapr expects back from a subscription handler."""
+
+    status: Literal["SUCCESS", "RETRY", "DROP"]

@@ -1,0 +1,440 @@
+"""The conversation service: runs the agent, keeps sessions and reviews in the state store
+with optimistic concurrency, and publishes what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any, TypeVar
+
+from agents import (
+    Agent,
+    AgentsException,
+    InputGuardrailTripwireTriggered,
+    RunConfig,
+    RunContextWrapper,
+    Runner,
+    RunResult,
+    RunState,
+    TResponseInputItem,
+)
+from openai import OpenAIError
+from pydantic import BaseModel
+
+from app.agents.assistant import AgentReply, AssistantContext
+from app.config import Settings
+from app.errors import (
+    ApiError,
+    ConflictError,
+    InputRejectedError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from app.metrics import Metrics
+from app.schemas import (
+    Message,
+    MessageStatus,
+    PostMessageResponse,
+    Review,
+    ReviewKind,
+    ReviewResponse,
+    ReviewStatus,
+    Session,
+    utcnow,
+)
+from app.store import Backend, ETagMismatchError
+
+logger = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+EVENT_MESSAGE_COMPLETED = "message.completed"
+EVENT_REVIEW_REQUESTED = "review.requested"
+EVENT_REVIEW_DECIDED = "review.decided"
+
+
+class ModelUnavailableError(ApiError):
+    """The model provider failed (network, quota, auth, malformed output)."""
+
+    status_code = 502
+    code = "model_unavailable"
+
+
+def session_key(session_id: str) -> str:
+    """State-store key of a session (Dapr prefixes it with the app-id)."""
+    return f"session-{session_id}"
+
+
+def review_key(review_id: str) -> str:
+    """State-store key of a review."""
+    return f"review-{review_id}"
+
+
+def new_id() -> str:
+    """Random hex id for messages and reviews."""
+    return uuid.uuid4().hex
+
+
+class KeyedLocks:
+    """One asyncio lock per key, dropped when unused: serialises this replica's writers to
+    a key so ETag conflicts only come from other replicas."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class ConversationService:
+    """Everything the routes do, independent of HTTP."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        backend: Backend,
+        metrics: Metrics,
+        agent: Agent[AssistantContext],
+        run_config: RunConfig,
+    ) -> None:
+        self._settings = settings
+        self._backend = backend
+        self._metrics = metrics
+        self._agent = agent
+        self._run_config = run_config
+        self._locks = KeyedLocks()
+
+    # -- state helpers -------------------------------------------------------------------
+
+    def _backoff_seconds(self, attempt: int) -> float:
+        cap = min(
+            self._settings.state_retry_max_ms, self._settings.state_retry_base_ms * 2**attempt
+        )
+        return random.uniform(0, cap) / 1000  # noqa: S311 - jitter, not cryptography
+
+    async def _load(self, key: str, model: type[M]) -> M | None:
+        current = await self._backend.state.get(key)
+        return None if current.value is None else model.model_validate(current.value)
+
+    async def _mutate(
+        self, key: str, model: type[M], mutate: Callable[[M | None], M | None]
+    ) -> M | None:
+        """Read-modify-write ``key`` with its ETag; retry conflicts with jittered back-off.
+
+        ``mutate`` gets the current document (None if absent) and returns the new one, or
+        None to leave the key as it is. It must be idempotent: it may run once per attempt.
+        """
+        async with self._locks.hold(key):
+            for attempt in range(self._settings.state_max_retries + 1):
+                current = await self._backend.state.get(key)
+                document = None if current.value is None else model.model_validate(current.value)
+                updated = mutate(document)
+                if updated is None:
+                    return document
+                try:
+                    await self._backend.state.save(
+                        key, updated.model_dump(mode="json"), current.etag
+                    )
+                    return updated
+                except ETagMismatchError:
+                    self._metrics.state_conflicts.inc()
+                    if attempt < self._settings.state_max_retries:
+                        await asyncio.sleep(self._backoff_seconds(attempt))
+        raise ServiceUnavailableError(
+            "too many concurrent writers to this session; retry",
+            headers={"Retry-After": str(self._settings.retry_after_seconds)},
+        )
+
+    async def _publish(self, event_type: str, subject: str, data: dict[str, Any]) -> None:
+        """Publish a CloudEvent; the state is the source of truth, so a failed publish is
+        counted and logged rather than failing a request whose state is already saved."""
+        event = {
+            "specversion": "1.0",
+            "id": new_id(),
+            "source": self._settings.event_source,
+            "type": event_type,
+            "subject": subject,
+            "time": utcnow(),
+            "datacontenttype": "application/json",
+            "data": data,
+        }
+        try:
+            await self._backend.events.publish(event)
+        except Exception as exc:
+            self._metrics.events.labels(event_type, "failed").inc()
+            logger.warning("publishing %s for %s failed: %s", event_type, subject, exc)
+            return
+        self._metrics.events.labels(event_type, "published").inc()
+
+    # -- agent ---------------------------------------------------------------------------
+
+    def _context(self) -> AssistantContext:
+        return AssistantContext(max_input_chars=self._settings.max_input_chars)
+
+    async def _run(self, run_input: list[TResponseInputItem] | RunState[Any]) -> RunResult:
+        start = time.perf_counter()
+        outcome = "error"
+        try:
+            result = await Runner.run(
+                self._agent,
+                run_input,
+                context=self._context(),
+                max_turns=self._settings.agent_max_turns,
+                run_config=self._run_config,
+            )
+            outcome = "interrupted" if result.interruptions else "completed"
+            usage = result.context_wrapper.usage
+            self._metrics.model_tokens.labels("input").inc(usage.input_tokens)
+            self._metrics.model_tokens.labels("output").inc(usage.output_tokens)
+            return result
+        except InputGuardrailTripwireTriggered as exc:
+            outcome = "rejected"
+            reason = exc.guardrail_result.output.output_info
+            raise InputRejectedError(str(reason or "message rejected")) from None
+        except (AgentsException, OpenAIError) as exc:
+            logger.warning("agent run failed: %s: %s", type(exc).__name__, exc)
+            raise ModelUnavailableError(
+                "the model could not answer; retry later",
+                headers={"Retry-After": str(self._settings.retry_after_seconds)},
+            ) from exc
+        finally:
+            self._metrics.agent_runs.labels(outcome).observe(time.perf_counter() - start)
+
+    def _history(self, session: Session | None) -> list[TResponseInputItem]:
+        if session is None or self._settings.history_window == 0:
+            return []
+        items: list[TResponseInputItem] = []
+        for message in session.messages[-self._settings.history_window :]:
+            if message.content is None or message.status is MessageStatus.REJECTED:
+                continue
+            items.append({"role": message.role, "content": message.content})
+        return items
+
+    # -- sessions ------------------------------------------------------------------------
+
+    async def post_message(self, session_id: str, content: str) -> PostMessageResponse:
+        """Run the agent on a user message; store both sides; publish the outcome."""
+        session = await self._load(session_key(session_id), Session)
+        run_input = [*self._history(session), {"role": "user", "content": content}]
+        result = await self._run(run_input)  # type: ignore[arg-type]  # dicts are input items
+
+        user_message = Message(message_id=new_id(), role="user", content=content)
+        reply_id = new_id()
+        review: Review | None = None
+        reply_text: str | None = None
+        if result.interruptions:
+            tools = ", ".join(sorted({item.tool_name or "tool" for item in result.interruptions}))
+            review = Review(
+                review_id=new_id(),
+                session_id=session_id,
+                message_id=reply_id,
+                kind=ReviewKind.TOOL_APPROVAL,
+                reason=f"the agent wants to call {tools}, which needs a human's approval",
+                run_state=result.to_state().to_string(),
+            )
+        else:
+            output = result.final_output_as(AgentReply)
+            if (
+                output.needs_review
+                or output.confidence < self._settings.review_confidence_threshold
+            ):
+                review = Review(
+                    review_id=new_id(),
+                    session_id=session_id,
+                    message_id=reply_id,
+                    kind=ReviewKind.OUTPUT_REVIEW,
+                    reason=f"the agent asked for review (confidence {output.confidence:.2f})",
+                    draft=output.reply,
+                )
+            else:
+                reply_text = output.reply
+
+        reply = Message(
+            message_id=reply_id,
+            role="assistant",
+            content=reply_text,
+            status=MessageStatus.COMPLETED if review is None else MessageStatus.PENDING_REVIEW,
+            review_id=None if review is None else review.review_id,
+        )
+        if review is not None:
+            # The review exists before the pending message does, so a reviewer can always act.
+            await self._backend.state.save(
+                review_key(review.review_id), review.model_dump(mode="json"), None
+            )
+
+        def append(current: Session | None) -> Session:
+            target = current or Session(session_id=session_id)
+            known = {message.message_id for message in target.messages}
+            target.messages.extend(m for m in (user_message, reply) if m.message_id not in known)
+            target.updated_at = utcnow()
+            return target
+
+        await self._mutate(session_key(session_id), Session, append)
+
+        if review is not None:
+            self._metrics.reviews.labels("requested").inc()
+            await self._publish(
+                EVENT_REVIEW_REQUESTED,
+                session_id,
+                {
+                    "session_id": session_id,
+                    "message_id": reply_id,
+                    "review_id": review.review_id,
+                    "kind": review.kind.value,
+                    "reason": review.reason,
+                },
+            )
+        else:
+            await self._publish(
+                EVENT_MESSAGE_COMPLETED,
+                session_id,
+                {"session_id": session_id, "message_id": reply_id, "reply": reply_text},
+            )
+        return PostMessageResponse(
+            session_id=session_id,
+            message_id=reply_id,
+            reply=reply_text,
+            status=reply.status,
+            review_id=reply.review_id,
+        )
+
+    async def get_session(self, session_id: str) -> Session:
+        """The stored conversation, or 404."""
+        session = await self._load(session_key(session_id), Session)
+        if session is None:
+            raise NotFoundError(f"session {session_id!r} not found")
+        return session
+
+    async def delete_session(self, session_id: str) -> None:
+        """Remove a session; deleting a missing one is not an error."""
+        await self._backend.state.delete(session_key(session_id))
+
+    # -- reviews -------------------------------------------------------------------------
+
+    async def get_review(self, review_id: str) -> Review:
+        """A review, or 404."""
+        review = await self._load(review_key(review_id), Review)
+        if review is None:
+            raise NotFoundError(f"review {review_id!r} not found")
+        return review
+
+    async def decide(self, review_id: str, approved: bool, note: str | None) -> ReviewResponse:
+        """Apply a reviewer's decision. Repeating it is harmless; contradicting it is 409."""
+        wanted = ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED
+        key = review_key(review_id)
+        claimed = False
+
+        def claim(current: Review | None) -> Review | None:
+            nonlocal claimed
+            if current is None:
+                raise NotFoundError(f"review {review_id!r} not found")
+            if current.status is not ReviewStatus.PENDING:
+                if current.status is not wanted:
+                    raise ConflictError(f"review {review_id!r} was already {current.status.value}")
+                return None  # the same decision again: nothing to write
+            claimed = True
+            return current.model_copy(
+                update={"status": wanted, "note": note, "decided_at": utcnow()}
+            )
+
+        review = await self._mutate(key, Review, claim)
+        assert review is not None  # claim() raised for a missing review
+        if review.final_reply is not None:
+            return review_response(review)
+        if not claimed:
+            logger.info("completing review %s decided earlier but not finished", review_id)
+
+        final_reply = await self._resolve(review, approved, review.note)
+
+        def finish(current: Review | None) -> Review | None:
+            if current is None or current.final_reply is not None:
+                return None
+            return current.model_copy(update={"final_reply": final_reply})
+
+        finished = await self._mutate(key, Review, finish) or review
+
+        def release(current: Session | None) -> Session | None:
+            if current is None:
+                return None  # the session was deleted meanwhile
+            for message in current.messages:
+                if message.message_id == review.message_id:
+                    message.content = finished.final_reply
+                    message.status = MessageStatus(wanted.value)
+                    current.updated_at = utcnow()
+                    return current
+            return None
+
+        await self._mutate(session_key(review.session_id), Session, release)
+        self._metrics.reviews.labels(wanted.value).inc()
+        await self._publish(
+            EVENT_REVIEW_DECIDED,
+            review.session_id,
+            {
+                "review_id": review_id,
+                "session_id": review.session_id,
+                "message_id": review.message_id,
+                "approved": approved,
+            },
+        )
+        if approved:
+            await self._publish(
+                EVENT_MESSAGE_COMPLETED,
+                review.session_id,
+                {
+                    "session_id": review.session_id,
+                    "message_id": review.message_id,
+                    "reply": finished.final_reply,
+                },
+            )
+        return review_response(finished)
+
+    async def _resolve(self, review: Review, approved: bool, note: str | None) -> str:
+        if review.kind is ReviewKind.OUTPUT_REVIEW:
+            if approved:
+                return review.draft or ""
+            return "A reviewer withheld this reply." + (f" Note: {note}" if note else "")
+        if review.run_state is None:
+            raise ConflictError(f"review {review.review_id!r} has no paused run to resume")
+        state = await RunState.from_string(
+            self._agent, review.run_state, context_override=RunContextWrapper(self._context())
+        )
+        for item in state.get_interruptions():
+            if approved:
+                state.approve(item)
+            else:
+                state.reject(item, rejection_message=note or "A reviewer rejected this action.")
+        result = await self._run(state)
+        if result.interruptions:
+            return "The agent asked for another approval; send the request again."
+        return result.final_output_as(AgentReply).reply
+
+
+def review_response(review: Review) -> ReviewResponse:
+    """The API view of a stored review (no draft, no run state)."""
+    return ReviewResponse(
+        review_id=review.review_id,
+        session_id=review.session_id,
+        message_id=review.message_id,
+        kind=review.kind,
+        reason=review.reason,
+        status=review.status,
+        note=review.note,
+        final_reply=review.final_reply,
+        decided_at=review.decided_at,
+    )
