@@ -1,0 +1,824 @@
+"""For every policy: a compliant, a violating and a missing-property case, as plain data.
+
+Builders return compliant resources; each case mutates one thing. Expected outcomes:
+"pass" (no violation), "fail" (at least one violation), "na" (not applicable).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from daca_policies.spec import Resource
+
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+DIGEST = "sha256:" + "a" * 64
+
+
+@dataclass(frozen=True)
+class Case:
+    policy: str
+    kind: str  # "compliant" | "violating" | "missing" | other labels for extra cases
+    resources: tuple[Resource, ...]
+    expect: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return f"{self.policy}:{self.kind}"
+
+
+def container(**overrides: Any) -> dict[str, Any]:
+    c: dict[str, Any] = {
+        "name": "agent",
+        "image": f"localhost:5001/daca-agent@{DIGEST}",
+        "imagePullPolicy": "IfNotPresent",
+        "ports": [{"containerPort": 8000.0, "name": "http"}],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001.0,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+        },
+        "resources": {
+            "requests": {"cpu": "100m", "memory": "128Mi"},
+            "limits": {"memory": "256Mi"},
+        },
+        "readinessProbe": {"httpGet": {"path": "/readyz", "port": 8000.0}},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8000.0}},
+        "env": [
+            {"name": "LOG_LEVEL", "value": "info"},
+            {
+                "name": "OPENAI_API_KEY",
+                "valueFrom": {"secretKeyRef": {"name": "agent", "key": "openai"}},
+            },
+        ],
+    }
+    c.update(overrides)
+    return c
+
+
+def deployment(
+    *,
+    mutate: Callable[[dict[str, Any]], None] | None = None,
+    kind: str = "Deployment",
+    name: str = "agent",
+) -> Resource:
+    props: dict[str, Any] = {
+        "apiVersion": "apps/v1",
+        "kind": kind,
+        "metadata": {"name": name, "namespace": "daca"},
+        "spec": {
+            "replicas": 2.0,
+            "selector": {"matchLabels": {"app": name}},
+            "template": {
+                "metadata": {
+                    "labels": {"app": name},
+                    "annotations": {
+                        "dapr.io/enabled": "true",
+                        "dapr.io/app-id": name,
+                        "dapr.io/app-port": "8000",
+                    },
+                },
+                "spec": {"serviceAccountName": name, "containers": [container(name=name)]},
+            },
+        },
+    }
+    if mutate:
+        mutate(props)
+    return Resource(f"kubernetes:apps/v1:{kind}", name, props, f"urn:{name}")
+
+
+def pod(props: dict[str, Any]) -> dict[str, Any]:
+    return props["spec"]["template"]["spec"]  # type: ignore[no-any-return]
+
+
+def ctr(props: dict[str, Any]) -> dict[str, Any]:
+    return pod(props)["containers"][0]  # type: ignore[no-any-return]
+
+
+def no_template(props: dict[str, Any]) -> None:
+    del props["spec"]["template"]
+
+
+def resource(type_: str, props: dict[str, Any], name: str = "r") -> Resource:
+    return Resource(type_, name, props, f"urn:{name}")
+
+
+def service(svc_type: str | None = "ClusterIP", ports: list[Any] | None = None) -> Resource:
+    spec: dict[str, Any] = {
+        "ports": ports if ports is not None else [{"port": 80.0, "targetPort": 8000.0}]
+    }
+    if svc_type:
+        spec["type"] = svc_type
+    return resource(
+        "kubernetes:core/v1:Service",
+        {"metadata": {"name": "agent", "namespace": "daca"}, "spec": spec},
+        "svc",
+    )
+
+
+def k8s_component(
+    metadata: list[Any] | None = None, scopes: Any = ("agent",), name: str = "statestore"
+) -> Resource:
+    props: dict[str, Any] = {
+        "apiVersion": "dapr.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": name, "namespace": "daca"},
+        "spec": {
+            "type": "state.redis",
+            "version": "v1",
+            "metadata": metadata
+            if metadata is not None
+            else [
+                {"name": "redisHost", "value": "redis:6379"},
+                {"name": "keyPrefix", "value": "name"},
+                {"name": "redisPassword", "secretKeyRef": {"name": "redis", "key": "pw"}},
+            ],
+        },
+    }
+    if scopes is not None:
+        props["scopes"] = list(scopes) if isinstance(scopes, tuple) else scopes
+    return resource("kubernetes:dapr.io/v1alpha1:Component", props, name)
+
+
+def aca_component(**overrides: Any) -> Resource:
+    props: dict[str, Any] = {
+        "componentName": "pubsub",
+        "componentType": "pubsub.azure.servicebus.topics",
+        "version": "v1",
+        "scopes": ["agent"],
+        "metadata": [
+            {"name": "connectionString", "secretRef": "sb-conn"},
+            {"name": "consumerID", "value": "agent"},
+        ],
+        "secrets": [
+            {
+                "name": "sb-conn",
+                "keyVaultUrl": "https://kv.vault.azure.net/secrets/sb",
+                "identity": "/subscriptions/x/identity",
+            }
+        ],
+    }
+    props.update(overrides)
+    return resource("azure-native:app:DaprComponent", props, "pubsub")
+
+
+def dapr_release(values: Any = None, version: Any = "1.15.4") -> Resource:
+    props: dict[str, Any] = {
+        "chart": "dapr",
+        "namespace": "dapr-system",
+        "values": values if values is not None else {"global": {"mtls": {"enabled": True}}},
+    }
+    if version is not None:
+        props["version"] = version
+    return resource("kubernetes:helm.sh/v3:Release", props, "dapr")
+
+
+IDENTITY = (
+    "/subscriptions/x/resourceGroups/rg/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/agent"
+)
+
+
+def container_app(mutate: Callable[[dict[str, Any]], None] | None = None) -> Resource:
+    props: dict[str, Any] = {
+        "identity": {"type": "UserAssigned", "userAssignedIdentities": [IDENTITY]},
+        "configuration": {
+            "ingress": {"external": True, "targetPort": 8000.0, "allowInsecure": False},
+            "dapr": {"enabled": True, "appId": "agent", "appPort": 8000.0},
+            "registries": [{"server": "dacaacr.azurecr.io", "identity": IDENTITY}],
+            "secrets": [
+                {
+                    "name": "openai",
+                    "keyVaultUrl": "https://kv.vault.azure.net/secrets/o",
+                    "identity": IDENTITY,
+                }
+            ],
+        },
+        "template": {
+            "containers": [
+                {
+                    "name": "agent",
+                    "image": f"dacaacr.azurecr.io/daca-agent@{DIGEST}",
+                    "resources": {"cpu": 0.25, "memory": "0.5Gi"},
+                    "probes": [
+                        {"type": "Liveness", "httpGet": {"path": "/healthz", "port": 8000.0}},
+                        {"type": "Readiness", "httpGet": {"path": "/readyz", "port": 8000.0}},
+                    ],
+                    "env": [
+                        {"name": "OPENAI_API_KEY", "secretRef": "openai"},
+                        {"name": "LOG_LEVEL", "value": "info"},
+                    ],
+                }
+            ],
+            "scale": {"minReplicas": 0.0, "maxReplicas": 3.0},
+        },
+    }
+    if mutate:
+        mutate(props)
+    return resource("azure-native:app:ContainerApp", props, "agent-app")
+
+
+def instance(
+    shape: str = "VM.Standard.A1.Flex",
+    ocpus: float = 2,
+    memory: float = 12,
+    boot: float | None = 50,
+    imds: Any = True,
+    name: str = "node",
+) -> Resource:
+    props: dict[str, Any] = {
+        "shape": shape,
+        "shapeConfig": {"ocpus": ocpus, "memoryInGbs": memory},
+        "sourceDetails": {"sourceType": "image", "sourceId": "ocid1.image"},
+    }
+    if boot is not None:
+        props["sourceDetails"]["bootVolumeSizeInGbs"] = str(int(boot))
+    if imds is not None:
+        props["instanceOptions"] = {"areLegacyImdsEndpointsDisabled": imds}
+    return resource("oci:Core/instance:Instance", props, name)
+
+
+def security_list(rules: list[Any] | None) -> Resource:
+    props: dict[str, Any] = {}
+    if rules is not None:
+        props["ingressSecurityRules"] = rules
+    return resource("oci:Core/securityList:SecurityList", props, "sl")
+
+
+def tcp_rule(source: str, low: int, high: int) -> dict[str, Any]:
+    return {"protocol": "6", "source": source, "tcpOptions": {"min": low, "max": high}}
+
+
+def docker_image(dockerfile: str | None, context: str | None = None) -> Resource:
+    build: dict[str, Any] = {}
+    if dockerfile is not None:
+        build["dockerfile"] = dockerfile
+    if context is not None:
+        build["context"] = context
+    props: dict[str, Any] = {"imageName": "localhost:5001/daca-agent:v1", "skipPush": False}
+    if build:
+        props["build"] = build
+    return resource("docker:index/image:Image", props, "agent-image")
+
+
+def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
+    def apply(props: dict[str, Any]) -> None:
+        cur: Any = props
+        for key in path[:-1]:
+            cur = cur[key]
+        if value is _DELETE:
+            cur.pop(path[-1], None)
+        else:
+            cur[path[-1]] = value
+
+    return apply
+
+
+_DELETE = object()
+C = ["spec", "template", "spec", "containers", 0]
+P = ["spec", "template", "spec"]
+A = ["spec", "template", "metadata", "annotations"]
+
+
+def k(
+    policy: str,
+    compliant: Resource,
+    violating: Resource,
+    missing: Resource,
+    missing_expect: str,
+    config: dict[str, Any] | None = None,
+) -> list[Case]:
+    cfg = config or {}
+    return [
+        Case(policy, "compliant", (compliant,), "pass", cfg),
+        Case(policy, "violating", (violating,), "fail", cfg),
+        Case(policy, "missing", (missing,), missing_expect, cfg),
+    ]
+
+
+def d(mutate: Callable[[dict[str, Any]], None] | None = None) -> Resource:
+    return deployment(mutate=mutate)
+
+
+def _copy(r: Resource) -> Resource:
+    return Resource(r.type, r.name, copy.deepcopy(dict(r.props)), r.urn)
+
+
+def _pod_level_non_root(props: dict[str, Any]) -> None:
+    ctr(props).pop("securityContext")
+    pod(props)["securityContext"] = {"runAsNonRoot": True}
+
+
+CASES: list[Case] = [
+    # --- k8s ---
+    *k(
+        "k8s-container-non-root",
+        d(),
+        d(_set([*C, "securityContext", "runAsUser"], 0)),
+        d(_set([*C, "securityContext"], _DELETE)),
+        "fail",
+    ),
+    Case("k8s-container-non-root", "pod-level", (d(_pod_level_non_root),), "pass"),
+    Case("k8s-container-non-root", "no-template", (d(no_template),), "na"),
+    *k(
+        "k8s-container-no-privilege-escalation",
+        d(),
+        d(_set([*C, "securityContext", "allowPrivilegeEscalation"], True)),
+        d(_set([*C, "securityContext"], _DELETE)),
+        "fail",
+    ),
+    *k(
+        "k8s-container-not-privileged",
+        d(),
+        d(_set([*C, "securityContext", "privileged"], True)),
+        d(_set([*C, "securityContext"], _DELETE)),
+        "pass",
+    ),
+    *k("k8s-pod-no-host-namespaces", d(), d(_set([*P, "hostNetwork"], True)), d(no_template), "na"),
+    Case("k8s-pod-no-host-namespaces", "hostPID", (d(_set([*P, "hostPID"], True)),), "fail"),
+    *k(
+        "k8s-container-no-host-port",
+        d(),
+        d(_set([*C, "ports"], [{"containerPort": 8000.0, "hostPort": 8000.0}])),
+        d(_set([*C, "ports"], _DELETE)),
+        "pass",
+    ),
+    *k(
+        "k8s-container-readonly-rootfs",
+        d(),
+        d(_set([*C, "securityContext", "readOnlyRootFilesystem"], False)),
+        d(_set([*C, "securityContext"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "k8s-container-readonly-rootfs",
+        "exempt",
+        (d(_set([*C, "securityContext", "readOnlyRootFilesystem"], False)),),
+        "pass",
+        {"exemptContainers": ["agent"]},
+    ),
+    *k(
+        "k8s-container-capabilities-dropped",
+        d(),
+        d(_set([*C, "securityContext", "capabilities"], {"drop": ["ALL"], "add": ["NET_ADMIN"]})),
+        d(_set([*C, "securityContext", "capabilities"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "k8s-container-capabilities-dropped",
+        "allowed-add",
+        (
+            d(
+                _set(
+                    [*C, "securityContext", "capabilities"],
+                    {"drop": ["ALL"], "add": ["NET_BIND_SERVICE"]},
+                )
+            ),
+        ),
+        "pass",
+        {"allowedCapabilities": ["NET_BIND_SERVICE"]},
+    ),
+    *k(
+        "k8s-container-resources-set",
+        d(),
+        d(_set([*C, "resources", "limits"], {})),
+        d(_set([*C, "resources"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "k8s-container-resources-set",
+        "cpu-limit-required",
+        (d(),),
+        "fail",
+        {"requireCpuLimit": True},
+    ),
+    *k(
+        "k8s-container-probes-set",
+        d(),
+        d(_set([*C, "livenessProbe"], _DELETE)),
+        d(lambda p: (ctr(p).pop("livenessProbe"), ctr(p).pop("readinessProbe"))),
+        "fail",
+    ),
+    Case(
+        "k8s-container-probes-set",
+        "job-not-covered",
+        (
+            resource(
+                "kubernetes:batch/v1:Job",
+                {
+                    "spec": {
+                        "template": {
+                            "spec": {"containers": [{"name": "x", "image": "busybox:1.36"}]}
+                        }
+                    }
+                },
+            ),
+        ),
+        "pass",
+    ),
+    *k(
+        "k8s-container-env-no-literal-secret",
+        d(),
+        d(_set([*C, "env"], [{"name": "REDIS_PASSWORD", "value": "hunter2"}])),
+        d(_set([*C, "env"], _DELETE)),
+        "pass",
+    ),
+    Case(
+        "k8s-container-env-no-literal-secret",
+        "pulumi-secret-literal",
+        (d(_set([*C, "env"], [{"name": "SETTINGS", "value": "[secret]"}])),),
+        "fail",
+    ),
+    *k(
+        "k8s-pod-dedicated-service-account",
+        d(),
+        d(_set([*P, "serviceAccountName"], "default")),
+        d(_set([*P, "serviceAccountName"], _DELETE)),
+        "fail",
+    ),
+    *k(
+        "k8s-resource-not-default-namespace",
+        d(),
+        d(_set(["metadata", "namespace"], "default")),
+        d(_set(["metadata", "namespace"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "k8s-resource-not-default-namespace",
+        "cluster-scoped",
+        (resource("kubernetes:core/v1:Namespace", {"metadata": {"name": "daca"}}),),
+        "pass",
+    ),
+    Case("k8s-resource-not-default-namespace", "helm-release", (dapr_release(),), "pass"),
+    *k(
+        "k8s-service-type-allowed",
+        service("ClusterIP"),
+        service("LoadBalancer"),
+        service(None),
+        "pass",
+    ),
+    Case(
+        "k8s-service-type-allowed",
+        "nodeport-allowed-by-config",
+        (service("NodePort"),),
+        "pass",
+        {"allowedTypes": ["ClusterIP", "NodePort"]},
+    ),
+    Case("k8s-service-type-allowed", "nodeport-default", (service("NodePort"),), "fail"),
+    *k(
+        "k8s-service-no-admin-port",
+        service(),
+        service(ports=[{"port": 22.0, "targetPort": 22.0}]),
+        resource("kubernetes:core/v1:Service", {"metadata": {"namespace": "daca"}}),
+        "pass",
+    ),
+    *k(
+        "k8s-ingress-tls",
+        resource(
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            {
+                "spec": {
+                    "tls": [{"hosts": ["agent.example.com"], "secretName": "tls"}],
+                    "rules": [{"host": "agent.example.com"}],
+                }
+            },
+        ),
+        resource(
+            "kubernetes:networking.k8s.io/v1:Ingress",
+            {"spec": {"tls": [{"hosts": ["a.example.com"]}], "rules": [{"host": "b.example.com"}]}},
+        ),
+        resource("kubernetes:networking.k8s.io/v1:Ingress", {"spec": {"rules": []}}),
+        "fail",
+    ),
+    Case(
+        "k8s-ingress-tls",
+        "private-stage",
+        (resource("kubernetes:networking.k8s.io/v1:Ingress", {"spec": {}}),),
+        "pass",
+        {"requireTls": False},
+    ),
+    *k(
+        "k8s-workload-min-replicas",
+        d(),
+        d(_set(["spec", "replicas"], 1.0)),
+        d(_set(["spec", "replicas"], _DELETE)),
+        "fail",
+        {"minReplicas": 2},
+    ),
+    Case(
+        "k8s-workload-min-replicas",
+        "hpa",
+        (
+            resource(
+                "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                {"spec": {"minReplicas": 1.0, "maxReplicas": 4.0}},
+            ),
+        ),
+        "fail",
+        {"minReplicas": 2},
+    ),
+    # --- dapr ---
+    *k(
+        "dapr-component-secret-refs",
+        k8s_component(),
+        k8s_component([{"name": "redisPassword", "value": "[secret]"}]),
+        k8s_component([{"name": "redisHost"}]),
+        "pass",
+    ),
+    Case("dapr-component-secret-refs", "aca-compliant", (aca_component(),), "pass"),
+    Case(
+        "dapr-component-secret-refs",
+        "aca-inline-secret",
+        (aca_component(secrets=[{"name": "sb-conn", "value": "Endpoint=sb://x"}]),),
+        "fail",
+    ),
+    Case(
+        "dapr-component-secret-refs",
+        "aca-literal-metadata",
+        (aca_component(metadata=[{"name": "connectionString", "value": "Endpoint=sb://"}]),),
+        "fail",
+    ),
+    *k(
+        "dapr-component-scoped",
+        k8s_component(),
+        k8s_component(scopes=[]),
+        k8s_component(scopes=None),
+        "fail",
+    ),
+    Case("dapr-component-scoped", "unknown", (k8s_component(scopes=UNKNOWN),), "na"),
+    Case("dapr-component-scoped", "aca-unscoped", (aca_component(scopes=[]),), "fail"),
+    Case("dapr-component-scopes-deployed", "compliant", (d(), k8s_component()), "pass"),
+    Case(
+        "dapr-component-scopes-deployed",
+        "violating",
+        (d(), k8s_component(scopes=["agnet"])),
+        "fail",
+    ),
+    Case(
+        "dapr-component-scopes-deployed",
+        "missing",
+        (d(lambda p: p["spec"]["template"]["metadata"].pop("annotations")), k8s_component()),
+        "fail",
+    ),
+    Case("dapr-component-scopes-deployed", "aca-app", (container_app(), aca_component()), "pass"),
+    Case(
+        "dapr-component-scopes-deployed",
+        "unknown-app-id",
+        (d(_set([*A, "dapr.io/app-id"], UNKNOWN)), k8s_component()),
+        "na",
+    ),
+    *k(
+        "dapr-workload-annotations",
+        d(),
+        d(_set([*A, "dapr.io/app-port"], "8080")),
+        d(_set([*A, "dapr.io/app-id"], _DELETE)),
+        "fail",
+    ),
+    Case("dapr-workload-annotations", "not-dapr-enabled", (d(_set(A, {})),), "pass"),
+    *k(
+        "dapr-runtime-mtls-enabled",
+        dapr_release(),
+        dapr_release({"global": {"mtls": {"enabled": False}}}),
+        dapr_release({}),
+        "pass",
+    ),
+    Case(
+        "dapr-runtime-mtls-enabled",
+        "configuration-crd",
+        (
+            resource(
+                "kubernetes:dapr.io/v1alpha1:Configuration", {"spec": {"mtls": {"enabled": False}}}
+            ),
+        ),
+        "fail",
+    ),
+    *k(
+        "dapr-runtime-chart-pinned",
+        dapr_release(),
+        dapr_release(version="^1.15"),
+        dapr_release(version=None),
+        "fail",
+    ),
+    # --- aca ---
+    *k(
+        "aca-containerapp-https-only",
+        container_app(),
+        container_app(_set(["configuration", "ingress", "allowInsecure"], True)),
+        container_app(_set(["configuration", "ingress"], _DELETE)),
+        "pass",
+    ),
+    *k(
+        "aca-containerapp-managed-identity",
+        container_app(),
+        container_app(_set(["identity"], {"type": "None"})),
+        container_app(_set(["identity"], _DELETE)),
+        "fail",
+    ),
+    *k(
+        "aca-containerapp-registry-identity",
+        container_app(),
+        container_app(
+            _set(
+                ["configuration", "registries"],
+                [{"server": "dacaacr.azurecr.io", "username": "daca", "passwordSecretRef": "acr"}],
+            )
+        ),
+        container_app(_set(["configuration", "registries"], [{"server": "dacaacr.azurecr.io"}])),
+        "fail",
+    ),
+    *k(
+        "aca-containerapp-secret-refs",
+        container_app(),
+        container_app(_set(["configuration", "secrets"], [{"name": "openai", "value": "sk-1"}])),
+        container_app(_set(["configuration", "secrets"], _DELETE)),
+        "pass",
+    ),
+    Case(
+        "aca-containerapp-secret-refs",
+        "literal-env",
+        (
+            container_app(
+                _set(
+                    ["template", "containers", 0, "env"],
+                    [{"name": "OPENAI_API_KEY", "value": "sk-1"}],
+                )
+            ),
+        ),
+        "fail",
+    ),
+    *k(
+        "aca-containerapp-replica-bounds",
+        container_app(),
+        container_app(_set(["template", "scale", "maxReplicas"], 30.0)),
+        container_app(_set(["template", "scale"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "aca-containerapp-replica-bounds",
+        "min-below-floor",
+        (container_app(),),
+        "fail",
+        {"minReplicas": 1},
+    ),
+    Case(
+        "aca-containerapp-replica-bounds",
+        "no-template",
+        (container_app(_set(["template"], _DELETE)),),
+        "na",
+    ),
+    *k(
+        "aca-containerapp-resources-set",
+        container_app(),
+        container_app(_set(["template", "containers", 0, "resources"], {"cpu": 0.25})),
+        container_app(_set(["template", "containers", 0, "resources"], _DELETE)),
+        "fail",
+    ),
+    *k(
+        "aca-containerapp-probes-set",
+        container_app(),
+        container_app(_set(["template", "containers", 0, "probes"], [{"type": "Liveness"}])),
+        container_app(_set(["template", "containers", 0, "probes"], _DELETE)),
+        "fail",
+    ),
+    *k(
+        "aca-registry-admin-disabled",
+        resource("azure-native:containerregistry:Registry", {"adminUserEnabled": False}),
+        resource("azure-native:containerregistry:Registry", {"adminUserEnabled": True}),
+        resource("azure-native:containerregistry:Registry", {"sku": {"name": "Basic"}}),
+        "pass",
+    ),
+    # --- oci ---
+    *k(
+        "oci-instance-free-shape",
+        instance(),
+        instance(shape="VM.Standard.E4.Flex"),
+        resource("oci:Core/instance:Instance", {}),
+        "fail",
+    ),
+    Case("oci-instance-free-shape", "unknown", (instance(shape=UNKNOWN),), "na"),
+    *k(
+        "oci-instance-legacy-imds-disabled",
+        instance(),
+        instance(imds=False),
+        instance(imds=None),
+        "fail",
+    ),
+    *k(
+        "oci-network-no-public-admin-ports",
+        security_list([tcp_rule("0.0.0.0/0", 443, 443), tcp_rule("10.0.0.0/16", 22, 22)]),
+        security_list([tcp_rule("0.0.0.0/0", 1, 1024)]),
+        security_list(None),
+        "pass",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "all-protocols",
+        (security_list([{"protocol": "all", "source": "0.0.0.0/0"}]),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-6443",
+        (
+            resource(
+                "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule",
+                {
+                    "direction": "INGRESS",
+                    "protocol": "6",
+                    "source": "0.0.0.0/0",
+                    "tcpOptions": {"destinationPortRange": {"min": 6443, "max": 6443}},
+                },
+            ),
+        ),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "compliant",
+        (
+            instance(name="a"),
+            instance(name="b"),
+            resource("oci:Core/volume:Volume", {"sizeInGbs": "50"}),
+        ),
+        "pass",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "violating",
+        (instance(name="a", ocpus=4, memory=24), instance(name="b")),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "missing",
+        (
+            instance(name="a", boot=None),
+            instance(name="b", boot=None),
+            instance(name="c", boot=None),
+            resource("oci:Core/volume:Volume", {}),
+        ),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "caps-from-config",
+        (instance(name="a", ocpus=2, memory=12), instance(name="b", ocpus=1, memory=6)),
+        "fail",
+        {"maxA1Ocpus": 2, "maxA1MemoryGbs": 12},
+    ),
+    # --- images ---
+    *k(
+        "images-container-tag-pinned",
+        d(),
+        d(_set([*C, "image"], "localhost:5001/daca-agent:latest")),
+        d(_set([*C, "image"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "images-container-tag-pinned",
+        "no-tag-with-registry-port",
+        (d(_set([*C, "image"], "localhost:5001/daca-agent")),),
+        "fail",
+    ),
+    Case(
+        "images-container-tag-pinned",
+        "pinned-tag",
+        (d(_set([*C, "image"], "redis:7.4.2")),),
+        "pass",
+    ),
+    Case(
+        "images-container-tag-pinned",
+        "digest-required",
+        (d(_set([*C, "image"], "redis:7.4.2")),),
+        "fail",
+        {"requireDigest": True},
+    ),
+    Case(
+        "images-container-tag-pinned",
+        "aca-latest",
+        (container_app(_set(["template", "containers", 0, "image"], "x.azurecr.io/a:latest")),),
+        "fail",
+    ),
+    Case(
+        "images-container-tag-pinned", "unknown-image", (d(_set([*C, "image"], UNKNOWN)),), "pass"
+    ),
+    *k(
+        "images-container-pull-policy",
+        d(),
+        d(_set([*C, "imagePullPolicy"], "Never")),
+        d(_set([*C, "imagePullPolicy"], _DELETE)),
+        "pass",
+    ),
+    Case(
+        "images-container-pull-policy",
+        "never-on-kind",
+        (d(_set([*C, "imagePullPolicy"], "Never")),),
+        "pass",
+        {"allowedPullPolicies": ["IfNotPresent", "Always", "Never"]},
+    ),
+]

@@ -1,0 +1,129 @@
+"""Every policy's validator on a compliant, a violating and a missing-property case."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from daca_policies import SPECS
+from daca_policies.images import parse_dockerfile, split_image
+from daca_policies.spec import NotApplicable, PolicySpec, Resource
+
+from .cases import CASES, Case, docker_image
+
+BY_NAME = {spec.name: spec for spec in SPECS}
+
+
+def outcome(spec: PolicySpec, resources: tuple[Resource, ...], config: dict) -> tuple[str, list]:
+    merged = {**spec.defaults(), **config}
+    try:
+        if spec.validate_stack is not None:
+            messages = [m for _, m in spec.validate_stack(list(resources), merged)]
+        else:
+            assert spec.validate_resource is not None
+            (res,) = resources
+            if not spec.applies_to(res.type):
+                return "pass", []  # as the pack does: a policy ignores other types
+            messages = spec.validate_resource(res, merged)
+    except NotApplicable as e:
+        return "na", [e.reason]
+    return ("fail" if messages else "pass"), messages
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_policy_case(case: Case) -> None:
+    result, messages = outcome(BY_NAME[case.policy], case.resources, case.config)
+    assert result == case.expect, messages
+    assert all(isinstance(m, str) and m for m in messages)  # violations and N/A say why
+
+
+def test_every_policy_has_compliant_violating_and_missing_cases() -> None:
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for case in CASES:
+        kinds[case.policy].add(case.kind)
+    kinds.update({n: {"compliant", "violating", "missing"} for n in DOCKERFILE_POLICIES})
+    lacking = {
+        spec.name: sorted({"compliant", "violating", "missing"} - kinds[spec.name])
+        for spec in SPECS
+        if not {"compliant", "violating", "missing"} <= kinds[spec.name]
+    }
+    assert not lacking
+
+
+# --- Dockerfile policies read files, so their cases live in a temporary repo -------------
+
+DOCKERFILE_POLICIES = ("images-dockerfile-nonroot-user", "images-dockerfile-base-pinned")
+
+GOOD = """\
+# syntax=docker/dockerfile:1
+ARG PY=3.12.8
+FROM python:${PY}-slim-bookworm AS build
+RUN pip install uv
+USER root
+FROM --platform=linux/amd64 python:${PY}-slim-bookworm@sha256:%s AS runtime
+COPY --from=build /app /app
+USER 10001:10001
+CMD ["python", "-m", "app"]
+""" % ("b" * 64)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "Dockerfile").write_text(GOOD)
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "Dockerfile").write_text("FROM python\nRUN echo hi\nUSER root\n")
+    (tmp_path / "nouser").mkdir()
+    (tmp_path / "nouser" / "Dockerfile").write_text("FROM python:latest \\\n  AS x\n")
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("policy", "dockerfile", "context", "expect"),
+    [
+        ("images-dockerfile-nonroot-user", "app/Dockerfile", None, "pass"),
+        ("images-dockerfile-nonroot-user", "bad/Dockerfile", None, "fail"),
+        ("images-dockerfile-nonroot-user", None, "nouser", "fail"),
+        ("images-dockerfile-nonroot-user", "missing/Dockerfile", None, "na"),
+        ("images-dockerfile-nonroot-user", None, None, "na"),
+        ("images-dockerfile-base-pinned", "app/Dockerfile", None, "pass"),
+        ("images-dockerfile-base-pinned", "bad/Dockerfile", None, "fail"),
+        ("images-dockerfile-base-pinned", "Dockerfile", "nouser", "fail"),
+        ("images-dockerfile-base-pinned", None, None, "na"),
+    ],
+)
+def test_dockerfile_policy(
+    repo: Path, policy: str, dockerfile: str | None, context: str | None, expect: str
+) -> None:
+    result, messages = outcome(
+        BY_NAME[policy], (docker_image(dockerfile, context),), {"repoRoot": str(repo)}
+    )
+    assert result == expect, messages
+
+
+def test_dockerfile_parser_resolves_args_stages_and_users() -> None:
+    bases, users = parse_dockerfile(GOOD)
+    assert bases == [
+        "python:3.12.8-slim-bookworm",
+        f"python:3.12.8-slim-bookworm@sha256:{'b' * 64}",
+    ]
+    assert users == ["root", "10001:10001"]
+    assert parse_dockerfile("FROM a:1 AS base\nFROM base\nUSER app\n") == (
+        ["a:1", ""],
+        [None, "app"],
+    )
+
+
+@pytest.mark.parametrize(
+    ("ref", "expected"),
+    [
+        ("redis", ("redis", None, None)),
+        ("redis:7.4", ("redis", "7.4", None)),
+        ("localhost:5001/daca-agent", ("localhost:5001/daca-agent", None, None)),
+        ("localhost:5001/daca-agent:v1", ("localhost:5001/daca-agent", "v1", None)),
+        ("r.io/a@sha256:abc", ("r.io/a", None, "sha256:abc")),
+    ],
+)
+def test_split_image(ref: str, expected: tuple) -> None:
+    assert split_image(ref) == expected
