@@ -1,0 +1,247 @@
+"""The Dapr path, against a fake sidecar speaking Dapr's gRPC API with daprd's semantics."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import grpc
+import httpx
+import pytest
+from dapr.aio.clients import DaprClient
+from dapr.clients.grpc._state import Concurrency, StateOptions
+
+from app.dapr_backend import grpc_status
+from tests.app.conftest import AppFactory
+from tests.fakes.dapr_sidecar import FakeDaprSidecar
+
+pytestmark = pytest.mark.anyio
+
+
+async def wait_for_status(client: httpx.AsyncClient, path: str, status: int) -> httpx.Response:
+    """Bounded polling instead of sleeps: up to 10 s for ``path`` to answer ``status``."""
+    deadline = time.monotonic() + 10
+    while True:
+        response = await client.get(path)
+        if response.status_code == status or time.monotonic() > deadline:
+            return response
+        await asyncio.sleep(0.05)
+
+
+# -- the fake itself mirrors daprd's answers, seen through the official SDK -----------------
+
+
+async def test_fake_reports_etag_mismatch_like_daprd(sidecar: FakeDaprSidecar) -> None:
+    first_write = StateOptions(concurrency=Concurrency.first_write)
+    async with DaprClient(address=f"127.0.0.1:{sidecar.grpc_port}") as dapr:
+        await dapr.save_state("statestore", "k", "v1", options=first_write)
+        state = await dapr.get_state("statestore", "k")
+        assert (state.data, state.etag) == (b"v1", "1")
+        await dapr.save_state("statestore", "k", "v2", etag="1", options=first_write)
+
+        with pytest.raises(Exception) as stale:
+            await dapr.save_state("statestore", "k", "v3", etag="1", options=first_write)
+        assert grpc_status(stale.value) is grpc.StatusCode.ABORTED
+        assert "possible etag mismatch" in str(stale.value)
+
+        with pytest.raises(Exception) as insert:
+            await dapr.save_state("statestore", "k", "v4", options=first_write)
+        assert grpc_status(insert.value) is grpc.StatusCode.ABORTED
+
+        with pytest.raises(Exception) as invalid:
+            await dapr.save_state("statestore", "k", "v5", etag="abc", options=first_write)
+        assert grpc_status(invalid.value) is grpc.StatusCode.INVALID_ARGUMENT
+
+        with pytest.raises(Exception) as unknown:
+            await dapr.get_state("nostore", "k")
+        assert grpc_status(unknown.value) is grpc.StatusCode.INVALID_ARGUMENT
+
+        with pytest.raises(Exception) as delete:
+            await dapr.delete_state("statestore", "k", etag="7")
+        assert grpc_status(delete.value) is grpc.StatusCode.ABORTED
+        await dapr.delete_state("statestore", "k", etag="2")
+        assert (await dapr.get_state("statestore", "k")).data == b""
+
+        metadata = await dapr.get_metadata()
+        assert metadata.application_id == "daca-agent"
+        assert (await dapr.get_secret("secretstore", "openai")).secret == {
+            "api-key": "sk-from-secret-store"
+        }
+
+
+# -- the app through the sidecar ---------------------------------------------------------
+
+
+async def test_conversation_lives_in_the_sidecars_store(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    reply = await dapr_client.post("/v1/sessions/d1/messages", json={"content": "via dapr"})
+    assert reply.status_code == 200
+    stored = sidecar.value("session-d1")
+    assert [m["role"] for m in stored["messages"]] == ["user", "assistant"]
+    history = (await dapr_client.get("/v1/sessions/d1")).json()["messages"]
+    assert history[0]["content"] == "via dapr"
+
+    [event] = sidecar.published
+    assert (event.pubsub, event.topic) == ("pubsub", "agent-events")
+    assert event.content_type == "application/cloudevents+json"
+    assert event.cloudevent["type"] == "message.completed"
+    assert event.cloudevent["data"]["message_id"] == reply.json()["message_id"]
+
+    assert (await dapr_client.delete("/v1/sessions/d1")).status_code == 204
+    assert sidecar.value("session-d1") is None
+    assert (await dapr_client.get("/v1/sessions/d1")).status_code == 404
+
+
+async def test_ready_through_the_sidecar(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    response = await dapr_client.get("/readyz")
+    assert response.json() == {"status": "ready", "backend": "dapr"}
+    assert sidecar.calls["GetMetadata"] >= 1
+
+
+async def test_store_down_means_not_ready_and_503(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    sidecar.store_down = True
+    ready = await dapr_client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.headers["retry-after"] == "2"
+    post = await dapr_client.post("/v1/sessions/x/messages", json={"content": "hi"})
+    assert post.status_code == 503
+    assert post.json()["error"]["code"] == "unavailable"
+    sidecar.store_down = False
+    assert (await dapr_client.get("/readyz")).status_code == 200
+
+
+async def test_sidecar_down_gives_503_with_retry_after_then_recovers(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    assert (await dapr_client.post("/v1/sessions/r1/messages", json={"content": "a"})).is_success
+    sidecar.stop()
+
+    ready = await wait_for_status(dapr_client, "/readyz", 503)
+    assert ready.status_code == 503
+    assert ready.json()["error"]["code"] == "not_ready"
+    for call in (
+        dapr_client.post("/v1/sessions/r1/messages", json={"content": "b"}),
+        dapr_client.get("/v1/sessions/r1"),
+        dapr_client.delete("/v1/sessions/r1"),
+    ):
+        response = await call
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "2"
+        assert response.json()["error"]["code"] == "unavailable"
+    assert (await dapr_client.get("/healthz")).status_code == 200  # alive, just not ready
+
+    sidecar.start(sidecar.grpc_port, sidecar.http_port)
+    assert (await wait_for_status(dapr_client, "/readyz", 200)).status_code == 200
+    assert (await dapr_client.post("/v1/sessions/r1/messages", json={"content": "c"})).is_success
+    contents = [m["content"] for m in (await dapr_client.get("/v1/sessions/r1")).json()["messages"]]
+    assert contents[0] == "a" and contents[2] == "c"
+
+
+async def test_startup_without_sidecar_serves_503_until_it_appears(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    sidecar.stop()
+    async with app_factory(sidecar_wait_seconds=0.2) as (_, client):
+        assert (await client.get("/readyz")).status_code == 503
+        sidecar.start(sidecar.grpc_port, sidecar.http_port)
+        assert (await wait_for_status(client, "/readyz", 200)).status_code == 200
+
+
+async def test_etag_conflict_is_retried_and_nothing_is_lost(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    async with app_factory() as (_, client):
+        await client.post("/v1/sessions/c1/messages", json={"content": "one"})
+        injected = []
+
+        def another_replica_writes(key: str) -> None:
+            # Between our read and our write, another replica appends a message.
+            if key == "session-c1" and not injected:
+                injected.append(key)
+                document = sidecar.value(key)
+                document["messages"].append(
+                    {"message_id": "other", "role": "user", "content": "from elsewhere"}
+                )
+                sidecar.put(key, document)
+
+        sidecar.before_save = another_replica_writes
+        assert (await client.post("/v1/sessions/c1/messages", json={"content": "two"})).is_success
+        metrics = (await client.get("/metrics")).text
+    contents = [m["content"] for m in sidecar.value("session-c1")["messages"]]
+    assert contents[0] == "one"
+    assert "from elsewhere" in contents and "two" in contents
+    assert len(contents) == 5
+    assert "daca_state_conflicts_retried_total 1.0" in metrics
+
+
+@pytest.mark.parametrize("insert_conflict", ["aborted", "internal"])
+async def test_racing_session_creation_keeps_both(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar, insert_conflict: str
+) -> None:
+    """First write of a new session: the other replica created it meanwhile. Redis reports
+    that as INTERNAL, other stores as ABORTED; both must end in a retry, not a lost message."""
+    sidecar.insert_conflict = insert_conflict
+
+    def other_replica_creates(key: str) -> None:
+        if key == "session-new" and sidecar.value(key) is None:
+            sidecar.put(
+                key,
+                {
+                    "session_id": "new",
+                    "messages": [{"message_id": "o", "role": "user", "content": "other"}],
+                },
+            )
+
+    sidecar.before_save = other_replica_creates
+    async with app_factory() as (_, client):
+        response = await client.post("/v1/sessions/new/messages", json={"content": "mine"})
+    assert response.status_code == 200
+    contents = [m["content"] for m in sidecar.value("session-new")["messages"]]
+    assert contents[:2] == ["other", "mine"]
+
+
+async def test_hitl_through_the_sidecar(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    held = (
+        await dapr_client.post("/v1/sessions/h/messages", json={"content": "refund order Z9 for 5"})
+    ).json()
+    review_id = held["review_id"]
+    assert sidecar.value(f"review-{review_id}")["status"] == "pending"
+    event = {"specversion": "1.0", "id": "1", "source": "ui", "type": "review.decision",
+             "data": {"review_id": review_id, "approved": True}}
+    delivered = await dapr_client.post(
+        "/dapr/events/review-decisions",
+        content=json.dumps(event),
+        headers={"content-type": "application/cloudevents+json"},
+    )
+    assert delivered.json() == {"status": "SUCCESS"}
+    assert sidecar.value(f"review-{review_id}")["status"] == "approved"
+    types = [e.cloudevent["type"] for e in sidecar.published]
+    assert types == ["review.requested", "review.decided", "message.completed"]
+
+
+async def test_pubsub_decision_is_retried_while_the_sidecar_is_down(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    sidecar.stop()
+    event = {"data": {"review_id": "abcdef", "approved": True}}
+    response = await dapr_client.post("/dapr/events/review-decisions", json=event)
+    assert response.json() == {"status": "RETRY"}
+
+
+async def test_model_key_from_the_dapr_secret_store(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    async with app_factory(
+        model_provider="openai", openai_key_secret="openai", openai_key_secret_field="api-key"
+    ) as (app, _):
+        provider = app.state.service._run_config.model_provider
+    assert sidecar.calls["GetSecret"] == 1
+    assert provider._stored_api_key == "sk-from-secret-store"

@@ -1,0 +1,161 @@
+"""Human in the loop end to end: held replies, decisions over HTTP and over pub/sub."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from app.store import EmbeddedBackend
+from tests.app.conftest import AppFactory
+
+pytestmark = pytest.mark.anyio
+
+REFUND = {"content": "Please refund order B-42 for 30"}
+
+
+async def hold(client: httpx.AsyncClient, session: str = "h1") -> dict[str, Any]:
+    response = await client.post(f"/v1/sessions/{session}/messages", json=REFUND)
+    assert response.status_code == 200
+    body: dict[str, Any] = response.json()
+    assert body["status"] == "pending_review"
+    assert body["reply"] is None
+    assert body["review_id"]
+    return body
+
+
+def cloudevent(data: Any) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": "evt-1",
+        "source": "reviewer-ui",
+        "type": "review.decision",
+        "datacontenttype": "application/json",
+        "pubsubname": "pubsub",
+        "topic": "agent-reviews",
+        "data": data,
+    }
+
+
+async def test_tool_needing_approval_holds_the_reply(client: httpx.AsyncClient) -> None:
+    held = await hold(client)
+    history = (await client.get("/v1/sessions/h1")).json()["messages"]
+    assert history[-1]["status"] == "pending_review"
+    assert history[-1]["content"] is None
+    assert history[-1]["review_id"] == held["review_id"]
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["status"] == "pending"
+    assert review["kind"] == "tool_approval"
+    assert "issue_refund" in review["reason"]
+
+
+async def test_approval_runs_the_tool_and_releases_the_reply(app_factory: AppFactory) -> None:
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        decision = await client.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True, "note": "ok"}
+        )
+        assert decision.status_code == 200
+        body = decision.json()
+        assert body["status"] == "approved"
+        assert body["final_reply"].startswith("Done. Refund of 30.00 for order B-42 issued")
+        history = (await client.get("/v1/sessions/h1")).json()["messages"]
+        backend = app.state.backend
+        assert isinstance(backend, EmbeddedBackend)
+        types = [event["type"] for event in backend.events.events]
+    assert history[-1]["status"] == "approved"
+    assert history[-1]["content"] == body["final_reply"]
+    assert types == ["review.requested", "review.decided", "message.completed"]
+
+
+async def test_rejection_is_shown_in_the_history(client: httpx.AsyncClient) -> None:
+    held = await hold(client)
+    decision = await client.post(
+        f"/v1/reviews/{held['review_id']}/decision",
+        json={"approved": False, "note": "order already refunded"},
+    )
+    assert decision.json()["status"] == "rejected"
+    last = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+    assert last["status"] == "rejected"
+    assert last["content"] == "I did not issue the refund: order already refunded"
+
+
+async def test_decisions_are_idempotent_and_conflicts_are_409(client: httpx.AsyncClient) -> None:
+    held = await hold(client)
+    url = f"/v1/reviews/{held['review_id']}/decision"
+    first = await client.post(url, json={"approved": True})
+    again = await client.post(url, json={"approved": True})
+    assert first.status_code == again.status_code == 200
+    assert first.json() == again.json()
+    conflict = await client.post(url, json={"approved": False})
+    assert conflict.status_code == 409
+    assert conflict.json()["error"]["code"] == "conflict"
+    # The session got exactly one released reply.
+    messages = (await client.get("/v1/sessions/h1")).json()["messages"]
+    assert [m["status"] for m in messages] == ["completed", "approved"]
+
+
+async def test_low_confidence_reply_is_held_until_approved(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/sessions/h2/messages", json={"content": "review my text"})
+    held = response.json()
+    assert held["status"] == "pending_review"
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["kind"] == "output_review"
+    assert "confidence 0.30" in review["reason"]
+    decided = await client.post(
+        f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+    )
+    assert decided.json()["final_reply"].startswith('You said: "review my text"')
+
+
+async def test_unknown_review_is_404(client: httpx.AsyncClient) -> None:
+    response = await client.post("/v1/reviews/abc123/decision", json={"approved": True})
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+async def test_subscription_lists_the_review_topic(client: httpx.AsyncClient) -> None:
+    assert (await client.get("/dapr/subscribe")).json() == [
+        {
+            "pubsubname": "pubsub",
+            "topic": "agent-reviews",
+            "routes": {"default": "/dapr/events/review-decisions"},
+        }
+    ]
+
+
+async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) -> None:
+    held = await hold(client)
+    event = cloudevent({"review_id": held["review_id"], "approved": True})
+    response = await client.post(
+        "/dapr/events/review-decisions",
+        json=event,
+        headers={"content-type": "application/cloudevents+json"},
+    )
+    assert response.json() == {"status": "SUCCESS"}
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["status"] == "approved"
+    # Redelivery of the same event is harmless; a contradicting one is dropped, not retried.
+    again = await client.post("/dapr/events/review-decisions", json=event)
+    assert again.json() == {"status": "SUCCESS"}
+    contra = cloudevent({"review_id": held["review_id"], "approved": False})
+    assert (await client.post("/dapr/events/review-decisions", json=contra)).json() == {
+        "status": "DROP"
+    }
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b'{"data": {"approved": true}}',
+        b'{"data": "{\\"review_id\\": \\"ffff\\", \\"approved\\": true}"}',
+    ],
+)
+async def test_undeliverable_pubsub_events_are_dropped(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    response = await client.post("/dapr/events/review-decisions", content=body)
+    assert response.status_code == 200
+    assert response.json() == {"status": "DROP"}
