@@ -8,6 +8,7 @@ policies/config/<stack>.json`` would.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import json
 import os
@@ -91,6 +92,7 @@ def pack_python(policies_dir: Path = POLICIES_DIR) -> Path:
     return python
 
 
+@functools.cache
 def _imports_pack(python: Path, policies_dir: Path) -> bool:
     done = subprocess.run(  # noqa: S603 - fixed argv, no shell
         [str(python), "-c", "import pulumi_policy, jsonschema"],
@@ -195,7 +197,7 @@ def run_check(
             return _usage(f"synthesis is not available: {e}")
         try:
             result = synthesize(stack, config_file=config_file)
-        except ConfigError as e:
+        except (ConfigError, FileNotFoundError) as e:
             return _usage(str(e))
         resources, manifests_dir, k8s_version = (
             result.resources_path,

@@ -186,6 +186,8 @@ CLUSTER_SCOPED_KINDS = {
 
 
 def validate_namespace(resource: Resource, config: Config) -> list[str]:
+    if resource.type.startswith(("kubernetes:yaml/", "kubernetes:helm.sh/v4:")):
+        return []  # components: the objects they render are checked one by one
     if resource.type.startswith("kubernetes:helm.sh/"):
         namespace = resource.props.get("namespace")
     else:

@@ -162,7 +162,7 @@ def secret_name_matcher(config: Config) -> Callable[[str], bool]:
 
 
 DEFAULT_CREDENTIAL_NAME_PATTERN = (
-    r"(?i)(password|passwd|pwd|secret|token|api[-_]?key|access[-_]?key|master[-_]?key|"
+    r"(?i)(password|passwd|pwd|secret(?![-_]?(store|name|ref))|token|api[-_]?key|access[-_]?key|master[-_]?key|"
     r"account[-_]?key|private[-_]?key|connection[-_]?string|credential|sas[-_]?key)"
 )
 

@@ -455,6 +455,12 @@ CASES: list[Case] = [
         "pass",
     ),
     Case("k8s-resource-not-default-namespace", "helm-release", (dapr_release(),), "pass"),
+    Case(
+        "k8s-resource-not-default-namespace",
+        "yaml-component",
+        (resource("kubernetes:yaml/v2:ConfigGroup", {"files": ["crds.yaml"]}),),
+        "pass",
+    ),
     *k(
         "k8s-service-type-allowed",
         service("ClusterIP"),
