@@ -218,6 +218,8 @@ def _env_name(loc: tuple[int | str, ...]) -> str | None:
     if not loc:
         return None
     field_name = str(loc[0])
+    if field_name.isupper():  # errors on aliased fields are reported under the alias
+        return field_name
     field = Settings.model_fields.get(field_name)
     if field is not None and isinstance(field.validation_alias, AliasChoices):
         return str(field.validation_alias.choices[0])

@@ -1,0 +1,89 @@
+"""Settings: defaults, the provider rule, and startup failures that name the variable."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from app.config import ModelProviderName, SettingsError, load_settings
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    settings = load_settings()
+    assert settings.port == 8000
+    assert settings.effective_provider is ModelProviderName.OFFLINE
+    assert (settings.statestore, settings.pubsub, settings.secretstore) == (
+        "statestore",
+        "pubsub",
+        "secretstore",
+    )
+    assert settings.pubsub_topic == "agent-events"
+    assert settings.sidecar_enabled is False
+
+
+def test_openai_is_the_default_when_a_key_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    assert load_settings().effective_provider is ModelProviderName.OPENAI
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    assert load_settings().effective_provider is ModelProviderName.OFFLINE
+
+
+def test_sidecar_is_detected_from_the_injectors_variables(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DAPR_GRPC_PORT", "50001")
+    monkeypatch.setenv("DAPR_HTTP_PORT", "3500")
+    settings = load_settings()
+    assert settings.sidecar_enabled
+    assert settings.dapr_grpc_address == "127.0.0.1:50001"
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({"DACA_PORT": "eighty"}, "DACA_PORT='eighty'"),
+        ({"DACA_PORT": "70000"}, "DACA_PORT='70000'"),
+        ({"DACA_MODEL_PROVIDER": "anthropic"}, "DACA_MODEL_PROVIDER='anthropic'"),
+        ({"DACA_MODEL_PROVIDER": "openai-compatible"}, "DACA_MODEL_BASE_URL is required"),
+        (
+            {"DACA_MODEL_PROVIDER": "openai-compatible", "DACA_MODEL_BASE_URL": "vllm:8000"},
+            "DACA_MODEL_BASE_URL must start with http",
+        ),
+        ({"DACA_MODEL_PROVIDER": "openai"}, "needs OPENAI_API_KEY"),
+        ({"DACA_MAX_BODY_BYTES": "10"}, "DACA_MAX_BODY_BYTES='10'"),
+        ({"DAPR_GRPC_PORT": "x"}, "DAPR_GRPC_PORT='x'"),
+        ({"DACA_LOG_LEVEL": "loud"}, "DACA_LOG_LEVEL='loud'"),
+    ],
+)
+def test_bad_settings_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], expected: str
+) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert expected in str(caught.value)
+
+
+def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DAPR_API_TOKEN", "")
+    monkeypatch.setenv("DACA_MODEL_PROVIDER", "openai")
+    monkeypatch.setenv("OPENAI_API_KEY", "")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "sk-" not in str(caught.value)
+
+
+@pytest.mark.timeout(60)
+def test_container_entrypoint_exits_2_with_the_variable_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DACA_PORT", "not-a-port")
+    result = subprocess.run(
+        [sys.executable, "-m", "app"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 2
+    assert "DACA_PORT='not-a-port'" in result.stderr
+    assert "Traceback" not in result.stderr
