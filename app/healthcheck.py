@@ -12,7 +12,7 @@ def check(port: int, timeout: float = 2.0) -> bool:
     """True when GET /healthz on the local port answers 2xx."""
     url = f"http://127.0.0.1:{port}/healthz"
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - fixed http URL
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return 200 <= int(response.status) < 300
     except (urllib.error.URLError, OSError):
         return False

@@ -59,6 +59,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         logging.basicConfig(
             level=settings.log_level.upper(), format="%(levelname)s %(name)s: %(message)s"
         )
+        # Per-request client logs (sidecar probes) would drown the app's own at INFO.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
         active = backend or build_backend(settings)
         await active.start()
         api_key = await _resolve_api_key(settings, active)

@@ -15,8 +15,14 @@ from app.config import load_settings
 from app.main import create_app
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
-_OWNED_ENV = ("DAPR_GRPC_PORT", "DAPR_HTTP_PORT", "DAPR_GRPC_ENDPOINT", "DAPR_HTTP_ENDPOINT",
-              "DAPR_API_TOKEN", "OPENAI_API_KEY")
+_OWNED_ENV = (
+    "DAPR_GRPC_PORT",
+    "DAPR_HTTP_PORT",
+    "DAPR_GRPC_ENDPOINT",
+    "DAPR_HTTP_ENDPOINT",
+    "DAPR_API_TOKEN",
+    "OPENAI_API_KEY",
+)
 
 
 @pytest.fixture

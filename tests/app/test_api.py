@@ -18,7 +18,8 @@ def assert_error(response: httpx.Response, status: int, code: str) -> None:
     body = response.json()
     assert set(body) == {"error"}
     assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    assert isinstance(body["error"]["message"], str)
+    assert body["error"]["message"]
     assert "Traceback" not in response.text
 
 

@@ -42,8 +42,9 @@ def test_every_base_image_is_pinned_to_an_exact_version() -> None:
     images = [args.split()[0] for keyword, args in instructions() if keyword == "FROM"]
     assert images, "no FROM"
     for image in images:
-        name, _, tag = image.partition(":")
-        assert tag and tag != "latest", image
+        _name, _, tag = image.partition(":")
+        assert tag, image
+        assert tag != "latest", image
         assert re.match(r"^\d+\.\d+\.\d+", tag), f"{image}: tag is not an exact version"
     assert any(image.startswith("ghcr.io/astral-sh/uv:") for image in images)
     assert any(re.fullmatch(r"python:3\.11\.\d+-slim-bookworm", image) for image in images)
@@ -65,13 +66,17 @@ def test_final_stage_is_non_root_read_only_friendly_and_tool_free() -> None:
     for tool in BUILD_TOOLS:
         assert tool not in text.replace("/usr/local/bin/uv", ""), tool
     user = [args for keyword, args in final if keyword == "USER"]
-    assert user and re.fullmatch(r"10001(:10001)?", user[-1])
+    assert user
+    assert re.fullmatch(r"10001(:10001)?", user[-1])
     env = " ".join(args for keyword, args in final if keyword == "ENV")
     assert "PYTHONDONTWRITEBYTECODE=1" in env
-    assert "HOME=/tmp" in env and "TMPDIR=/tmp" in env
+    assert "HOME=/tmp" in env
+    assert "TMPDIR=/tmp" in env
     assert ("EXPOSE", "8000") in final
     healthcheck = [args for keyword, args in final if keyword == "HEALTHCHECK"]
-    assert healthcheck and '"python"' in healthcheck[0] and "curl" not in healthcheck[0]
+    assert healthcheck
+    assert '"python"' in healthcheck[0]
+    assert "curl" not in healthcheck[0]
     cmd = [args for keyword, args in final if keyword == "CMD"]
     assert shlex.split(cmd[-1].replace(",", " ")) == ["[python", "-m", "app]"]
 

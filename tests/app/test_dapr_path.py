@@ -10,6 +10,7 @@ import grpc
 import httpx
 import pytest
 from dapr.aio.clients import DaprClient
+from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
 
 from app.dapr_backend import grpc_status
@@ -17,6 +18,9 @@ from tests.app.conftest import AppFactory
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
 pytestmark = pytest.mark.anyio
+
+# save_state wraps gRPC errors in DaprInternalError (code on __cause__); others raise them.
+SDK_ERRORS = (grpc.RpcError, DaprInternalError)
 
 
 async def wait_for_status(client: httpx.AsyncClient, path: str, status: int) -> httpx.Response:
@@ -40,24 +44,24 @@ async def test_fake_reports_etag_mismatch_like_daprd(sidecar: FakeDaprSidecar) -
         assert (state.data, state.etag) == (b"v1", "1")
         await dapr.save_state("statestore", "k", "v2", etag="1", options=first_write)
 
-        with pytest.raises(Exception) as stale:
+        with pytest.raises(SDK_ERRORS) as stale:
             await dapr.save_state("statestore", "k", "v3", etag="1", options=first_write)
         assert grpc_status(stale.value) is grpc.StatusCode.ABORTED
         assert "possible etag mismatch" in str(stale.value)
 
-        with pytest.raises(Exception) as insert:
+        with pytest.raises(SDK_ERRORS) as insert:
             await dapr.save_state("statestore", "k", "v4", options=first_write)
         assert grpc_status(insert.value) is grpc.StatusCode.ABORTED
 
-        with pytest.raises(Exception) as invalid:
+        with pytest.raises(SDK_ERRORS) as invalid:
             await dapr.save_state("statestore", "k", "v5", etag="abc", options=first_write)
         assert grpc_status(invalid.value) is grpc.StatusCode.INVALID_ARGUMENT
 
-        with pytest.raises(Exception) as unknown:
+        with pytest.raises(SDK_ERRORS) as unknown:
             await dapr.get_state("nostore", "k")
         assert grpc_status(unknown.value) is grpc.StatusCode.INVALID_ARGUMENT
 
-        with pytest.raises(Exception) as delete:
+        with pytest.raises(SDK_ERRORS) as delete:
             await dapr.delete_state("statestore", "k", etag="7")
         assert grpc_status(delete.value) is grpc.StatusCode.ABORTED
         await dapr.delete_state("statestore", "k", etag="2")
@@ -140,7 +144,8 @@ async def test_sidecar_down_gives_503_with_retry_after_then_recovers(
     assert (await wait_for_status(dapr_client, "/readyz", 200)).status_code == 200
     assert (await dapr_client.post("/v1/sessions/r1/messages", json={"content": "c"})).is_success
     contents = [m["content"] for m in (await dapr_client.get("/v1/sessions/r1")).json()["messages"]]
-    assert contents[0] == "a" and contents[2] == "c"
+    assert contents[0] == "a"
+    assert contents[2] == "c"
 
 
 async def test_startup_without_sidecar_serves_503_until_it_appears(
@@ -175,7 +180,8 @@ async def test_etag_conflict_is_retried_and_nothing_is_lost(
         metrics = (await client.get("/metrics")).text
     contents = [m["content"] for m in sidecar.value("session-c1")["messages"]]
     assert contents[0] == "one"
-    assert "from elsewhere" in contents and "two" in contents
+    assert "from elsewhere" in contents
+    assert "two" in contents
     assert len(contents) == 5
     assert "daca_state_conflicts_retried_total 1.0" in metrics
 
@@ -214,8 +220,13 @@ async def test_hitl_through_the_sidecar(
     ).json()
     review_id = held["review_id"]
     assert sidecar.value(f"review-{review_id}")["status"] == "pending"
-    event = {"specversion": "1.0", "id": "1", "source": "ui", "type": "review.decision",
-             "data": {"review_id": review_id, "approved": True}}
+    event = {
+        "specversion": "1.0",
+        "id": "1",
+        "source": "ui",
+        "type": "review.decision",
+        "data": {"review_id": review_id, "approved": True},
+    }
     delivered = await dapr_client.post(
         "/dapr/events/review-decisions",
         content=json.dumps(event),
