@@ -1,0 +1,293 @@
+"""The agent service on Kubernetes, with its Dapr sidecar."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.conventions import (
+    container_security_context,
+    pod_security_context,
+    resource_requirements,
+    selector_labels,
+    standard_labels,
+)
+from infra.config import ResourcesConfig, SidecarResources
+
+APP_UID = 10001  # the numeric USER of app/Dockerfile
+MODEL_KEY_ENV = "OPENAI_API_KEY"
+DAPR_INTERNAL_GRPC_PORT = 50002  # sidecar-to-sidecar service invocation
+DAPR_METRICS_PORT = 9090
+
+
+@dataclass(frozen=True)
+class AgentWorkloadArgs:
+    #: the Dapr app-id, also the name of every object here
+    app_id: str
+    #: the namespace to run in
+    namespace: pulumi.Input[str]
+    #: the image, pinned by digest or exact tag
+    image: pulumi.Input[str]
+    #: the port the app listens on (Dapr's app-port)
+    port: int
+    #: CPU and memory of the app container
+    resources: ResourcesConfig
+    #: CPU and memory of the daprd sidecar
+    sidecar: SidecarResources
+    #: the Dapr Configuration the sidecar loads
+    dapr_config: pulumi.Input[str]
+    #: replicas; above 1 adds a PodDisruptionBudget
+    min_replicas: int = 1
+    #: above `min_replicas` adds a HorizontalPodAutoscaler (which then owns the count)
+    max_replicas: int = 1
+    #: the HPA's CPU target, percent of the request
+    target_cpu_utilization: int = 70
+    #: plain environment for the app (names of components, topic, model)
+    env: Mapping[str, str] = field(default_factory=dict)
+    #: the LLM API key (secret config); None runs the app's offline model
+    model_api_key: pulumi.Input[str] | None = None
+    #: give the sidecar a token and read access to the model key Secret, so the app can
+    #: also fetch it through the `secretstores.kubernetes` component
+    secret_store_reads: bool = True
+    #: how the Service is exposed: NodePort on kind (the host port maps to it)
+    service_type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    #: the nodePort, when `service_type` is NodePort
+    node_port: int | None = None
+
+
+def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
+    """The sidecar injector's annotations for this app."""
+    s = args.sidecar
+    return {
+        "dapr.io/enabled": "true",
+        "dapr.io/app-id": args.app_id,
+        "dapr.io/app-port": str(args.port),
+        "dapr.io/app-protocol": "http",
+        "dapr.io/config": args.dapr_config,
+        "dapr.io/enable-app-health-check": "true",
+        "dapr.io/app-health-check-path": "/healthz",
+        "dapr.io/log-as-json": "true",
+        "dapr.io/enable-metrics": "true",
+        "dapr.io/metrics-port": str(DAPR_METRICS_PORT),
+        "dapr.io/sidecar-cpu-request": s.cpu_request,
+        "dapr.io/sidecar-memory-request": s.memory_request,
+        "dapr.io/sidecar-cpu-limit": s.cpu_limit,
+        "dapr.io/sidecar-memory-limit": s.memory_limit,
+        "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault",
+    }
+
+
+class AgentWorkload(pulumi.ComponentResource):
+    """ServiceAccount, Deployment, Service, NetworkPolicy, and PDB/HPA when scaled out."""
+
+    service_name: pulumi.Output[str]
+    deployment_name: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AgentWorkloadArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:k8s:AgentWorkload", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        labels = standard_labels(args.app_id, "agent")
+        selector = selector_labels(args.app_id, "agent")
+
+        def meta(object_name: str = args.app_id) -> k8s.meta.v1.ObjectMetaArgsDict:
+            return {"name": object_name, "namespace": args.namespace, "labels": labels}
+
+        account = k8s.core.v1.ServiceAccount(
+            f"{name}-sa", metadata=meta(), automount_service_account_token=False, opts=child
+        )
+        env: list[dict[str, Any]] = [
+            {"name": "DACA_PORT", "value": str(args.port)},
+            *({"name": key, "value": value} for key, value in sorted(args.env.items())),
+        ]
+        token_needed = False
+        if args.model_api_key is not None:
+            key_secret = k8s.core.v1.Secret(
+                f"{name}-model-key",
+                metadata=meta(f"{args.app_id}-model"),
+                type="Opaque",
+                string_data={MODEL_KEY_ENV: pulumi.Output.secret(args.model_api_key)},
+                opts=child,
+            )
+            env.append(
+                {
+                    "name": MODEL_KEY_ENV,
+                    "valueFrom": {
+                        "secretKeyRef": {"name": key_secret.metadata.name, "key": MODEL_KEY_ENV}
+                    },
+                }
+            )
+            if args.secret_store_reads:
+                # The Kubernetes secret store reads through the pod's service account:
+                # grant it exactly this Secret, and mount the token for that reason only.
+                token_needed = True
+                role = k8s.rbac.v1.Role(
+                    f"{name}-secret-reader",
+                    metadata=meta(f"{args.app_id}-secret-reader"),
+                    rules=[
+                        {
+                            "apiGroups": [""],
+                            "resources": ["secrets"],
+                            "resourceNames": [key_secret.metadata.name],
+                            "verbs": ["get"],
+                        }
+                    ],
+                    opts=child,
+                )
+                k8s.rbac.v1.RoleBinding(
+                    f"{name}-secret-reader",
+                    metadata=meta(f"{args.app_id}-secret-reader"),
+                    role_ref={
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "Role",
+                        "name": role.metadata.name,
+                    },
+                    subjects=[
+                        {
+                            "kind": "ServiceAccount",
+                            "name": account.metadata.name,
+                            "namespace": args.namespace,
+                        }
+                    ],
+                    opts=child,
+                )
+
+        r = args.resources
+        autoscaled = args.max_replicas > args.min_replicas
+        http_probe = {"port": "http"}
+        deployment_spec: dict[str, Any] = {
+            "selector": {"matchLabels": selector},
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+            },
+            "template": {
+                "metadata": {"labels": labels, "annotations": dapr_annotations(args)},
+                "spec": {
+                    "serviceAccountName": account.metadata.name,
+                    "automountServiceAccountToken": token_needed,
+                    "securityContext": pod_security_context(APP_UID),
+                    "terminationGracePeriodSeconds": 30,
+                    "containers": [
+                        {
+                            "name": "agent",
+                            "image": args.image,
+                            "imagePullPolicy": "IfNotPresent",
+                            "ports": [
+                                {"name": "http", "containerPort": args.port, "protocol": "TCP"}
+                            ],
+                            "env": env,
+                            "resources": resource_requirements(
+                                r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit
+                            ),
+                            "securityContext": container_security_context(APP_UID),
+                            "startupProbe": {
+                                "httpGet": {"path": "/healthz", **http_probe},
+                                "periodSeconds": 2,
+                                "failureThreshold": 30,
+                            },
+                            "livenessProbe": {
+                                "httpGet": {"path": "/healthz", **http_probe},
+                                "periodSeconds": 10,
+                                "timeoutSeconds": 2,
+                                "failureThreshold": 3,
+                            },
+                            "readinessProbe": {
+                                "httpGet": {"path": "/readyz", **http_probe},
+                                "periodSeconds": 5,
+                                "timeoutSeconds": 2,
+                                "failureThreshold": 2,
+                            },
+                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                        }
+                    ],
+                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}}],
+                },
+            },
+        }
+        if not autoscaled:
+            # with an HPA the autoscaler owns the replica count; setting it here too
+            # would fight it on every update
+            deployment_spec["replicas"] = args.min_replicas
+        deployment = k8s.apps.v1.Deployment(
+            f"{name}-deployment", metadata=meta(), spec=deployment_spec, opts=child
+        )
+        port: dict[str, Any] = {
+            "name": "http",
+            "port": 80,
+            "targetPort": "http",
+            "protocol": "TCP",
+        }
+        if args.service_type == "NodePort" and args.node_port is not None:
+            port["nodePort"] = args.node_port
+        service = k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=meta(),
+            spec={"type": args.service_type, "selector": selector, "ports": [port]},
+            opts=child,
+        )
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-ingress",
+            metadata=meta(f"{args.app_id}-ingress"),
+            spec={
+                "podSelector": {"matchLabels": selector},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    # the API itself: the Service, the node port, the kubelet's probes
+                    {"ports": [{"protocol": "TCP", "port": args.port}]},
+                    # other apps' sidecars invoking this one, and metrics scrapes
+                    {
+                        "from": [{"namespaceSelector": {}}],
+                        "ports": [
+                            {"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT},
+                            {"protocol": "TCP", "port": DAPR_METRICS_PORT},
+                        ],
+                    },
+                ],
+            },
+            opts=child,
+        )
+        if args.min_replicas > 1:
+            k8s.policy.v1.PodDisruptionBudget(
+                f"{name}-pdb",
+                metadata=meta(),
+                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+                opts=child,
+            )
+        if autoscaled:
+            k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                f"{name}-hpa",
+                metadata=meta(),
+                spec={
+                    "scaleTargetRef": {
+                        "apiVersion": "apps/v1",
+                        "kind": "Deployment",
+                        "name": deployment.metadata.name,
+                    },
+                    "minReplicas": args.min_replicas,
+                    "maxReplicas": args.max_replicas,
+                    "metrics": [
+                        {
+                            "type": "Resource",
+                            "resource": {
+                                "name": "cpu",
+                                "target": {
+                                    "type": "Utilization",
+                                    "averageUtilization": args.target_cpu_utilization,
+                                },
+                            },
+                        }
+                    ],
+                },
+                opts=child,
+            )
+        self.service_name = service.metadata.name
+        self.deployment_name = deployment.metadata.name
+        self.register_outputs(
+            {"serviceName": self.service_name, "deploymentName": self.deployment_name}
+        )

@@ -1,0 +1,67 @@
+"""The agent image, built from `app/Dockerfile` and pushed to a registry."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_docker as docker
+
+
+def source_digest(root: Path, paths: Sequence[str]) -> str:
+    """A digest of the files the image is built from: same sources, same tag."""
+    digest = hashlib.sha256()
+    missing = [relative for relative in paths if not (root / relative).exists()]
+    if missing:
+        raise FileNotFoundError(f"image build sources missing under {root}: {', '.join(missing)}")
+    for relative in paths:
+        target = root / relative
+        files = sorted(p for p in target.rglob("*") if p.is_file()) if target.is_dir() else [target]
+        for file in files:
+            if "__pycache__" in file.parts:
+                continue
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class AppImageArgs:
+    #: where to push, without tag: e.g. `localhost:5001/daca-agent`
+    repository: pulumi.Input[str]
+    #: the build context (the repository root: the image needs pyproject.toml and uv.lock)
+    context: Path
+    #: the Dockerfile, relative to the context
+    dockerfile: str = "app/Dockerfile"
+    #: what goes into the image; their digest is the immutable tag
+    sources: tuple[str, ...] = ("app", "pyproject.toml", "uv.lock", "app/Dockerfile")
+    #: target platform of the build
+    platform: str = "linux/amd64"
+
+
+class AppImage(pulumi.ComponentResource):
+    """Builds and pushes the image; `ref` pins it by digest (`repo@sha256:...`)."""
+
+    ref: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:image:AppImage", name, None, opts)
+        tag = source_digest(args.context, args.sources)[:16]
+        image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(args.repository, ":", tag),
+            build=docker.DockerBuildArgs(
+                context=str(args.context),
+                dockerfile=str(args.context / args.dockerfile),
+                platform=args.platform,
+            ),
+            skip_push=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.ref = image.repo_digest
+        self.register_outputs({"ref": self.ref})

@@ -1,0 +1,75 @@
+"""The Dapr control plane, from its official Helm chart at a pinned version."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+CHART_REPO = "https://dapr.github.io/helm-charts/"
+# The CRDs of a Dapr release; Helm installs a chart's CRDs once and never upgrades
+# them, so this component owns them instead, at the chart's own version.
+CRD_FILES = ("components", "configuration", "subscription", "resiliency", "httpendpoints")
+
+
+def crd_urls(version: str) -> list[str]:
+    base = f"https://raw.githubusercontent.com/dapr/dapr/v{version}/charts/dapr/crds"
+    return [f"{base}/{crd}.yaml" for crd in CRD_FILES]
+
+
+@dataclass(frozen=True)
+class DaprRuntimeArgs:
+    #: the exact Dapr chart (and runtime) version
+    version: str
+    #: where the control plane runs
+    namespace: str = "dapr-system"
+    #: three replicas of each control-plane service
+    high_availability: bool = False
+    #: extra chart values, merged over the defaults below
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+class DaprRuntime(pulumi.ComponentResource):
+    """Dapr's CRDs and control plane (operator, sentry, placement, injector, scheduler)."""
+
+    namespace: pulumi.Output[str]
+    version: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: DaprRuntimeArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:dapr:DaprRuntime", name, None, opts)
+        crds = k8s.yaml.v2.ConfigGroup(
+            f"{name}-crds",
+            files=crd_urls(args.version),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        values: dict[str, Any] = {
+            "global": {
+                "mtls": {"enabled": True},
+                "ha": {"enabled": args.high_availability},
+                "logAsJson": True,
+                "prometheus": {"enabled": True},
+            },
+        }
+        values.update(args.values)
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="dapr",
+            chart="dapr",
+            version=args.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=args.namespace,
+            create_namespace=True,
+            skip_crds=True,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            values=values,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds]),
+        )
+        self.namespace = release.namespace.apply(lambda ns: ns or args.namespace)
+        self.version = pulumi.Output.from_input(args.version)
+        self.register_outputs({"namespace": self.namespace, "version": self.version})

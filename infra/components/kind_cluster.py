@@ -1,0 +1,63 @@
+"""A local Kubernetes cluster run by kind, created and deleted with the stack."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+from pulumi_command import local
+
+
+@dataclass(frozen=True)
+class KindClusterArgs:
+    #: the kind cluster name; its kubeconfig context is `kind-<name>`
+    cluster_name: str
+    #: the pinned `kindest/node` image; its tag is the Kubernetes version
+    node_image: str
+    #: the kind config file (port mappings, node labels, the registry patch)
+    config_file: Path
+
+
+class KindCluster(pulumi.ComponentResource):
+    """Runs `kind create cluster` on create and `kind delete cluster` on destroy.
+
+    A change of node image or config file replaces the cluster: kind cannot change
+    either in place.
+    """
+
+    kubeconfig: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+    context: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:kind:KindCluster", name, None, opts)
+        cluster = shlex.quote(args.cluster_name)
+        config_digest = hashlib.sha256(args.config_file.read_bytes()).hexdigest()
+        created = local.Command(
+            f"{name}-cluster",
+            # kind prints progress on stderr; stdout carries only the kubeconfig
+            create=(
+                f"kind create cluster --name {cluster} --image {shlex.quote(args.node_image)} "
+                f"--config {shlex.quote(str(args.config_file))} --wait 180s 1>&2 && "
+                f"kind get kubeconfig --name {cluster}"
+            ),
+            update=f"kind get kubeconfig --name {cluster}",
+            delete=f"kind delete cluster --name {cluster}",
+            triggers=[args.cluster_name, args.node_image, config_digest],
+            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+        )
+        self.kubeconfig = pulumi.Output.secret(created.stdout)
+        self.cluster_name = pulumi.Output.from_input(args.cluster_name)
+        self.context = pulumi.Output.from_input(f"kind-{args.cluster_name}")
+        self.register_outputs(
+            {
+                "kubeconfig": self.kubeconfig,
+                "clusterName": self.cluster_name,
+                "context": self.context,
+            }
+        )

@@ -1,0 +1,94 @@
+"""A local image registry container wired into a kind cluster.
+
+Follows kind's local-registry recipe: the registry container joins the `kind` docker
+network, every node gets a containerd `hosts.toml` that sends `localhost:<port>` pulls
+to it, and the `local-registry-hosting` ConfigMap (KEP-1755) tells tools where it is.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_kubernetes as k8s
+from pulumi_command import local
+
+REGISTRY_PORT = 5000  # the port inside the registry container
+KIND_NETWORK = "kind"
+
+
+@dataclass(frozen=True)
+class LocalRegistryArgs:
+    #: the registry container's name; nodes reach it as `<name>:5000`
+    container_name: str
+    #: the pinned registry image, e.g. `registry:2.8.3`
+    image: str
+    #: the port on 127.0.0.1 that `docker push localhost:<port>/...` uses
+    host_port: int
+    #: the kind cluster whose nodes pull from the registry
+    cluster_name: pulumi.Input[str]
+
+
+class LocalRegistry(pulumi.ComponentResource):
+    """The registry container, the node-side containerd config and the ConfigMap.
+
+    The Kubernetes provider for the ConfigMap comes in through `opts.providers`.
+    """
+
+    host: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:kind:LocalRegistry", name, None, opts)
+        host = f"localhost:{args.host_port}"
+        image = docker.RemoteImage(
+            f"{name}-image",
+            name=args.image,
+            keep_locally=True,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        container = docker.Container(
+            f"{name}-container",
+            name=args.container_name,
+            image=image.image_id,
+            restart="always",
+            ports=[
+                docker.ContainerPortArgs(
+                    internal=REGISTRY_PORT, external=args.host_port, ip="127.0.0.1"
+                )
+            ],
+            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=KIND_NETWORK)],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        hosts_dir = f"/etc/containerd/certs.d/{host}"
+        hosts_toml = f'[host."http://{args.container_name}:{REGISTRY_PORT}"]\n'
+        configure_nodes = pulumi.Output.from_input(args.cluster_name).apply(
+            lambda cluster: (
+                f"for node in $(kind get nodes --name {shlex.quote(cluster)}); do "
+                f'docker exec "$node" mkdir -p {shlex.quote(hosts_dir)} && '
+                f"printf %s {shlex.quote(hosts_toml)} | "
+                f'docker exec -i "$node" cp /dev/stdin {shlex.quote(hosts_dir + "/hosts.toml")}; '
+                "done"
+            )
+        )
+        nodes = local.Command(
+            f"{name}-node-config",
+            create=configure_nodes,
+            triggers=[container.id],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+        )
+        k8s.core.v1.ConfigMap(
+            f"{name}-hosting",
+            metadata={"name": "local-registry-hosting", "namespace": "kube-public"},
+            data={
+                "localRegistryHosting.v1": (
+                    f'host: "{host}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
+                )
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes]),
+        )
+        self.host = pulumi.Output.all(container.id, nodes.id).apply(lambda _: host)
+        self.register_outputs({"host": self.host})

@@ -1,0 +1,1 @@
+"""The stage-neutral Dapr model: one typed spec, one renderer per platform."""

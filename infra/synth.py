@@ -1,0 +1,315 @@
+"""Evaluate a stack offline and write what it would create.
+
+No Pulumi CLI, no credentials, no network: the program runs against Pulumi's mock
+monitor in update mode (so every `apply` runs), and every registration is recorded
+with the inputs the engine (and so a policy pack) would see. Computed outputs that the
+program reads (a kubeconfig, an image digest, a generated password) get deterministic
+stand-ins, marked in `resources.json` only through what the program passes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import yaml
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.config import set_all_config
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra import program
+from infra.config import (
+    NAMESPACE,
+    REPO_ROOT,
+    SECRET_PLACEHOLDER,
+    ConfigError,
+    StackConfig,
+    decode_pulumi_values,
+    load_config,
+)
+
+PROJECT = "daca-ascent"
+_SECRET_SIG = rpc._special_secret_sig
+_SIG_KEY = rpc._special_sig_key
+#: types whose objects are not rendered offline (the provider expands them at deploy)
+EXPANDED_AT_DEPLOY = ("kubernetes:helm.sh/", "kubernetes:yaml/")
+_KIND_ORDER = {
+    kind: rank
+    for rank, kind in enumerate(
+        [
+            "Namespace",
+            "CustomResourceDefinition",
+            "ServiceAccount",
+            "Secret",
+            "ConfigMap",
+            "Role",
+            "RoleBinding",
+            "Component",
+            "Configuration",
+            "Resiliency",
+            "Service",
+            "StatefulSet",
+            "Deployment",
+        ]
+    )
+}
+
+
+@dataclass
+class SynthResult:
+    """Where synth wrote, and what it saw."""
+
+    stack: str
+    config: StackConfig
+    out_dir: Path
+    resources: list[dict[str, Any]]
+    outputs: dict[str, Any]
+    seconds: float
+    not_rendered: list[str] = field(default_factory=list)
+
+    @property
+    def resources_path(self) -> Path:
+        return self.out_dir / "resources.json"
+
+    @property
+    def manifests_dir(self) -> Path:
+        return self.out_dir / "manifests"
+
+    @property
+    def k8s_version(self) -> str | None:
+        return getattr(self.config, "kubernetes_version", None)
+
+
+# --- reading a stack file -----------------------------------------------------------
+
+
+def stack_file(stack: str, root: Path = REPO_ROOT) -> Path:
+    return root / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
+    """The engine's view of a `Pulumi.<stack>.yaml`: `ns:key -> string`, and secret keys.
+
+    Encrypted (`secure:`) values cannot be read offline; they become "[secret]".
+    """
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read stack config {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"stack config {path} is not valid YAML: {exc}") from None
+    config = document.get("config") or {} if isinstance(document, dict) else None
+    if not isinstance(config, dict):
+        raise ConfigError(f"stack config {path}: 'config' must be a mapping of keys to values")
+    values: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in config.items():
+        full_key = str(key) if ":" in str(key) else f"{NAMESPACE}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            secrets.append(full_key)
+            value = SECRET_PLACEHOLDER
+        values[full_key] = value if isinstance(value, str) else json.dumps(value)
+    return values, secrets
+
+
+def load_stack_config(path: Path) -> tuple[StackConfig, dict[str, str], list[str]]:
+    values, secrets = read_stack_file(path)
+    decoded = decode_pulumi_values(values)
+    secret_keys = frozenset(k.removeprefix(f"{NAMESPACE}:") for k in secrets)
+    return load_config(decoded, secret_keys), values, secrets
+
+
+# --- the mock engine ----------------------------------------------------------------
+
+
+def _fake_digest(*parts: str) -> str:
+    return "sha256:" + hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+FAKE_KUBECONFIG = """apiVersion: v1
+kind: Config
+clusters:
+- name: synth
+  cluster: {server: "https://127.0.0.1:6443"}
+contexts:
+- name: synth
+  context: {cluster: synth, user: synth}
+current-context: synth
+users:
+- name: synth
+  user: {token: synth-offline}
+"""
+
+
+class SynthMocks(pulumi_mocks.Mocks):
+    """Echo inputs; fill in the computed outputs the program reads."""
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        state = dict(args.inputs)
+        if args.typ == "command:local:Command":
+            create = str(state.get("create", ""))
+            state["stdout"] = FAKE_KUBECONFIG if "kind get kubeconfig" in create else ""
+            state["stderr"] = ""
+        elif args.typ == "docker:index/image:Image":
+            repo = str(state.get("imageName", args.name)).rsplit(":", 1)[0]
+            state["repoDigest"] = f"{repo}@{_fake_digest(args.name, repo)}"
+        elif args.typ == "docker:index/remoteImage:RemoteImage":
+            state["imageId"] = _fake_digest(str(state.get("name")))
+            state["repoDigest"] = f"{state.get('name')}@{state['imageId']}"
+        elif args.typ == "random:index/randomPassword:RandomPassword":
+            state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
+        return f"{args.name}-id", state
+
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        return {}, None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, plus a record of every registration in order."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[dict[str, Any]] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        if request.type != "pulumi:pulumi:Stack":
+            parent = request.parent.split("::")[-1] if request.parent else None
+            if parent == f"{PROJECT}-{pulumi.get_stack()}":
+                parent = None  # the stack itself
+            self.records.append(
+                {
+                    "type": request.type,
+                    "name": request.name,
+                    "urn": response.urn,
+                    "parent": parent,
+                    "custom": bool(request.custom),
+                    "inputs": clean(rpc.deserialize_properties(request.object)),
+                }
+            )
+        return response
+
+
+def redact(value: Any) -> Any:
+    """A secret's shape without its values: keys stay, every leaf is "[secret]"."""
+    if isinstance(value, Mapping):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return redact(value.get("value"))
+        return {str(k): redact(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact(v) for v in value]
+    return SECRET_PLACEHOLDER
+
+
+def clean(value: Any) -> Any:
+    """Secrets redacted, whole floats to ints (the mocks send numbers as floats)."""
+    if isinstance(value, Mapping):
+        if value.get(_SIG_KEY) == _SECRET_SIG:
+            return redact(value.get("value"))
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+async def _resolve(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    resolved: dict[str, Any] = {}
+    for key, value in outputs.items():
+        output = pulumi.Output.from_input(value)
+        secret = await output._is_secret
+        resolved[key] = SECRET_PLACEHOLDER if secret else clean(await output.future())
+    return resolved
+
+
+def evaluate(
+    stack: str, config_values: dict[str, str], secret_keys: list[str], config: StackConfig
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Run the program for `config` under the mocks; return (records, outputs)."""
+    monitor = RecordingMonitor(SynthMocks())
+    pulumi_settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(
+        SynthMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    set_all_config(config_values, secret_keys)
+    outputs: dict[str, Any] = {}
+
+    async def body() -> None:
+        outputs.update(await _resolve(program.build(config)))
+
+    _sync_await(run_pulumi_func(body))
+    return monitor.records, outputs
+
+
+# --- writing ------------------------------------------------------------------------
+
+
+def manifest_of(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The Kubernetes object a record stands for, or None if it is not one."""
+    kind_type: str = record["type"]
+    if not record["custom"] or not kind_type.startswith("kubernetes:"):
+        return None
+    if kind_type.startswith(EXPANDED_AT_DEPLOY):
+        return None
+    inputs = dict(record["inputs"])
+    if "apiVersion" not in inputs or "kind" not in inputs:
+        return None
+    return inputs
+
+
+def write_manifests(records: list[dict[str, Any]], directory: Path) -> int:
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.yaml"):
+        old.unlink()
+    objects = [m for m in (manifest_of(r) for r in records) if m is not None]
+    objects.sort(key=lambda m: _KIND_ORDER.get(m["kind"], len(_KIND_ORDER)))
+    for index, obj in enumerate(objects):
+        meta = obj.get("metadata") or {}
+        parts = [f"{index:03d}", obj["kind"].lower(), meta.get("namespace"), meta.get("name")]
+        filename = "-".join(str(p) for p in parts if p) + ".yaml"
+        (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+    return len(objects)
+
+
+def synthesize(
+    stack: str, config_file: Path | None = None, out_dir: Path | None = None
+) -> SynthResult:
+    """Evaluate `stack` offline and write `resources.json` and `manifests/`.
+
+    Raises ConfigError (one line) on bad config, before any resource is registered.
+    """
+    started = time.perf_counter()
+    path = config_file or stack_file(stack)
+    config, values, secrets = load_stack_config(path)
+    records, outputs = evaluate(stack, values, secrets, config)
+    out = out_dir or REPO_ROOT / "build" / "synth" / stack
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "resources.json").write_text(json.dumps(records, indent=2, sort_keys=False) + "\n")
+    (out / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
+    write_manifests(records, out / "manifests")
+    not_rendered = [
+        f"{r['type']} {r['name']}" for r in records if r["type"].startswith(EXPANDED_AT_DEPLOY)
+    ]
+    return SynthResult(
+        stack=stack,
+        config=config,
+        out_dir=out,
+        resources=records,
+        outputs=outputs,
+        seconds=time.perf_counter() - started,
+        not_rendered=not_rendered,
+    )

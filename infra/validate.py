@@ -1,0 +1,57 @@
+"""Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
+the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
+import yaml
+
+from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
+
+DAPR_API = "dapr.io/v1alpha1"
+
+
+def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
+    """The first problem with `obj`, or None when it is valid."""
+    kind = obj.get("kind")
+    name = (obj.get("metadata") or {}).get("name", "?")
+    where = f"{kind}/{name}"
+    if obj.get("apiVersion") == DAPR_API:
+        schema = DAPR_SCHEMAS.get(str(kind))
+        if schema is None:
+            return f"{where}: no schema for Dapr kind {kind!r}"
+        error = jsonschema.exceptions.best_match(
+            jsonschema.Draft202012Validator(schema).iter_errors(obj)
+        )
+        if error is None:
+            return None
+        path = ".".join(str(p) for p in error.absolute_path) or "(root)"
+        return f"{where}: {path}: {error.message}"
+    try:
+        kv.validate(obj, k8s_version, strict=True)
+    except kv.SchemaNotFoundError:
+        return f"{where}: no Kubernetes {k8s_version} schema for {obj.get('apiVersion')} {kind}"
+    except kv.ValidationError as exc:
+        path = ".".join(str(p) for p in exc.path) or "(root)"
+        return f"{where}: {path}: {exc.message}"
+    return None
+
+
+def validate_manifests(directory: Path, k8s_version: str) -> list[str]:
+    """Every problem in every `*.yaml` under `directory`, as `file: kind/name: problem`."""
+    problems: list[str] = []
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        return [f"{directory}: no manifests to validate"]
+    for file in files:
+        for obj in yaml.safe_load_all(file.read_text()):
+            if obj is None:
+                continue
+            problem = validate_object(obj, k8s_version)
+            if problem:
+                problems.append(f"{file.name}: {problem}")
+    return problems
