@@ -1,0 +1,94 @@
+"""Shared fixtures: the program and its components evaluated under Pulumi's mocks.
+
+Every run is in update mode (`preview=False`), so `apply` callbacks run and what is
+recorded is what the engine would receive.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pytest
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from infra.synth import PROJECT, RecordingMonitor, SynthMocks, SynthResult, synthesize
+
+Record = dict[str, Any]
+
+
+def run_under_mocks(build: Callable[[], object], stack: str = "unit") -> list[Record]:
+    """Run `build` under the mocks in update mode; return every registration."""
+    monitor = RecordingMonitor(SynthMocks())
+    pulumi_settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(
+        SynthMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor
+    )
+    assert not pulumi.runtime.is_dry_run()
+
+    async def body() -> None:
+        result = build()
+        if result is not None:
+            await pulumi.Output.from_input(result).future()
+
+    _sync_await(run_pulumi_func(body))
+    return monitor.records
+
+
+def of_type(records: list[Record], type_: str) -> list[Record]:
+    return [r for r in records if r["type"] == type_]
+
+
+def one(records: list[Record], type_: str, name: str | None = None) -> Record:
+    found = [r for r in of_type(records, type_) if name is None or r["name"] == name]
+    assert len(found) == 1, f"expected one {type_} {name or ''}, found {len(found)}"
+    return found[0]
+
+
+def pod_spec(record: Record) -> dict[str, Any]:
+    spec: dict[str, Any] = record["inputs"]["spec"]["template"]["spec"]
+    return spec
+
+
+@pytest.fixture(scope="session")
+def prototype(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthResult]:
+    """The shipped prototype stack, synthesized once."""
+    return synthesize("prototype", out_dir=tmp_path_factory.mktemp("synth-prototype"))
+
+
+@pytest.fixture
+def stack_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
+    """Write a Pulumi.<stack>.yaml-format file from the shipped prototype config plus changes."""
+    import yaml
+
+    shipped = yaml.safe_load((Path(__file__).parents[2] / "Pulumi.prototype.yaml").read_text())
+
+    def write(changes: dict[str, Any]) -> Path:
+        config = json.loads(json.dumps(shipped["config"]))
+        for key, value in changes.items():
+            namespace_key = f"daca:{key.split('.')[0]}"
+            if "." not in key:
+                if value is None:
+                    config.pop(namespace_key, None)
+                else:
+                    config[namespace_key] = value
+                continue
+            target = config.setdefault(namespace_key, {})
+            *path, last = key.split(".")[1:]
+            for part in path:
+                target = target.setdefault(part, {})
+            if value is None:
+                target.pop(last, None)
+            else:
+                target[last] = value
+        file = tmp_path / "Pulumi.test.yaml"
+        file.write_text(yaml.safe_dump({"config": config}))
+        return file
+
+    return write
