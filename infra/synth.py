@@ -9,10 +9,11 @@ stand-ins, marked in `resources.json` only through what the program passes on.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.config import set_all_config
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from infra import program
 from infra.config import (
@@ -236,23 +237,38 @@ async def _resolve(outputs: Mapping[str, Any]) -> dict[str, Any]:
     return resolved
 
 
+def run_under_mocks(
+    body: Callable[[], Awaitable[None] | None], stack: str, preview: bool = False
+) -> list[dict[str, Any]]:
+    """Run `body` as a Pulumi program against the mocks; return every registration.
+
+    `preview=False` (update mode) is the default: only then do `apply` callbacks run.
+    """
+    monitor = RecordingMonitor(SynthMocks())
+    # Pulumi drives the thread's current loop; earlier asyncio.run() calls (a test, a
+    # server) may have left none, or a closed one
+    loop: asyncio.AbstractEventLoop = _ensure_event_loop()  # type: ignore[no-untyped-call]
+    if loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi_settings.ROOT.set(None)
+    pulumi_mocks.set_mocks(
+        SynthMocks(), project=PROJECT, stack=stack, preview=preview, monitor=monitor
+    )
+    _sync_await(run_pulumi_func(body))
+    return monitor.records
+
+
 def evaluate(
     stack: str, config_values: dict[str, str], secret_keys: list[str], config: StackConfig
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Run the program for `config` under the mocks; return (records, outputs)."""
-    monitor = RecordingMonitor(SynthMocks())
-    pulumi_settings.ROOT.set(None)
-    pulumi_mocks.set_mocks(
-        SynthMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor
-    )
-    set_all_config(config_values, secret_keys)
     outputs: dict[str, Any] = {}
 
     async def body() -> None:
+        set_all_config(config_values, secret_keys)
         outputs.update(await _resolve(program.build(config)))
 
-    _sync_await(run_pulumi_func(body))
-    return monitor.records, outputs
+    return run_under_mocks(body, stack), outputs
 
 
 # --- writing ------------------------------------------------------------------------

@@ -13,32 +13,23 @@ from typing import Any
 
 import pulumi
 import pytest
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import settings as pulumi_settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
-from infra.synth import PROJECT, RecordingMonitor, SynthMocks, SynthResult, synthesize
+from infra.synth import SynthResult, synthesize
+from infra.synth import run_under_mocks as synth_run_under_mocks
 
 Record = dict[str, Any]
 
 
 def run_under_mocks(build: Callable[[], object], stack: str = "unit") -> list[Record]:
     """Run `build` under the mocks in update mode; return every registration."""
-    monitor = RecordingMonitor(SynthMocks())
-    pulumi_settings.ROOT.set(None)
-    pulumi_mocks.set_mocks(
-        SynthMocks(), project=PROJECT, stack=stack, preview=False, monitor=monitor
-    )
-    assert not pulumi.runtime.is_dry_run()
 
     async def body() -> None:
+        assert not pulumi.runtime.is_dry_run()
         result = build()
         if result is not None:
             await pulumi.Output.from_input(result).future()
 
-    _sync_await(run_pulumi_func(body))
-    return monitor.records
+    return synth_run_under_mocks(body, stack)
 
 
 def of_type(records: list[Record], type_: str) -> list[Record]:

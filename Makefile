@@ -1,0 +1,35 @@
+# The project's everyday commands. `make test` is what CI runs.
+STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
+STACK ?= prototype
+
+.PHONY: setup lint test unit check synth bench policy-docs clean
+
+setup: ## both environments: the project (app, infra, tools) and the policy pack
+	uv sync --frozen
+	uv sync --frozen --project policies
+
+lint: ## ruff, formatting, mypy, and the README policy table
+	uv run ruff check .
+	uv run ruff format --check .
+	uv run mypy
+	uv run --directory policies python -m daca_policies.docs --check
+
+unit: ## unit, app, policy tests (integration tests skip without Docker/kind/Pulumi)
+	uv run pytest
+
+check: ## daca check on every shipped stack: policy pack + manifest schemas, offline
+	@for stack in $(STACKS); do echo "== daca check $$stack"; uv run daca check $$stack || exit 1; done
+
+test: lint unit check ## everything CI runs
+
+synth: ## daca synth STACK=<stack> (default prototype)
+	uv run daca synth $(STACK)
+
+bench: ## app throughput/latency vs bare FastAPI, start-to-ready, idle RSS
+	uv run python -m tests.bench.bench_app
+
+policy-docs: ## regenerate the policy tables in README.md and policies/README.md
+	uv run --directory policies python -m daca_policies.docs
+
+clean:
+	rm -rf build .pytest_cache .mypy_cache .ruff_cache
