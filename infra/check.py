@@ -158,8 +158,8 @@ def default_policy_config(stack: str | None) -> Path | None:
 
 
 def _validate_manifests(manifests_dir: Path, k8s_version: str | None) -> list[str]:
-    if not manifests_dir.is_dir():
-        return []
+    if not manifests_dir.is_dir() or not any(manifests_dir.glob("*.y*ml")):
+        return []  # a stack with no Kubernetes objects (aca) has nothing to validate
     try:
         validate = importlib.import_module("infra.validate")
     except ImportError:  # pragma: no cover - only until infra.validate lands

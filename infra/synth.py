@@ -13,6 +13,7 @@ import asyncio
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +152,86 @@ users:
 """
 
 
+#: the Azure property that holds each azure-native resource's own name
+_AZURE_NAME_KEYS = {
+    "resources:ResourceGroup": "resourceGroupName",
+    "managedidentity:UserAssignedIdentity": "resourceName",
+    "operationalinsights:Workspace": "workspaceName",
+    "applicationinsights:Component": "resourceName",
+    "app:ManagedEnvironment": "environmentName",
+    "app:ContainerApp": "containerAppName",
+    "app:DaprComponent": "componentName",
+    "containerregistry:Registry": "registryName",
+    "keyvault:Vault": "vaultName",
+    "keyvault:Secret": "secretName",
+    "cosmosdb:DatabaseAccount": "accountName",
+    "cosmosdb:SqlResourceSqlDatabase": "databaseName",
+    "cosmosdb:SqlResourceSqlContainer": "containerName",
+    "storage:StorageAccount": "accountName",
+    "storage:BlobContainer": "containerName",
+    "servicebus:Namespace": "namespaceName",
+    "servicebus:Topic": "topicName",
+    "servicebus:Subscription": "subscriptionName",
+}
+SYNTH_SUBSCRIPTION = "00000000-0000-0000-0000-00000000c0de"
+SYNTH_TENANT = "00000000-0000-0000-0000-0000000071e7"
+
+
+def _fake_guid(*parts: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, "synth:" + "/".join(parts)))
+
+
+def _azure_outputs(token: str, name: str, state: dict[str, Any]) -> str:
+    """Fill the computed outputs of an azure-native resource; return its (fake) ARM id."""
+    own = str(state.get(_AZURE_NAME_KEYS.get(token, ""), "") or name)
+    state.setdefault("name", own)
+    identity = state.get("identity")
+    if isinstance(identity, Mapping) and isinstance(identity.get("userAssignedIdentities"), list):
+        # inputs list the identity IDs; the resource reports a map of ID -> details
+        state["identity"] = {
+            **identity,
+            "userAssignedIdentities": {
+                str(i): {"clientId": _fake_guid("client", str(i))}
+                for i in identity["userAssignedIdentities"]
+            },
+        }
+    if token == "managedidentity:UserAssignedIdentity":
+        state["clientId"] = _fake_guid("client", name)
+        state["principalId"] = _fake_guid("principal", name)
+    elif token == "containerregistry:Registry":
+        state["loginServer"] = f"{own.lower()}.azurecr.io"
+    elif token == "keyvault:Vault":
+        props = dict(state.get("properties") or {})
+        props["vaultUri"] = f"https://{own}.vault.azure.net/"
+        state["properties"] = props
+    elif token == "cosmosdb:DatabaseAccount":
+        state["documentEndpoint"] = f"https://{own}.documents.azure.com:443/"
+    elif token == "servicebus:Namespace":
+        state["serviceBusEndpoint"] = f"https://{own}.servicebus.windows.net:443/"
+    elif token == "operationalinsights:Workspace":
+        state["customerId"] = _fake_guid("workspace", name)
+    elif token == "applicationinsights:Component":
+        state["connectionString"] = f"InstrumentationKey={_fake_guid('insights', name)}"
+    elif token == "app:ManagedEnvironment":
+        state["defaultDomain"] = (
+            f"synth-{own}.{state.get('location', 'azure')}.azurecontainerapps.io"
+        )
+    elif token == "app:ContainerApp":
+        fqdn = f"{own}.synth.{state.get('location', 'azure')}.azurecontainerapps.io"
+        config = dict(state.get("configuration") or {})
+        config["ingress"] = {**dict(config.get("ingress") or {}), "fqdn": fqdn}
+        state["configuration"] = config
+        state["latestRevisionFqdn"] = fqdn.replace(own, f"{own}--synth", 1)
+    group = state.get("resourceGroupName") or "synth-rg"
+    if token == "resources:ResourceGroup":
+        return f"/subscriptions/{SYNTH_SUBSCRIPTION}/resourceGroups/{own}"
+    module, kind = token.split(":")
+    return (
+        f"/subscriptions/{SYNTH_SUBSCRIPTION}/resourceGroups/{group}/providers/"
+        f"Microsoft.{module}/{kind}/{own}"
+    )
+
+
 class SynthMocks(pulumi_mocks.Mocks):
     """Echo inputs; fill in the computed outputs the program reads."""
 
@@ -170,11 +251,23 @@ class SynthMocks(pulumi_mocks.Mocks):
             state["repoDigest"] = f"{state.get('name')}@{state['imageId']}"
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
+        elif args.typ.startswith("azure-native:") and args.typ.count(":") == 2:
+            return _azure_outputs(args.typ.split(":", 1)[1], args.name, state), state
         return f"{args.name}-id", state
 
     def call(
         self, args: pulumi_mocks.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:authorization:getClientConfig":
+            return {
+                "clientId": _fake_guid("deployer-client"),
+                "objectId": _fake_guid("deployer"),
+                "subscriptionId": SYNTH_SUBSCRIPTION,
+                "tenantId": SYNTH_TENANT,
+            }, []
+        if args.token == "azure-native:operationalinsights:getSharedKeys":
+            key = hashlib.sha256(str(args.args.get("workspaceName")).encode()).hexdigest()
+            return {"primarySharedKey": f"synth-{key[:32]}", "secondarySharedKey": ""}, []
         return {}, None
 
 
