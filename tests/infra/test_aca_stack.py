@@ -1,0 +1,328 @@
+"""The whole aca stack, as `daca synth aca` (update-mode mocks) records it."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra import check
+from infra.components.aca_identity import (
+    ACR_PULL,
+    COSMOS_DATA_CONTRIBUTOR,
+    KEY_VAULT_SECRETS_USER,
+    SERVICE_BUS_DATA_OWNER,
+    SERVICE_BUS_DATA_RECEIVER,
+    SERVICE_BUS_DATA_SENDER,
+    STORAGE_BLOB_DATA_CONTRIBUTOR,
+)
+from infra.config import ConfigError
+from infra.synth import (
+    SynthResult,
+    _fake_guid,
+    evaluate,
+    load_stack_config,
+    read_stack_file,
+    synthesize,
+)
+
+from .conftest import of_type, one
+
+ROOT = Path(__file__).parents[2]
+APP = "azure-native:app:ContainerApp"
+COMPONENT = "azure-native:app:DaprComponent"
+ROLE = "azure-native:authorization:RoleAssignment"
+PLANTED = "sk-planted-0123456789abcdef"
+
+
+def _aca_file(tmp_path: Path, changes: dict[str, Any]) -> Path:
+    """The shipped Pulumi.aca.yaml with `section.key` changes (None removes)."""
+    config = yaml.safe_load((ROOT / "Pulumi.aca.yaml").read_text())["config"]
+    for key, value in changes.items():
+        section, *path = key.split(".")
+        target = config.setdefault(f"daca:{section}", {})
+        if not path:
+            config[f"daca:{section}"] = value
+            continue
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        if value is None:
+            target.pop(path[-1], None)
+        else:
+            target[path[-1]] = value
+    file = tmp_path / "Pulumi.test.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    return file
+
+
+@pytest.fixture(scope="module")
+def aca(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    return synthesize("aca", out_dir=tmp_path_factory.mktemp("synth-aca"))
+
+
+def _principal(identity_label: str) -> str:
+    # the mocks derive an identity's principalId from its resource name
+    return _fake_guid("principal", f"{identity_label}-identity-identity")
+
+
+def _client(identity_label: str) -> str:
+    return _fake_guid("client", f"{identity_label}-identity-identity")
+
+
+def test_same_component_names_and_app_id_as_prototype(aca: SynthResult) -> None:
+    prototype = yaml.safe_load((ROOT / "Pulumi.prototype.yaml").read_text())["config"]
+    app_id = prototype["daca:app"]["name"]
+    container_app = one(aca.resources, APP)
+    assert container_app["inputs"]["configuration"]["dapr"]["appId"] == app_id
+    assert container_app["inputs"]["configuration"]["dapr"]["appPort"] == 8000
+    names = {r["inputs"]["componentName"] for r in of_type(aca.resources, COMPONENT)}
+    assert names == {"statestore", "pubsub", "secretstore"}
+    env = {
+        e["name"]: e.get("value")
+        for e in container_app["inputs"]["template"]["containers"][0]["env"]
+    }
+    assert env["DACA_STATESTORE"] == "statestore"
+    assert env["DACA_PUBSUB"] == "pubsub"
+    assert env["DACA_SECRETSTORE"] == "secretstore"
+    assert env["DACA_PUBSUB_TOPIC"] == "agent-events"
+
+
+def test_every_component_scoped_and_identity_authenticated(aca: SynthResult) -> None:
+    app_id = one(aca.resources, APP)["inputs"]["configuration"]["dapr"]["appId"]
+    for record in of_type(aca.resources, COMPONENT):
+        inputs = record["inputs"]
+        assert inputs["scopes"] == [app_id], record["name"]
+        metadata = {m["name"]: m for m in inputs["metadata"]}
+        assert metadata["azureClientId"]["value"] == _client("dapr"), record["name"]
+        assert "secrets" not in inputs or not inputs["secrets"]
+        for name in metadata:
+            assert not any(w in name.lower() for w in ("key", "connectionstring", "password"))
+    types = {
+        r["inputs"]["componentName"]: r["inputs"]["componentType"]
+        for r in of_type(aca.resources, COMPONENT)
+    }
+    assert types == {
+        "statestore": "state.azure.cosmosdb",
+        "pubsub": "pubsub.azure.servicebus.topics",
+        "secretstore": "secretstores.azure.keyvault",
+    }
+
+
+def test_pubsub_uses_precreated_entities(aca: SynthResult) -> None:
+    pubsub = next(
+        r for r in of_type(aca.resources, COMPONENT) if r["inputs"]["componentName"] == "pubsub"
+    )
+    metadata = {m["name"]: m["value"] for m in pubsub["inputs"]["metadata"]}
+    assert metadata["disableEntityManagement"] == "true"
+    assert metadata["namespaceName"].endswith(".servicebus.windows.net")
+    topics = {
+        r["inputs"]["topicName"] for r in of_type(aca.resources, "azure-native:servicebus:Topic")
+    }
+    assert topics == {"agent-events", "agent-reviews"}
+    sub = one(aca.resources, "azure-native:servicebus:Subscription")["inputs"]
+    assert (sub["topicName"], sub["subscriptionName"]) == ("agent-reviews", metadata["consumerID"])
+
+
+def _grants(resources: list[dict[str, Any]]) -> set[tuple[str, str, str]]:
+    out = set()
+    for record in of_type(resources, ROLE):
+        inputs = record["inputs"]
+        assert inputs["principalType"] == "ServicePrincipal"
+        role = inputs["roleDefinitionId"].rsplit("/", 1)[-1]
+        out.add((inputs["principalId"], role, inputs["scope"].rsplit("/", 1)[-1]))
+    return out
+
+
+def test_role_assignment_for_every_identity_edge(aca: SynthResult) -> None:
+    grants = _grants(aca.resources)
+    registry = one(aca.resources, "azure-native:containerregistry:Registry")["inputs"]
+    vault = one(aca.resources, "azure-native:keyvault:Vault")["inputs"]["vaultName"]
+    namespace = one(aca.resources, "azure-native:servicebus:Namespace")["inputs"]["namespaceName"]
+    expected = {
+        (_principal("app"), ACR_PULL, registry["registryName"]),
+        (_principal("app"), KEY_VAULT_SECRETS_USER, vault),
+        (_principal("dapr"), KEY_VAULT_SECRETS_USER, vault),
+        (_principal("dapr"), SERVICE_BUS_DATA_SENDER, namespace),
+        (_principal("dapr"), SERVICE_BUS_DATA_RECEIVER, namespace),
+        (_principal("scaler"), SERVICE_BUS_DATA_OWNER, "agent-reviews"),
+    }
+    assert grants == expected  # and nothing broader
+    cosmos = one(aca.resources, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")["inputs"]
+    assert cosmos["principalId"] == _principal("dapr")
+    assert cosmos["roleDefinitionId"].endswith(f"/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}")
+    assert registry["adminUserEnabled"] is False
+
+
+def test_container_app_https_identity_probes_and_scale(aca: SynthResult) -> None:
+    inputs = one(aca.resources, APP)["inputs"]
+    ingress = inputs["configuration"]["ingress"]
+    assert ingress["external"] is True
+    assert ingress["allowInsecure"] is False
+    assert ingress["targetPort"] == 8000
+    identities = inputs["identity"]["userAssignedIdentities"]
+    assert inputs["identity"]["type"] == "UserAssigned" and len(identities) == 3
+    (registry,) = inputs["configuration"]["registries"]
+    assert registry["identity"] == identities[0] and "passwordSecretRef" not in registry
+    container = inputs["template"]["containers"][0]
+    assert container["resources"] == {"cpu": 0.25, "memory": "0.5Gi"}
+    probes = {p["type"]: p["httpGet"]["path"] for p in container["probes"]}
+    assert probes == {"Liveness": "/healthz", "Readiness": "/readyz"}
+    scale = inputs["template"]["scale"]
+    assert (scale["minReplicas"], scale["maxReplicas"]) == (0, 3)
+    rules = {r["name"]: r for r in scale["rules"]}
+    assert rules["http-concurrency"]["http"]["metadata"] == {"concurrentRequests": "10"}
+    keda = rules["review-backlog"]["custom"]
+    assert keda["type"] == "azure-servicebus"
+    assert keda["identity"] == identities[2]
+    assert keda["metadata"]["topicName"] == "agent-reviews"
+    assert keda["metadata"]["subscriptionName"] == "daca-agent"
+    assert "connectionFromEnv" not in keda["metadata"] and "auth" not in keda
+    assert aca.outputs["appUrl"].startswith("https://")
+    assert aca.outputs["registryLoginServer"].endswith(".azurecr.io")
+    assert aca.outputs["resourceGroup"] == "daca-aca-rg"
+
+
+def test_no_plaintext_secret_anywhere(tmp_path: Path) -> None:
+    config, values, secrets = load_stack_config(ROOT / "Pulumi.aca.yaml")
+    config = config.model_copy(update={"model_api_key": PLANTED})
+    values = {**values, "daca:modelApiKey": PLANTED}
+    records, outputs = evaluate("aca", values, [*secrets, "daca:modelApiKey"], config)
+    dumped = json.dumps(records) + json.dumps(outputs)
+    assert PLANTED not in dumped
+    secret = one(records, "azure-native:keyvault:Secret")["inputs"]
+    assert secret["properties"] == {"value": "[secret]"}
+    app = one(records, APP)["inputs"]
+    (app_secret,) = app["configuration"]["secrets"]
+    assert app_secret["keyVaultUrl"].endswith("/secrets/model-api-key")
+    assert app_secret["identity"] == app["identity"]["userAssignedIdentities"][0]
+    assert "value" not in app_secret
+    env = {e["name"]: e for e in app["template"]["containers"][0]["env"]}
+    assert env["OPENAI_API_KEY"] == {"name": "OPENAI_API_KEY", "secretRef": app_secret["name"]}
+    assert env["DACA_MODEL_PROVIDER"]["value"] == "openai"
+
+
+def test_blob_state_existing_group_and_image(tmp_path: Path) -> None:
+    file = _aca_file(
+        tmp_path,
+        {
+            "dapr.stateStore": "state.azure.blobstorage",
+            "azure.resourceGroup": "my-existing-rg",
+            "app.image": "ghcr.io/example/daca-agent:1.2.3",
+            "containerApp.appInsights": True,
+        },
+    )
+    result = synthesize("aca", config_file=file, out_dir=tmp_path / "out")
+    types = {r["type"] for r in result.resources}
+    assert "azure-native:resources:ResourceGroup" not in types
+    assert "azure-native:containerregistry:Registry" not in types
+    assert "azure-native:cosmosdb:DatabaseAccount" not in types
+    account = one(result.resources, "azure-native:storage:StorageAccount")["inputs"]
+    assert account["allowSharedKeyAccess"] is False
+    assert account["resourceGroupName"] == "my-existing-rg"
+    assert (_principal("dapr"), STORAGE_BLOB_DATA_CONTRIBUTOR, account["accountName"]) in _grants(
+        result.resources
+    )
+    store = next(
+        r
+        for r in of_type(result.resources, COMPONENT)
+        if r["inputs"]["componentName"] == "statestore"
+    )
+    assert {m["name"] for m in store["inputs"]["metadata"]} >= {
+        "accountName",
+        "containerName",
+        "azureClientId",
+    }
+    app = one(result.resources, APP)["inputs"]
+    assert app["template"]["containers"][0]["image"] == "ghcr.io/example/daca-agent:1.2.3"
+    assert app["configuration"]["registries"] == []
+    environment = one(result.resources, "azure-native:app:ManagedEnvironment")["inputs"]
+    assert environment["daprAIConnectionString"] == "[secret]"
+    assert result.outputs["registryLoginServer"] == ""
+
+
+def test_daca_synth_aca_writes_resources(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "infra.cli", "synth", "aca", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    records = json.loads((tmp_path / "resources.json").read_text())
+    types = {r["type"] for r in records}
+    assert {APP, COMPONENT, "azure-native:app:ManagedEnvironment"} <= types
+    assert not list((tmp_path / "manifests").glob("*.yaml"))
+
+
+def test_daca_check_aca_passes(capsys: pytest.CaptureFixture[str]) -> None:
+    assert check.run_check("aca", None, None, None) == 0
+    out = capsys.readouterr().out
+    assert "0 mandatory" in out and "0 invalid manifest" in out
+
+
+BAD = [
+    ({"azure.location": "East US"}, "daca:azure.location"),
+    ({"azure.location": None}, "daca:azure.location"),
+    ({"azure.subscriptionId": "<your-subscription-id>"}, "daca:azure.subscriptionId"),
+    ({"azure.resourceGroup": "bad/name"}, "daca:azure.resourceGroup"),
+    ({"azure.namePrefix": "Daca-"}, "daca:azure.namePrefix"),
+    ({"azure.nameSuffix": "x"}, "daca:azure.nameSuffix"),
+    ({"azure.region": "eastus"}, "daca:azure.region"),
+    ({"cosmos.capacity": "provisioned"}, "daca:cosmos.capacity"),
+    ({"serviceBus.sku": "Basic"}, "daca:serviceBus.sku"),
+    ({"containerApp.memory": "1Gi"}, "daca:containerApp"),
+    ({"containerApp.minReplicas": 4}, "daca:containerApp"),
+    ({"containerApp.maxReplicas": 0}, "daca:containerApp.maxReplicas"),
+    ({"containerApp.concurrentRequests": "ten"}, "daca:containerApp.concurrentRequests"),
+    ({"dapr.stateStore": "state.redis"}, "daca:dapr.stateStore"),
+    ({"dapr.pubsub": "pubsub.azure.servicebus.queues"}, "daca:dapr.pubsub"),
+]
+
+
+@pytest.mark.parametrize(("changes", "key"), BAD, ids=[k for _, k in BAD])
+def test_bad_config_names_the_key(tmp_path: Path, changes: dict[str, Any], key: str) -> None:
+    file = _aca_file(tmp_path, changes)
+    with pytest.raises(ConfigError) as info:
+        load_stack_config(file)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(key) or f" {key}" in message, message
+
+
+def test_bad_config_exits_2_through_the_cli(tmp_path: Path) -> None:
+    file = _aca_file(tmp_path, {"containerApp.cpu": 3})
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.cli",
+            "synth",
+            "aca",
+            "--config",
+            str(file),
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "daca:containerApp" in lines[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "o" / "resources.json").exists()
+
+
+def test_shipped_file_reads_with_placeholders() -> None:
+    values, secrets = read_stack_file(ROOT / "Pulumi.aca.yaml")
+    assert values["daca:stage"] == "aca" and not secrets
