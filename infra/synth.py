@@ -292,6 +292,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "parent": parent,
                     "custom": bool(request.custom),
                     "inputs": clean(rpc.deserialize_properties(request.object)),
+                    # what the engine waits for before creating it (by resource name)
+                    "dependsOn": sorted({urn.split("::")[-1] for urn in request.dependencies}),
                 }
             )
         return response

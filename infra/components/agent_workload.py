@@ -16,6 +16,7 @@ from infra.components.conventions import (
     selector_labels,
     standard_labels,
 )
+from infra.components.options import child_options
 from infra.config import ResourcesConfig, SidecarResources
 
 APP_UID = 10001  # the numeric USER of app/Dockerfile
@@ -91,7 +92,7 @@ class AgentWorkload(pulumi.ComponentResource):
         self, name: str, args: AgentWorkloadArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:AgentWorkload", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         labels = standard_labels(args.app_id, "agent")
         selector = selector_labels(args.app_id, "agent")
 

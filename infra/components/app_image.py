@@ -10,6 +10,8 @@ from pathlib import Path
 import pulumi
 import pulumi_docker as docker
 
+from infra.components.options import child_options
+
 
 def source_digest(root: Path, paths: Sequence[str]) -> str:
     """A digest of the files the image is built from: same sources, same tag."""
@@ -38,8 +40,8 @@ class AppImageArgs:
     dockerfile: str = "app/Dockerfile"
     #: what goes into the image; their digest is the immutable tag
     sources: tuple[str, ...] = ("app", "pyproject.toml", "uv.lock", "app/Dockerfile")
-    #: target platform of the build
-    platform: str = "linux/amd64"
+    #: target platform; None builds for the machine's own, which is what kind's nodes run
+    platform: str | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -61,7 +63,7 @@ class AppImage(pulumi.ComponentResource):
                 platform=args.platform,
             ),
             skip_push=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.ref = image.repo_digest
         self.register_outputs({"ref": self.ref})

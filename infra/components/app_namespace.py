@@ -8,6 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components.conventions import PART_OF
+from infra.components.options import child_options
 
 
 @dataclass(frozen=True)
@@ -43,13 +44,13 @@ class AppNamespace(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/audit": "restricted",
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         k8s.networking.v1.NetworkPolicy(
             f"{name}-default-deny",
             metadata={"name": "default-deny-ingress", "namespace": namespace.metadata.name},
             spec={"podSelector": {}, "policyTypes": ["Ingress"]},
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.name = namespace.metadata.name
         self.register_outputs({"name": self.name})

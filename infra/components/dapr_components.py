@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from infra.components.options import child_options
 from infra.dapr.kubernetes import API_VERSION, DaprObject, render_k8s_component
 from infra.dapr.spec import PUBSUB, STATESTORE, DaprComponentSpec
 
@@ -79,7 +80,7 @@ class DaprComponents(pulumi.ComponentResource):
         self, name: str, args: DaprComponentsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:dapr:DaprComponents", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         labels = {"app.kubernetes.io/part-of": "daca-ascent", "dapr.io/app-id": args.app_id}
         for spec in args.components:
             if args.app_id not in spec.scopes:

@@ -8,6 +8,8 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.options import child_options
+
 CHART_REPO = "https://dapr.github.io/helm-charts/"
 # The CRDs of a Dapr release; Helm installs a chart's CRDs once and never upgrades
 # them, so this component owns them instead, at the chart's own version.
@@ -44,7 +46,7 @@ class DaprRuntime(pulumi.ComponentResource):
         crds = k8s.yaml.v2.ConfigGroup(
             f"{name}-crds",
             files=crd_urls(args.version),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         values: dict[str, Any] = {
             "global": {
@@ -68,7 +70,7 @@ class DaprRuntime(pulumi.ComponentResource):
             cleanup_on_fail=True,
             timeout=600,
             values=values,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[crds]),
+            opts=child_options(self, opts, depends_on=[crds]),
         )
         self.namespace = release.namespace.apply(lambda ns: ns or args.namespace)
         self.version = pulumi.Output.from_input(args.version)

@@ -10,6 +10,8 @@ from pathlib import Path
 import pulumi
 from pulumi_command import local
 
+from infra.components.options import child_options
+
 
 @dataclass(frozen=True)
 class KindClusterArgs:
@@ -49,11 +51,15 @@ class KindCluster(pulumi.ComponentResource):
             update=f"kind get kubeconfig --name {cluster}",
             delete=f"kind delete cluster --name {cluster}",
             triggers=[args.cluster_name, args.node_image, config_digest],
-            opts=pulumi.ResourceOptions(parent=self, additional_secret_outputs=["stdout"]),
+            opts=pulumi.ResourceOptions.merge(
+                child_options(self, opts),
+                pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
+            ),
         )
         self.kubeconfig = pulumi.Output.secret(created.stdout)
-        self.cluster_name = pulumi.Output.from_input(args.cluster_name)
-        self.context = pulumi.Output.from_input(f"kind-{args.cluster_name}")
+        # derived from the command, so whatever uses them waits for the cluster to exist
+        self.cluster_name = created.id.apply(lambda _: args.cluster_name)
+        self.context = created.id.apply(lambda _: f"kind-{args.cluster_name}")
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,

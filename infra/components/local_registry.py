@@ -15,6 +15,8 @@ import pulumi_docker as docker
 import pulumi_kubernetes as k8s
 from pulumi_command import local
 
+from infra.components.options import child_options
+
 REGISTRY_PORT = 5000  # the port inside the registry container
 KIND_NETWORK = "kind"
 
@@ -27,7 +29,8 @@ class LocalRegistryArgs:
     image: str
     #: the port on 127.0.0.1 that `docker push localhost:<port>/...` uses
     host_port: int
-    #: the kind cluster whose nodes pull from the registry
+    #: the kind cluster whose nodes pull from the registry (an output of the cluster, so
+    #: that the registry is created after it)
     cluster_name: pulumi.Input[str]
 
 
@@ -48,7 +51,7 @@ class LocalRegistry(pulumi.ComponentResource):
             f"{name}-image",
             name=args.image,
             keep_locally=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         container = docker.Container(
             f"{name}-container",
@@ -60,8 +63,14 @@ class LocalRegistry(pulumi.ComponentResource):
                     internal=REGISTRY_PORT, external=args.host_port, ip="127.0.0.1"
                 )
             ],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=KIND_NETWORK)],
-            opts=pulumi.ResourceOptions(parent=self),
+            # kind creates the `kind` network with the cluster: the name is derived from
+            # the cluster name so that the container waits for the cluster
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(
+                    name=pulumi.Output.from_input(args.cluster_name).apply(lambda _: KIND_NETWORK)
+                )
+            ],
+            opts=child_options(self, opts),
         )
         hosts_dir = f"/etc/containerd/certs.d/{host}"
         hosts_toml = f'[host."http://{args.container_name}:{REGISTRY_PORT}"]\n'
@@ -78,7 +87,7 @@ class LocalRegistry(pulumi.ComponentResource):
             f"{name}-node-config",
             create=configure_nodes,
             triggers=[container.id],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[container]),
+            opts=child_options(self, opts, depends_on=[container]),
         )
         k8s.core.v1.ConfigMap(
             f"{name}-hosting",
@@ -88,7 +97,7 @@ class LocalRegistry(pulumi.ComponentResource):
                     f'host: "{host}"\nhelp: "https://kind.sigs.k8s.io/docs/user/local-registry/"\n'
                 )
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[nodes]),
+            opts=child_options(self, opts, depends_on=[nodes]),
         )
         self.host = pulumi.Output.all(container.id, nodes.id).apply(lambda _: host)
         self.register_outputs({"host": self.host})

@@ -15,6 +15,7 @@ from infra.components.conventions import (
     selector_labels,
     standard_labels,
 )
+from infra.components.options import child_options
 from infra.config import ResourcesConfig, parse_image
 
 REDIS_PORT = 6379
@@ -51,7 +52,7 @@ class Redis(pulumi.ComponentResource):
         self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:redis:Redis", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         _, tag, _ = parse_image(args.image)
         labels = standard_labels(name, "cache", tag)
         selector = selector_labels(name, "cache")

@@ -51,7 +51,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
                 host_port=config.registry.host_port,
                 cluster_name=cluster.cluster_name,
             ),
-            opts=pulumi.ResourceOptions(providers={"kubernetes": provider}, depends_on=[cluster]),
+            opts=on_cluster,
         )
         image_ref = AppImage(
             "agent-image",

@@ -320,3 +320,20 @@ def test_node_port_service_and_network_policy() -> None:
     policy = one(records, "kubernetes:networking.k8s.io/v1:NetworkPolicy")["inputs"]["spec"]
     assert policy["policyTypes"] == ["Ingress"]
     assert {"protocol": "TCP", "port": 8000} in policy["ingress"][0]["ports"]
+
+
+def test_a_components_depends_on_reaches_its_children() -> None:
+    """Pulumi does not hold children back for their component's depends_on by itself."""
+    from pulumi_command import local
+
+    def build() -> None:
+        gate = local.Command("gate", create="true")
+        AppNamespace(
+            "app", AppNamespaceArgs(name="daca"), opts=pulumi.ResourceOptions(depends_on=[gate])
+        )
+
+    records = run_under_mocks(build)
+    children = [r for r in records if r["parent"] == "app"]
+    assert len(children) == 2
+    for child in children:
+        assert "gate" in child["dependsOn"]

@@ -199,3 +199,16 @@ def test_scaled_out_config_adds_hpa_and_pdb(
     assert (hpa["minReplicas"], hpa["maxReplicas"]) == (2, 4)
     one(result.resources, "kubernetes:policy/v1:PodDisruptionBudget")
     assert any("horizontalpodautoscaler" in p.name for p in result.manifests_dir.iterdir())
+
+
+def test_creation_order_is_what_a_real_cluster_needs(prototype: SynthResult) -> None:
+    """Dapr objects need the CRDs; the app pod needs the sidecar injector; the registry
+    container needs kind's network; the image push needs the registry."""
+    deps = {(r["type"], r["name"]): set(r["dependsOn"]) for r in prototype.resources}
+    for component in of_type(prototype.resources, "kubernetes:dapr.io/v1alpha1:Component"):
+        assert {"dapr-crds", "dapr-release"} <= deps[(component["type"], component["name"])]
+    deployment = deps[("kubernetes:apps/v1:Deployment", "agent-deployment")]
+    assert {"dapr-release", "dapr-components-statestore", "redis-statefulset"} <= deployment
+    assert "kind-cluster" in deps[("docker:index/container:Container", "registry-container")]
+    assert "registry-node-config" in deps[("docker:index/image:Image", "agent-image-image")]
+    assert "kind-cluster" in deps[("pulumi:providers:kubernetes", "kind")]
