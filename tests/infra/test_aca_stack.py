@@ -165,9 +165,11 @@ def test_container_app_https_identity_probes_and_scale(aca: SynthResult) -> None
     assert ingress["allowInsecure"] is False
     assert ingress["targetPort"] == 8000
     identities = inputs["identity"]["userAssignedIdentities"]
-    assert inputs["identity"]["type"] == "UserAssigned" and len(identities) == 3
+    assert inputs["identity"]["type"] == "UserAssigned"
+    assert len(identities) == 3
     (registry,) = inputs["configuration"]["registries"]
-    assert registry["identity"] == identities[0] and "passwordSecretRef" not in registry
+    assert registry["identity"] == identities[0]
+    assert "passwordSecretRef" not in registry
     container = inputs["template"]["containers"][0]
     assert container["resources"] == {"cpu": 0.25, "memory": "0.5Gi"}
     probes = {p["type"]: p["httpGet"]["path"] for p in container["probes"]}
@@ -181,7 +183,8 @@ def test_container_app_https_identity_probes_and_scale(aca: SynthResult) -> None
     assert keda["identity"] == identities[2]
     assert keda["metadata"]["topicName"] == "agent-reviews"
     assert keda["metadata"]["subscriptionName"] == "daca-agent"
-    assert "connectionFromEnv" not in keda["metadata"] and "auth" not in keda
+    assert "connectionFromEnv" not in keda["metadata"]
+    assert "auth" not in keda
     assert aca.outputs["appUrl"].startswith("https://")
     assert aca.outputs["registryLoginServer"].endswith(".azurecr.io")
     assert aca.outputs["resourceGroup"] == "daca-aca-rg"
@@ -264,7 +267,8 @@ def test_daca_synth_aca_writes_resources(tmp_path: Path) -> None:
 def test_daca_check_aca_passes(capsys: pytest.CaptureFixture[str]) -> None:
     assert check.run_check("aca", None, None, None) == 0
     out = capsys.readouterr().out
-    assert "0 mandatory" in out and "0 invalid manifest" in out
+    assert "0 mandatory" in out
+    assert "0 invalid manifest" in out
 
 
 BAD = [
@@ -318,11 +322,13 @@ def test_bad_config_exits_2_through_the_cli(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and "daca:containerApp" in lines[0], done.stderr
+    assert len(lines) == 1, done.stderr
+    assert "daca:containerApp" in lines[0], done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "o" / "resources.json").exists()
 
 
 def test_shipped_file_reads_with_placeholders() -> None:
     values, secrets = read_stack_file(ROOT / "Pulumi.aca.yaml")
-    assert values["daca:stage"] == "aca" and not secrets
+    assert values["daca:stage"] == "aca"
+    assert not secrets
