@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pytest
 
@@ -30,7 +32,7 @@ ROLE = "azure-native:authorization:RoleAssignment"
 WHO = Grantee(label="who", principal_id="p-1")
 
 
-def _roles(records: list[dict]) -> set[tuple[str, str]]:
+def _roles(records: list[dict[str, Any]]) -> set[tuple[str, str]]:
     return {
         (r["inputs"]["principalId"], r["inputs"]["roleDefinitionId"].rsplit("/", 1)[-1])
         for r in of_type(records, ROLE)

@@ -45,4 +45,4 @@ def test_pulumi_preview_aca(tmp_path: Path) -> None:
         opts=auto.LocalWorkspaceOptions(env_vars=env),
     )
     result = stack.preview(color="never")
-    assert result.change_summary.get("create", 0) > 0
+    assert result.change_summary.get(auto.OpType.CREATE, 0) > 0
