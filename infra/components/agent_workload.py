@@ -23,6 +23,7 @@ APP_UID = 10001  # the numeric USER of app/Dockerfile
 MODEL_KEY_ENV = "OPENAI_API_KEY"
 DAPR_INTERNAL_GRPC_PORT = 50002  # sidecar-to-sidecar service invocation
 DAPR_METRICS_PORT = 9090
+DAPR_HEALTH_PORT = 3501  # the kubelet probes daprd here
 
 
 @dataclass(frozen=True)
@@ -51,9 +52,10 @@ class AgentWorkloadArgs:
     env: Mapping[str, str] = field(default_factory=dict)
     #: the LLM API key (secret config); None runs the app's offline model
     model_api_key: pulumi.Input[str] | None = None
-    #: give the sidecar a token and read access to the model key Secret, so the app can
-    #: also fetch it through the `secretstores.kubernetes` component
-    secret_store_reads: bool = True
+    #: the app's `secretstore` is `secretstores.kubernetes`: daprd reads through the pod's
+    #: service-account token (and fails to start without it); the account may read the
+    #: model key Secret and nothing else
+    kubernetes_secret_store: bool = True
     #: how the Service is exposed: NodePort on kind (the host port maps to it)
     service_type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
     #: the nodePort, when `service_type` is NodePort
@@ -106,7 +108,7 @@ class AgentWorkload(pulumi.ComponentResource):
             {"name": "DACA_PORT", "value": str(args.port)},
             *({"name": key, "value": value} for key, value in sorted(args.env.items())),
         ]
-        token_needed = False
+        token_needed = args.kubernetes_secret_store
         if args.model_api_key is not None:
             key_secret = k8s.core.v1.Secret(
                 f"{name}-model-key",
@@ -123,10 +125,8 @@ class AgentWorkload(pulumi.ComponentResource):
                     },
                 }
             )
-            if args.secret_store_reads:
-                # The Kubernetes secret store reads through the pod's service account:
-                # grant it exactly this Secret, and mount the token for that reason only.
-                token_needed = True
+            if args.kubernetes_secret_store:
+                # the secret store reads as the pod's service account: exactly this Secret
                 role = k8s.rbac.v1.Role(
                     f"{name}-secret-reader",
                     metadata=meta(f"{args.app_id}-secret-reader"),
@@ -239,8 +239,14 @@ class AgentWorkload(pulumi.ComponentResource):
                 "podSelector": {"matchLabels": selector},
                 "policyTypes": ["Ingress"],
                 "ingress": [
-                    # the API itself: the Service, the node port, the kubelet's probes
-                    {"ports": [{"protocol": "TCP", "port": args.port}]},
+                    # the API itself (Service, node port) and the kubelet's probes of the app
+                    # and of daprd, whichever way the CNI treats node traffic
+                    {
+                        "ports": [
+                            {"protocol": "TCP", "port": args.port},
+                            {"protocol": "TCP", "port": DAPR_HEALTH_PORT},
+                        ]
+                    },
                     # other apps' sidecars invoking this one, and metrics scrapes
                     {
                         "from": [{"namespaceSelector": {}}],

@@ -144,8 +144,9 @@ class Redis(pulumi.ComponentResource):
                                     "periodSeconds": 5,
                                     "timeoutSeconds": 2,
                                 },
+                                # exec, not TCP: the NetworkPolicy admits only the app's pods
                                 "livenessProbe": {
-                                    "tcpSocket": {"port": "redis"},
+                                    "exec": {"command": ["redis-cli", "ping"]},
                                     "initialDelaySeconds": 10,
                                     "periodSeconds": 10,
                                 },

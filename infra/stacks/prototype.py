@@ -127,6 +127,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
             model_api_key=(
                 pulumi.Output.secret(config.model_api_key) if config.model_api_key else None
             ),
+            kubernetes_secret_store=config.dapr.secret_store == "secretstores.kubernetes",
             service_type="NodePort",
             node_port=kind_file.node_port,
         ),

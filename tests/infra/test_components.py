@@ -240,7 +240,7 @@ def workload(**overrides: object) -> list[dict]:
 
 
 def test_workload_is_hardened_probed_and_annotated_for_dapr() -> None:
-    records = workload()
+    records = workload(kubernetes_secret_store=False)
     deployment = one(records, "kubernetes:apps/v1:Deployment")
     template = deployment["inputs"]["spec"]["template"]
     annotations = template["metadata"]["annotations"]
@@ -305,11 +305,17 @@ def test_model_key_reaches_the_pod_only_through_a_secret() -> None:
             "verbs": ["get"],
         }
     ]
-    # the token is mounted only because the Kubernetes secret store reads through it
-    assert (
-        pod_spec(one(records, "kubernetes:apps/v1:Deployment"))["automountServiceAccountToken"]
-        is True
-    )
+    # the token is mounted because the Kubernetes secret store reads through it
+    pod = pod_spec(one(records, "kubernetes:apps/v1:Deployment"))
+    assert pod["automountServiceAccountToken"] is True
+
+
+def test_kubernetes_secret_store_gets_a_token_but_no_permissions_without_a_key() -> None:
+    records = workload()
+    pod = pod_spec(one(records, "kubernetes:apps/v1:Deployment"))
+    assert pod["automountServiceAccountToken"] is True
+    assert not of_type(records, "kubernetes:rbac.authorization.k8s.io/v1:Role")
+    assert not of_type(records, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
 
 
 def test_node_port_service_and_network_policy() -> None:
