@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native.app as app
 
+from infra.components.options import child_options
+
 #: the Container App secret that holds the model key (a Key Vault reference)
 MODEL_KEY_SECRET = "openai-api-key"
 
@@ -173,7 +175,7 @@ class AcaContainerApp(pulumi.ComponentResource):
                     "rules": rules,
                 },
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.fqdn = container_app.configuration.apply(
             lambda c: (c.ingress.fqdn if c is not None and c.ingress is not None else None) or ""

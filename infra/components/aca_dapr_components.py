@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_azure_native.app as app
 
+from infra.components.options import child_options
 from infra.dapr.aca import render_aca_component
 from infra.dapr.spec import DaprComponentSpec
 
@@ -46,7 +47,7 @@ class AcaDaprComponents(pulumi.ComponentResource):
                 secret_store_component=rendered.secret_store_component,
                 ignore_errors=rendered.ignore_errors,
                 init_timeout=rendered.init_timeout,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_options(self, opts),
             )
             self.component_names.append(spec.name)
         self.register_outputs({"componentNames": self.component_names})

@@ -9,6 +9,8 @@ import pulumi_azure_native.app as app
 import pulumi_azure_native.applicationinsights as applicationinsights
 import pulumi_azure_native.operationalinsights as operationalinsights
 
+from infra.components.options import child_options
+
 
 @dataclass(frozen=True)
 class AcaEnvironmentArgs:
@@ -39,7 +41,7 @@ class AcaEnvironment(pulumi.ComponentResource):
         self, name: str, args: AcaEnvironmentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:aca_environment:AcaEnvironment", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         workspace = operationalinsights.Workspace(
             f"{name}-logs",
             resource_group_name=args.resource_group_name,

@@ -8,6 +8,8 @@ import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.managedidentity as managedidentity
 
+from infra.components.options import child_options
+
 #: Azure built-in role definition IDs (learn.microsoft.com: "Azure built-in roles")
 ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 KEY_VAULT_SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -84,7 +86,7 @@ class AcaIdentity(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             resource_name_=args.identity_name,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.id = identity.id
         self.client_id = identity.client_id

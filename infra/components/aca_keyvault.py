@@ -9,6 +9,7 @@ import pulumi
 import pulumi_azure_native.keyvault as keyvault
 
 from infra.components.aca_identity import KEY_VAULT_SECRETS_USER, Grantee, grant_role
+from infra.components.options import child_options
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ class AcaKeyVault(pulumi.ComponentResource):
                 "soft_delete_retention_in_days": args.soft_delete_retention_days,
                 "public_network_access": "Enabled",
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         self.id = vault.id
         self.name = vault.name
@@ -75,7 +76,7 @@ class AcaKeyVault(pulumi.ComponentResource):
                 vault_name=vault.name,
                 secret_name=secret_name,
                 properties={"value": value.apply(pulumi.Output.secret)},
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child_options(self, opts),
             )
             self.secret_urls[secret_name] = pulumi.Output.concat(
                 self.vault_uri.apply(lambda uri: uri.rstrip("/")),

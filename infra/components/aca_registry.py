@@ -10,6 +10,7 @@ import pulumi_azure_native.containerregistry as containerregistry
 from pulumi_command import local
 
 from infra.components.aca_identity import ACR_PULL, Grantee, grant_role
+from infra.components.options import child_options
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ class AcaRegistry(pulumi.ComponentResource):
             sku={"name": args.sku},
             admin_user_enabled=False,
             anonymous_pull_enabled=False,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=child_options(self, opts),
         )
         for grantee in args.pullers:
             grant_role(
@@ -70,7 +71,7 @@ class AcaRegistry(pulumi.ComponentResource):
                     create=pulumi.Output.concat("az acr login --name ", registry.name),
                     # tokens last three hours: log in again on every update
                     triggers=[registry.id],
-                    opts=pulumi.ResourceOptions(parent=self, depends_on=[registry]),
+                    opts=child_options(self, opts, depends_on=[registry]),
                 )
             )
         self.id = registry.id

@@ -15,6 +15,7 @@ from infra.components.aca_identity import (
     Grantee,
     grant_role,
 )
+from infra.components.options import child_options
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class AcaServiceBus(pulumi.ComponentResource):
         self, name: str, args: AcaServiceBusArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:aca_servicebus:AcaServiceBus", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        child = child_options(self, opts)
         namespace = servicebus.Namespace(
             f"{name}-namespace",
             resource_group_name=args.resource_group_name,

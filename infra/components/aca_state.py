@@ -16,6 +16,7 @@ from infra.components.aca_identity import (
     Grantee,
     grant_role,
 )
+from infra.components.options import child_options
 
 COSMOSDB = "state.azure.cosmosdb"
 BLOBSTORAGE = "state.azure.blobstorage"
@@ -57,18 +58,18 @@ class AcaState(pulumi.ComponentResource):
         self, name: str, args: AcaStateArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:aca_state:AcaState", name, None, opts)
+        child = child_options(self, opts)
         if args.component_type == COSMOSDB:
-            self.id, self.metadata = self._cosmos(name, args)
+            self.id, self.metadata = self._cosmos(name, args, child)
         elif args.component_type == BLOBSTORAGE:
-            self.id, self.metadata = self._blob(name, args)
+            self.id, self.metadata = self._blob(name, args, child)
         else:
             raise ValueError(f"AcaState cannot back {args.component_type!r}")
         self.register_outputs({"id": self.id})
 
     def _cosmos(
-        self, name: str, args: AcaStateArgs
+        self, name: str, args: AcaStateArgs, child: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[str], dict[str, pulumi.Input[str]]]:
-        child = pulumi.ResourceOptions(parent=self)
         serverless = args.cosmos_capacity == "serverless"
         account = cosmosdb.DatabaseAccount(
             f"{name}-cosmos",
@@ -133,9 +134,8 @@ class AcaState(pulumi.ComponentResource):
         }
 
     def _blob(
-        self, name: str, args: AcaStateArgs
+        self, name: str, args: AcaStateArgs, child: pulumi.ResourceOptions
     ) -> tuple[pulumi.Output[str], dict[str, pulumi.Input[str]]]:
-        child = pulumi.ResourceOptions(parent=self)
         account = storage.StorageAccount(
             f"{name}-storage",
             resource_group_name=args.resource_group_name,

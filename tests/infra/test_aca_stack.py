@@ -332,3 +332,19 @@ def test_shipped_file_reads_with_placeholders() -> None:
     values, secrets = read_stack_file(ROOT / "Pulumi.aca.yaml")
     assert values["daca:stage"] == "aca"
     assert not secrets
+
+
+def test_container_app_waits_for_every_role_and_component(aca: SynthResult) -> None:
+    """The first revision pulls, reads secrets and connects at once: every grant and
+    every Dapr component must exist before the Container App is created."""
+    app = one(aca.resources, "azure-native:app:ContainerApp")
+    waits_for = set(app["dependsOn"])
+    roles = {r["name"] for r in of_type(aca.resources, "azure-native:authorization:RoleAssignment")}
+    roles |= {
+        r["name"]
+        for r in of_type(aca.resources, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")
+    }
+    components = {r["name"] for r in of_type(aca.resources, "azure-native:app:DaprComponent")}
+    assert len(roles) >= 6
+    assert roles <= waits_for, sorted(roles - waits_for)
+    assert components <= waits_for
