@@ -286,3 +286,19 @@ def test_container_app_without_key_or_registry() -> None:
         "logLevel": "info",
     }
     assert [r["name"] for r in inputs["template"]["scale"]["rules"]] == ["http-concurrency"]
+
+
+def test_role_ids_are_azures_built_in_roles() -> None:
+    """The IDs as Microsoft documents them ("Azure built-in roles"); a wrong one fails
+    only at deploy, with "role definition does not exist"."""
+    from infra.components import aca_identity as ids
+
+    documented = {
+        "ACR_PULL": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        "KEY_VAULT_SECRETS_USER": "4633458b-17de-408a-b874-0445c86b69e6",
+        "SERVICE_BUS_DATA_SENDER": "69a216fc-b8fb-44d8-bc22-1f3c2cd27a39",
+        "SERVICE_BUS_DATA_RECEIVER": "4f6d3b9b-027b-4f4c-9142-0e5a2a2247e0",
+        "SERVICE_BUS_DATA_OWNER": "090c5cfd-751d-490a-894a-3ce6f1109419",
+        "STORAGE_BLOB_DATA_CONTRIBUTOR": "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
+    }
+    assert {name: getattr(ids, name) for name in documented} == documented
