@@ -50,7 +50,9 @@ class DaprRuntime(pulumi.ComponentResource):
         )
         values: dict[str, Any] = {
             "global": {
-                "mtls": {"enabled": True},
+                # the chart renders these into the `daprsystem` Configuration, which is
+                # where Dapr on Kubernetes reads mTLS from (not the app's Configuration)
+                "mtls": {"enabled": True, "workloadCertTTL": "24h", "allowedClockSkew": "15m"},
                 "ha": {"enabled": args.high_availability},
                 "logAsJson": True,
                 "prometheus": {"enabled": True},

@@ -108,7 +108,11 @@ def test_dapr_runtime_pins_chart_owns_crds_and_keeps_mtls_on() -> None:
     assert release["chart"] == "dapr"
     assert release["version"] == "1.16.9"
     assert release["repositoryOpts"]["repo"] == "https://dapr.github.io/helm-charts/"
-    assert release["values"]["global"]["mtls"]["enabled"] is True
+    assert release["values"]["global"]["mtls"] == {
+        "enabled": True,
+        "workloadCertTTL": "24h",
+        "allowedClockSkew": "15m",
+    }
     assert release["skipCrds"] is True, "CRDs are owned by the ConfigGroup, which upgrades them"
     crds = one(records, "kubernetes:yaml/v2:ConfigGroup")["inputs"]["files"]
     assert all("/v1.16.9/charts/dapr/crds/" in url for url in crds)
