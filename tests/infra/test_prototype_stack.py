@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from infra.config import read_kind_config
 from infra.synth import SynthResult, evaluate, load_stack_config, synthesize
 from tests.infra.conftest import of_type, one, pod_spec
@@ -212,3 +214,26 @@ def test_creation_order_is_what_a_real_cluster_needs(prototype: SynthResult) -> 
     assert "kind-cluster" in deps[("docker:index/container:Container", "registry-container")]
     assert "registry-node-config" in deps[("docker:index/image:Image", "agent-image-image")]
     assert "kind-cluster" in deps[("pulumi:providers:kubernetes", "kind")]
+
+
+def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
+    prototype: SynthResult, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The contract between the Deployment and app/config.py: no variable lost to a typo,
+    and the app accepts every value the infra gives it."""
+    from app.config import ENV_PREFIX, Settings, load_settings
+
+    container = pod_spec(one(prototype.resources, "kubernetes:apps/v1:Deployment"))["containers"][0]
+    plain = {e["name"]: e["value"] for e in container["env"] if "value" in e}
+    readable = {f"{ENV_PREFIX}{name}".upper() for name in Settings.model_fields}
+    assert set(plain) <= readable, sorted(set(plain) - readable)
+    for name, value in plain.items():
+        monkeypatch.setenv(name, value)
+    settings = load_settings()
+    assert settings.port == prototype.config.app.port
+    assert settings.pubsub_topic == prototype.config.app.pubsub_topic
+    assert (settings.statestore, settings.pubsub, settings.secretstore) == (
+        "statestore",
+        "pubsub",
+        "secretstore",
+    )
