@@ -528,15 +528,23 @@ def _check_component_types(model: type[StackConfig], dapr: Any) -> None:
         )
 
 
-def decode_pulumi_values(raw: Mapping[str, str]) -> dict[str, Any]:
+def decode_pulumi_values(raw: Mapping[str, str], project: str | None = None) -> dict[str, Any]:
     """Turn the engine's `daca:key -> string` config map into typed values.
 
     Pulumi hands a program every config value as a string; structured values (objects,
-    lists) and scalars written as YAML numbers or booleans arrive as JSON text.
+    lists) and scalars written as YAML numbers or booleans arrive as JSON text. A key
+    written without a namespace lands in the project's (`<project>:key`), which this
+    program never reads: that is a mistake, reported like any other bad key.
     """
     decoded: dict[str, Any] = {}
     prefix = f"{NAMESPACE}:"
     for full_key, text in raw.items():
+        if project and full_key.startswith(f"{project}:"):
+            bare = full_key.removeprefix(f"{project}:")
+            raise ConfigError(
+                f"config key {full_key} is not read (a key without a namespace belongs to "
+                f"the project); write it as {NAMESPACE}:{bare}"
+            )
         if not full_key.startswith(prefix):
             continue
         try:

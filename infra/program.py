@@ -21,7 +21,7 @@ STAGES: dict[str, Callable[[Any], dict[str, pulumi.Input[object]]]] = {
 def read_config() -> StackConfig:
     """The stack's `daca:` config, validated; raises ConfigError."""
     raw: dict[str, str] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    values = decode_pulumi_values(raw)
+    values = decode_pulumi_values(raw, pulumi.get_project())
     secret_keys = frozenset(
         key for key in values if runtime_config.is_config_secret(f"{NAMESPACE}:{key}")
     )

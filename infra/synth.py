@@ -115,7 +115,8 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     values: dict[str, str] = {}
     secrets: list[str] = []
     for key, value in config.items():
-        full_key = str(key) if ":" in str(key) else f"{NAMESPACE}:{key}"
+        # as Pulumi does: a key without a namespace belongs to the project
+        full_key = str(key) if ":" in str(key) else f"{PROJECT}:{key}"
         if isinstance(value, dict) and set(value) == {"secure"}:
             secrets.append(full_key)
             value = SECRET_PLACEHOLDER
@@ -125,7 +126,7 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
 
 def load_stack_config(path: Path) -> tuple[StackConfig, dict[str, str], list[str]]:
     values, secrets = read_stack_file(path)
-    decoded = decode_pulumi_values(values)
+    decoded = decode_pulumi_values(values, PROJECT)
     secret_keys = frozenset(k.removeprefix(f"{NAMESPACE}:") for k in secrets)
     return load_config(decoded, secret_keys), values, secrets
 

@@ -62,6 +62,11 @@ class AgentWorkloadArgs:
     node_port: int | None = None
 
 
+def model_key_secret_name(app_id: str) -> str:
+    """The Secret holding the model key (the Dapr Configuration allows exactly this one)."""
+    return f"{app_id}-model"
+
+
 def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
     """The sidecar injector's annotations for this app."""
     s = args.sidecar
@@ -112,7 +117,7 @@ class AgentWorkload(pulumi.ComponentResource):
         if args.model_api_key is not None:
             key_secret = k8s.core.v1.Secret(
                 f"{name}-model-key",
-                metadata=meta(f"{args.app_id}-model"),
+                metadata=meta(model_key_secret_name(args.app_id)),
                 type="Opaque",
                 string_data={MODEL_KEY_ENV: pulumi.Output.secret(args.model_api_key)},
                 opts=child,

@@ -5,7 +5,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.agent_workload import AgentWorkload, AgentWorkloadArgs
+from infra.components.agent_workload import (
+    AgentWorkload,
+    AgentWorkloadArgs,
+    model_key_secret_name,
+)
 from infra.components.app_image import AppImage, AppImageArgs
 from infra.components.app_namespace import AppNamespace, AppNamespaceArgs
 from infra.components.conventions import selector_labels
@@ -105,7 +109,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
                 DaprComponentSpec(name=SECRETSTORE, type=config.dapr.secret_store, scopes=scopes),
             ],
             tracing_sampling_rate=config.dapr.tracing_sampling_rate,
-            allowed_secrets=[f"{app.name}-model"] if config.model_api_key else [],
+            allowed_secrets=[model_key_secret_name(app.name)] if config.model_api_key else [],
         ),
         opts=after_dapr,
     )

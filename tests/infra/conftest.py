@@ -63,6 +63,9 @@ def stack_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     def write(changes: dict[str, Any]) -> Path:
         config = json.loads(json.dumps(shipped["config"]))
         for key, value in changes.items():
+            if key.startswith("@"):  # written as is, without the daca: namespace
+                config[key[1:]] = value
+                continue
             namespace_key = f"daca:{key.split('.')[0]}"
             if "." not in key:
                 if value is None:

@@ -78,6 +78,7 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plaintext model key", {"modelApiKey": "sk-plain"}, ["daca:modelApiKey", "--secret"]),
     ("compatible model without URL", {"app.model.provider": "openai-compatible"}, ["baseUrl"]),
     ("kind config without mapping", {"kind.configFile": "Pulumi.yaml"}, ["daca:kind.configFile"]),
+    ("key without namespace", {"@app": {"port": 8000}}, ["daca-ascent:app", "daca:app"]),
 ]
 
 
@@ -158,7 +159,9 @@ def test_cli_exits_2_with_one_line_and_writes_nothing(
     assert not out.exists(), "nothing may be written for a bad config"
 
 
+@pytest.mark.parametrize("changes", [{"app.port": 0}, {"@app": {"port": 8000}}])
 def test_pulumi_program_stops_before_registering_anything(
+    changes: dict[str, Any],
     stack_config: Callable[[dict[str, Any]], Path],
 ) -> None:
     """Under `pulumi up`, infra/__main__ exits 2 with an error log and registers nothing."""
@@ -168,7 +171,7 @@ def test_pulumi_program_stops_before_registering_anything(
     from infra.synth import read_stack_file
     from tests.infra.conftest import run_under_mocks
 
-    values, secrets = read_stack_file(stack_config({"app.port": 0}))
+    values, secrets = read_stack_file(stack_config(changes))
 
     def build() -> None:
         set_all_config(values, secrets)
