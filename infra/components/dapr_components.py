@@ -8,6 +8,7 @@ from typing import Any
 
 import pulumi
 
+from infra.components.conventions import PART_OF
 from infra.components.options import child_options
 from infra.dapr.kubernetes import API_VERSION, DaprObject, render_k8s_component
 from infra.dapr.spec import PUBSUB, STATESTORE, DaprComponentSpec
@@ -81,7 +82,7 @@ class DaprComponents(pulumi.ComponentResource):
     ) -> None:
         super().__init__("daca:dapr:DaprComponents", name, None, opts)
         child = child_options(self, opts)
-        labels = {"app.kubernetes.io/part-of": "daca-ascent", "dapr.io/app-id": args.app_id}
+        labels = {"app.kubernetes.io/part-of": PART_OF, "dapr.io/app-id": args.app_id}
         for spec in args.components:
             if args.app_id not in spec.scopes:
                 raise ValueError(f"component {spec.name!r} is not scoped to {args.app_id!r}")

@@ -33,6 +33,8 @@ class KindCluster(pulumi.ComponentResource):
     kubeconfig: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
     context: pulumi.Output[str]
+    #: changes whenever the cluster is recreated
+    cluster_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: KindClusterArgs, opts: pulumi.ResourceOptions | None = None
@@ -60,6 +62,7 @@ class KindCluster(pulumi.ComponentResource):
         # derived from the command, so whatever uses them waits for the cluster to exist
         self.cluster_name = created.id.apply(lambda _: args.cluster_name)
         self.context = created.id.apply(lambda _: f"kind-{args.cluster_name}")
+        self.cluster_id = created.id
         self.register_outputs(
             {
                 "kubeconfig": self.kubeconfig,

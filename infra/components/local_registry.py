@@ -32,6 +32,8 @@ class LocalRegistryArgs:
     #: the kind cluster whose nodes pull from the registry (an output of the cluster, so
     #: that the registry is created after it)
     cluster_name: pulumi.Input[str]
+    #: the cluster's identity: a recreated cluster has new nodes to configure
+    cluster_id: pulumi.Input[str] = ""
 
 
 class LocalRegistry(pulumi.ComponentResource):
@@ -86,7 +88,7 @@ class LocalRegistry(pulumi.ComponentResource):
         nodes = local.Command(
             f"{name}-node-config",
             create=configure_nodes,
-            triggers=[container.id],
+            triggers=[container.id, args.cluster_id],
             opts=child_options(self, opts, depends_on=[container]),
         )
         k8s.core.v1.ConfigMap(

@@ -54,6 +54,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
                 image=config.registry.image,
                 host_port=config.registry.host_port,
                 cluster_name=cluster.cluster_name,
+                cluster_id=cluster.cluster_id,
             ),
             opts=on_cluster,
         )

@@ -56,7 +56,8 @@ def test_local_registry_follows_kinds_recipe() -> None:
     records = run_under_mocks(
         lambda: (
             LocalRegistry(
-                "registry", LocalRegistryArgs("kind-registry", "registry:2.8.3", 5001, "demo")
+                "registry",
+                LocalRegistryArgs("kind-registry", "registry:2.8.3", 5001, "demo", "cluster-42"),
             ).host
         )
     )
@@ -65,7 +66,10 @@ def test_local_registry_follows_kinds_recipe() -> None:
     port = container["ports"][0]
     assert (port["internal"], port["external"], port["ip"]) == (5000, 5001, "127.0.0.1")
     assert container["networksAdvanced"][0]["name"] == "kind"
-    hook = one(records, "command:local:Command")["inputs"]["create"]
+    command = one(records, "command:local:Command")["inputs"]
+    # new nodes (a recreated cluster) get their hosts.toml again
+    assert "cluster-42" in command["triggers"]
+    hook = command["create"]
     assert "kind get nodes --name demo" in hook
     assert "/etc/containerd/certs.d/localhost:5001" in hook
     assert "http://kind-registry:5000" in hook
