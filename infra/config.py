@@ -39,6 +39,7 @@ class ConfigError(ValueError):
 
 # --- value types --------------------------------------------------------------------
 
+_ACA_APP_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}[a-z0-9]$")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _QUANTITY = re.compile(r"^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$")
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -236,6 +237,9 @@ class StackConfig(_Section):
     #: component types each stage knows how to back, per building block
     component_types: ClassVar[Mapping[str, frozenset[str]]] = {}
 
+    def check_stage(self) -> None:
+        """Rules across sections that only this stage has; raises ConfigError."""
+
 
 class PrototypeConfig(StackConfig):
     """The `prototype` stage: kind, a local registry, Helm-installed Dapr, Redis."""
@@ -379,6 +383,20 @@ class AcaConfig(StackConfig):
         "pubsub": frozenset({"pubsub.azure.servicebus.topics"}),
         "secretStore": frozenset({"secretstores.azure.keyvault"}),
     }
+
+    def check_stage(self) -> None:
+        # the app-id is also the Container App's name, which ACA limits further
+        if not _ACA_APP_NAME.match(self.app.name) or "--" in self.app.name:
+            raise ConfigError(
+                f"{NAMESPACE}:app.name: {self.app.name!r} is not allowed on aca: a Container "
+                "App name is 2-32 lower-case letters, digits and single '-', starting with "
+                "a letter and ending with a letter or digit"
+            )
+        if self.dapr.actor_state_store and self.dapr.state_store == "state.azure.blobstorage":
+            raise ConfigError(
+                f"{NAMESPACE}:dapr.actorStateStore: true is not allowed with "
+                "state.azure.blobstorage (not transactional); use state.azure.cosmosdb"
+            )
 
 
 STAGE_MODELS: dict[str, type[StackConfig]] = {"prototype": PrototypeConfig, "aca": AcaConfig}
@@ -583,10 +601,12 @@ def load_config(
             )
     _check_component_types(model, values.get("dapr"))
     try:
-        return model.model_validate(dict(values))
+        config = model.model_validate(dict(values))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         raise ConfigError(_describe(model, values, first)) from None
+    config.check_stage()
+    return config
 
 
 # --- the committed kind cluster file ------------------------------------------------

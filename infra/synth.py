@@ -250,6 +250,9 @@ class SynthMocks(pulumi_mocks.Mocks):
         elif args.typ == "docker:index/remoteImage:RemoteImage":
             state["imageId"] = _fake_digest(str(state.get("name")))
             state["repoDigest"] = f"{state.get('name')}@{state['imageId']}"
+        elif args.typ == "random:index/randomString:RandomString":
+            length = int(state.get("length", 6))
+            state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[:length]
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
         elif args.typ.startswith("azure-native:") and args.typ.count(":") == 2:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_azure_native.app as app
+from pulumi_command import local
 
 from infra.components.options import child_options
 
@@ -62,6 +63,9 @@ class AcaContainerAppArgs:
     model_key_url: pulumi.Input[str] | None = None
     #: a KEDA Service Bus rule on the app's subscription backlog
     service_bus_rule: ServiceBusScaleRule | None = None
+    #: seconds to wait after the role assignments before the first revision: Azure RBAC
+    #: takes a while to apply, and the revision pulls and reads secrets at once
+    rbac_settle_seconds: int = 60
 
 
 def _probe(kind: str, path: str, port: int, period: int) -> app.ContainerAppProbeArgsDict:
@@ -85,8 +89,20 @@ class AcaContainerApp(pulumi.ComponentResource):
         self, name: str, args: AcaContainerAppArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:aca_container_app:AcaContainerApp", name, None, opts)
+        # the component's depends_on (the role assignments) holds this back too
+        settle: list[pulumi.Resource] = []
+        if args.rbac_settle_seconds > 0:
+            settle.append(
+                local.Command(
+                    f"{name}-rbac-settle",
+                    create=f"sleep {args.rbac_settle_seconds}",
+                    opts=child_options(self, opts),
+                )
+            )
+        # the app listens on DACA_PORT (default 8000): ingress, Dapr and probes use `port`
+        plain = {"DACA_PORT": str(args.port), **args.env}
         env: list[app.EnvironmentVarArgsDict] = [
-            {"name": key, "value": value} for key, value in sorted(args.env.items())
+            {"name": key, "value": value} for key, value in sorted(plain.items())
         ]
         secrets: list[app.SecretArgsDict] = []
         if args.model_key_url is not None:
@@ -175,7 +191,7 @@ class AcaContainerApp(pulumi.ComponentResource):
                     "rules": rules,
                 },
             },
-            opts=child_options(self, opts),
+            opts=child_options(self, opts, depends_on=settle),
         )
         self.fqdn = container_app.configuration.apply(
             lambda c: (c.ingress.fqdn if c is not None and c.ingress is not None else None) or ""

@@ -19,7 +19,7 @@ class AcaKeyVaultArgs:
     #: the Azure region
     location: pulumi.Input[str]
     #: the vault's globally unique name: 3-24 letters, digits and '-'
-    vault_name: str
+    vault_name: pulumi.Input[str]
     #: the Entra ID tenant that owns the vault
     tenant_id: pulumi.Input[str]
     #: the subscription (role definitions are subscription-scoped)

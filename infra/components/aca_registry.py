@@ -20,7 +20,7 @@ class AcaRegistryArgs:
     #: the Azure region
     location: pulumi.Input[str]
     #: the registry's globally unique name: 5-50 letters and digits
-    registry_name: str
+    registry_name: pulumi.Input[str]
     #: the subscription (role definitions are subscription-scoped)
     subscription_id: pulumi.Input[str]
     #: identities that pull images (granted AcrPull on the registry only)
@@ -28,6 +28,8 @@ class AcaRegistryArgs:
     #: log the local Docker client in (`az acr login`) so a build can push; the admin
     #: user stays off, Docker gets a token for the `az login` identity instead
     docker_login: bool = False
+    #: changes when there is a new image to push (e.g. its tag): logs in again then
+    login_trigger: pulumi.Input[str] = ""
     #: Basic is the cheapest SKU (about USD 5 a month) and enough for one app
     sku: str = "Basic"
 
@@ -69,8 +71,9 @@ class AcaRegistry(pulumi.ComponentResource):
                 local.Command(
                     f"{name}-docker-login",
                     create=pulumi.Output.concat("az acr login --name ", registry.name),
-                    # tokens last three hours: log in again on every update
-                    triggers=[registry.id],
+                    # ACR tokens last three hours: log in again whenever there is a new
+                    # image to push (its tag is the digest of its sources)
+                    triggers=[registry.id, args.login_trigger],
                     opts=child_options(self, opts, depends_on=[registry]),
                 )
             )

@@ -25,7 +25,7 @@ class AcaServiceBusArgs:
     #: the Azure region
     location: pulumi.Input[str]
     #: the namespace's globally unique name: 6-50 letters, digits and '-'
-    namespace_name: str
+    namespace_name: pulumi.Input[str]
     #: the subscription (role definitions are subscription-scoped)
     subscription_id: pulumi.Input[str]
     #: topics to create

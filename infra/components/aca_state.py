@@ -31,7 +31,7 @@ class AcaStateArgs:
     #: the Dapr component type to back: `state.azure.cosmosdb` or `state.azure.blobstorage`
     component_type: str
     #: the account's globally unique name (Cosmos: 3-44, storage: 3-24 lower-case chars)
-    account_name: str
+    account_name: pulumi.Input[str]
     #: the subscription (role definitions are subscription-scoped)
     subscription_id: pulumi.Input[str]
     #: identities that read and write state

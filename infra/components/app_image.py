@@ -30,6 +30,15 @@ def source_digest(root: Path, paths: Sequence[str]) -> str:
     return digest.hexdigest()
 
 
+#: what goes into the image; their digest is its immutable tag
+IMAGE_SOURCES = ("app", "pyproject.toml", "uv.lock", "app/Dockerfile")
+
+
+def image_tag(context: Path, sources: Sequence[str] = IMAGE_SOURCES) -> str:
+    """The immutable tag of the image built from `sources` under `context`."""
+    return source_digest(context, sources)[:16]
+
+
 @dataclass(frozen=True)
 class AppImageArgs:
     #: where to push, without tag: e.g. `localhost:5001/daca-agent`
@@ -39,7 +48,7 @@ class AppImageArgs:
     #: the Dockerfile, relative to the context
     dockerfile: str = "app/Dockerfile"
     #: what goes into the image; their digest is the immutable tag
-    sources: tuple[str, ...] = ("app", "pyproject.toml", "uv.lock", "app/Dockerfile")
+    sources: tuple[str, ...] = IMAGE_SOURCES
     #: target platform; None builds for the machine's own, which is what kind's nodes run
     platform: str | None = None
 
@@ -53,7 +62,7 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:image:AppImage", name, None, opts)
-        tag = source_digest(args.context, args.sources)[:16]
+        tag = image_tag(args.context, args.sources)
         image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository, ":", tag),

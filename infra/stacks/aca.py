@@ -3,12 +3,13 @@ Key Vault and ACR, every edge authenticated by a user-assigned managed identity.
 
 from __future__ import annotations
 
-import hashlib
+import re
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
 import pulumi_azure_native.provider as azure_provider
 import pulumi_azure_native.resources as resources
+import pulumi_random as random
 
 from infra.components.aca_container_app import (
     AcaContainerApp,
@@ -21,8 +22,8 @@ from infra.components.aca_identity import AcaIdentity, AcaIdentityArgs
 from infra.components.aca_keyvault import AcaKeyVault, AcaKeyVaultArgs
 from infra.components.aca_registry import AcaRegistry, AcaRegistryArgs
 from infra.components.aca_servicebus import AcaServiceBus, AcaServiceBusArgs
-from infra.components.aca_state import AcaState, AcaStateArgs
-from infra.components.app_image import AppImage, AppImageArgs
+from infra.components.aca_state import BLOBSTORAGE, AcaState, AcaStateArgs
+from infra.components.app_image import AppImage, AppImageArgs, image_tag
 from infra.config import REPO_ROOT, AcaConfig
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec
 from infra.stacks.common import app_environment
@@ -33,15 +34,25 @@ REVIEW_TOPIC = "agent-reviews"
 MODEL_KEY_VAULT_SECRET = "model-api-key"
 
 
-def name_suffix(config: AcaConfig, stack: str) -> str:
-    """The suffix of globally unique names: pinned by config, else stable per
-    subscription, resource group and stack (so two users' stacks do not collide)."""
+def azure_label(text: str) -> str:
+    """`text` (e.g. a stack name: letters, digits, '_', '.', '-') as a name ACA and
+    resource groups accept: lower case, '-' for anything else, no leading digit."""
+    label = re.sub(r"-+", "-", re.sub(r"[^a-z0-9-]", "-", text.lower())).strip("-")
+    return label if label[:1].isalpha() else f"s-{label}".rstrip("-")
+
+
+def name_suffix(config: AcaConfig) -> pulumi.Input[str]:
+    """The suffix of globally unique names (registry, vault, accounts, namespace).
+
+    Pinned by config, else random and kept in the stack's state: the same for every
+    update of this stack, different for everyone else's (a suffix derived from the
+    config alone would be the same for every user of the defaults).
+    """
     if config.azure.name_suffix:
         return config.azure.name_suffix
-    seed = "/".join(
-        [config.azure.subscription_id or "az-default", config.azure.resource_group or "", stack]
-    )
-    return hashlib.sha256(seed.encode()).hexdigest()[:6]
+    return random.RandomString(
+        "name-suffix", length=6, special=False, upper=False, numeric=True
+    ).result
 
 
 def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
@@ -49,7 +60,8 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
     azure = config.azure
     app = config.app
     prefix = azure.name_prefix
-    unique = f"{prefix}{name_suffix(config, pulumi.get_stack())}"
+    unique = pulumi.Output.concat(prefix, name_suffix(config))
+    stack = azure_label(pulumi.get_stack())
 
     provider = azure_provider.Provider(
         "azure",
@@ -68,7 +80,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
     else:
         resource_group_name = resources.ResourceGroup(
             "resource-group",
-            resource_group_name=f"{prefix}-{pulumi.get_stack()}-rg",
+            resource_group_name=f"{prefix}-{stack}-rg",
             location=location,
             opts=on_azure,
         ).name
@@ -95,7 +107,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
         AcaEnvironmentArgs(
             resource_group_name=resource_group_name,
             location=location,
-            environment_name=f"{prefix}-{pulumi.get_stack()}-env",
+            environment_name=f"{prefix}-{stack}-env",
             app_insights=config.container_app.app_insights,
         ),
         opts=on_azure,
@@ -110,10 +122,11 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
             AcaRegistryArgs(
                 resource_group_name=resource_group_name,
                 location=location,
-                registry_name=f"{unique}acr",
+                registry_name=pulumi.Output.concat(unique, "acr"),
                 subscription_id=subscription_id,
                 pullers=[app_identity.grantee("app")],
                 docker_login=True,
+                login_trigger=image_tag(REPO_ROOT),
             ),
             opts=on_azure,
         )
@@ -122,6 +135,8 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
             AppImageArgs(
                 repository=pulumi.Output.concat(registry.login_server, "/", app.name),
                 context=REPO_ROOT,
+                # Container Apps run linux/amd64 only, whatever machine builds the image
+                platform="linux/amd64",
             ),
             opts=pulumi.ResourceOptions(depends_on=registry.ready),
         ).ref
@@ -134,7 +149,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
         AcaKeyVaultArgs(
             resource_group_name=resource_group_name,
             location=location,
-            vault_name=f"{unique}-kv",
+            vault_name=pulumi.Output.concat(unique, "-kv"),
             tenant_id=client.tenant_id,
             subscription_id=subscription_id,
             secrets=secrets,
@@ -149,7 +164,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
             resource_group_name=resource_group_name,
             location=location,
             component_type=config.dapr.state_store,
-            account_name=f"{unique}state",
+            account_name=pulumi.Output.concat(unique, "state"),
             subscription_id=subscription_id,
             writers=[dapr_identity.grantee("dapr")],
             cosmos_capacity=config.cosmos.capacity,
@@ -164,7 +179,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
         AcaServiceBusArgs(
             resource_group_name=resource_group_name,
             location=location,
-            namespace_name=f"{unique}-bus",
+            namespace_name=pulumi.Output.concat(unique, "-bus"),
             subscription_id=subscription_id,
             topics=[app.pubsub_topic, REVIEW_TOPIC],
             # Dapr names a topic's subscription after the consumerID, here the app-id
@@ -187,6 +202,8 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
                 DaprComponentSpec(
                     name=STATESTORE,
                     type=config.dapr.state_store,
+                    # blob storage v2 is the version Dapr recommends for new stores
+                    version="v2" if config.dapr.state_store == BLOBSTORAGE else "v1",
                     metadata={
                         **state.metadata,
                         **client_id,

@@ -287,6 +287,13 @@ BAD = [
     ({"containerApp.concurrentRequests": "ten"}, "daca:containerApp.concurrentRequests"),
     ({"dapr.stateStore": "state.redis"}, "daca:dapr.stateStore"),
     ({"dapr.pubsub": "pubsub.azure.servicebus.queues"}, "daca:dapr.pubsub"),
+    # the app-id is the Container App's name: 2-32 characters on ACA
+    ({"app.name": "a-very-long-agent-name-beyond-32-chars"}, "daca:app.name"),
+    ({"app.name": "agent--x"}, "daca:app.name"),
+    (
+        {"dapr.stateStore": "state.azure.blobstorage", "dapr.actorStateStore": True},
+        "daca:dapr.actorStateStore",
+    ),
 ]
 
 
@@ -348,3 +355,76 @@ def test_container_app_waits_for_every_role_and_component(aca: SynthResult) -> N
     assert len(roles) >= 6
     assert roles <= waits_for, sorted(roles - waits_for)
     assert components <= waits_for
+
+
+def _inputs(result: SynthResult, type_: str, name: str) -> dict[str, Any]:
+    return one(result.resources, type_, name)["inputs"]
+
+
+def test_global_names_take_a_per_stack_random_suffix(aca: SynthResult) -> None:
+    """Names derived from config alone would be the same for every user of the defaults."""
+    suffix = _inputs(aca, "random:index/randomString:RandomString", "name-suffix")
+    assert suffix["length"] >= 6
+    assert suffix["upper"] is False
+    assert suffix["special"] is False
+    registry = one(aca.resources, "azure-native:containerregistry:Registry")
+    assert "name-suffix" in registry["dependsOn"]
+    vault = one(aca.resources, "azure-native:keyvault:Vault")
+    assert "name-suffix" in vault["dependsOn"]
+
+
+def test_pinned_suffix_needs_no_random(tmp_path: Path) -> None:
+    result = synthesize("aca", _aca_file(tmp_path, {"azure.nameSuffix": "ab12cd"}), tmp_path / "o")
+    assert not of_type(result.resources, "random:index/randomString:RandomString")
+    registry = one(result.resources, "azure-native:containerregistry:Registry")
+    assert registry["inputs"]["registryName"] == "dacaab12cdacr"
+
+
+def test_image_is_amd64_and_a_new_image_logs_in_again(aca: SynthResult) -> None:
+    from infra.components.app_image import image_tag
+
+    image = one(aca.resources, "docker:index/image:Image")["inputs"]
+    assert image["build"]["platform"] == "linux/amd64"
+    tag = image["imageName"].rsplit(":", 1)[1]
+    login = one(aca.resources, "command:local:Command", "registry-docker-login")["inputs"]
+    assert tag == image_tag(ROOT)
+    assert tag in login["triggers"], "a changed image must renew the ACR login before its push"
+
+
+def test_a_non_default_port_reaches_ingress_dapr_probes_and_the_app(tmp_path: Path) -> None:
+    result = synthesize("aca", _aca_file(tmp_path, {"app.port": 8081}), tmp_path / "o")
+    app = one(result.resources, APP)["inputs"]
+    assert app["configuration"]["ingress"]["targetPort"] == 8081
+    assert app["configuration"]["dapr"]["appPort"] == 8081
+    container = app["template"]["containers"][0]
+    assert {p["httpGet"]["port"] for p in container["probes"]} == {8081}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["DACA_PORT"] == "8081"
+
+
+def test_first_revision_waits_for_rbac_to_settle(aca: SynthResult) -> None:
+    app = one(aca.resources, APP)
+    assert "agent-rbac-settle" in app["dependsOn"]
+    settle = one(aca.resources, "command:local:Command", "agent-rbac-settle")
+    assert settle["inputs"]["create"].startswith("sleep ")
+    roles = {r["name"] for r in of_type(aca.resources, ROLE)}
+    assert roles <= set(settle["dependsOn"])
+
+
+def test_blob_state_uses_component_version_2(tmp_path: Path) -> None:
+    result = synthesize(
+        "aca", _aca_file(tmp_path, {"dapr.stateStore": "state.azure.blobstorage"}), tmp_path / "o"
+    )
+    state = one(result.resources, COMPONENT, "dapr-components-statestore")["inputs"]
+    assert state["componentType"] == "state.azure.blobstorage"
+    assert state["version"] == "v2"
+
+
+@pytest.mark.parametrize(
+    ("stack", "label"),
+    [("aca", "aca"), ("My_Stack.dev", "my-stack-dev"), ("2024-prod", "s-2024-prod")],
+)
+def test_stack_names_become_valid_azure_labels(stack: str, label: str) -> None:
+    from infra.stacks.aca import azure_label
+
+    assert azure_label(stack) == label
