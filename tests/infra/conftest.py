@@ -6,7 +6,9 @@ recorded is what the engine would receive.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -86,3 +88,33 @@ def stack_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
         return file
 
     return write
+
+
+@contextlib.contextmanager
+def scratch_stack(
+    source: str, tmp_path: Path, edit: Callable[[str], str] = lambda text: text
+) -> Iterator[Any]:
+    """A throw-away copy of stack `source` (`<source>-it`) in a local file backend.
+
+    Creating a stack with the passphrase provider writes an encryption salt into its
+    Pulumi.<stack>.yaml: the copy takes it, so no tracked file changes. The stack file
+    and the stack itself are removed afterwards.
+    """
+    from pulumi import automation as auto
+
+    root = Path(__file__).parents[2]
+    name = f"{source}-it"
+    stack_file = root / f"Pulumi.{name}.yaml"
+    stack_file.write_text(edit((root / f"Pulumi.{source}.yaml").read_text()))
+    env = {
+        "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL", f"file://{tmp_path}"),
+        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "integration"),
+    }
+    stack = auto.create_or_select_stack(
+        stack_name=name, work_dir=str(root), opts=auto.LocalWorkspaceOptions(env_vars=env)
+    )
+    try:
+        yield stack
+    finally:
+        stack.workspace.remove_stack(name)
+        stack_file.unlink(missing_ok=True)

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.conftest import scratch_stack
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -35,14 +37,6 @@ def test_pulumi_preview_aca(tmp_path: Path) -> None:
         pytest.skip(reason)
     from pulumi import automation as auto
 
-    env = {
-        "PULUMI_BACKEND_URL": os.environ.get("PULUMI_BACKEND_URL", f"file://{tmp_path}"),
-        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", "integration"),
-    }
-    stack = auto.create_or_select_stack(
-        stack_name="aca",
-        work_dir=str(ROOT),
-        opts=auto.LocalWorkspaceOptions(env_vars=env),
-    )
-    result = stack.preview(color="never")
+    with scratch_stack("aca", tmp_path) as stack:
+        result = stack.preview(color="never")
     assert result.change_summary.get(auto.OpType.CREATE, 0) > 0

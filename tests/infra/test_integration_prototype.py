@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.infra.conftest import scratch_stack
+
 ROOT = Path(__file__).parents[2]
 
 
@@ -36,43 +38,33 @@ def test_prototype_up_answers_then_destroys(tmp_path: Path) -> None:
     missing = _missing_tools()
     if missing:
         pytest.skip(f"needs {', '.join(missing)}: not available on this machine")
-    from pulumi import automation as auto
 
-    stack = auto.create_or_select_stack(
-        stack_name="prototype-it",
-        work_dir=str(ROOT),
-        opts=auto.LocalWorkspaceOptions(
-            env_vars={
-                "PULUMI_CONFIG_PASSPHRASE": "integration",
-                "PULUMI_BACKEND_URL": f"file://{tmp_path}",
-            },
-        ),
+    def own_cluster(text: str) -> str:
+        return text.replace("clusterName: daca", "clusterName: daca-it")
+
+    with scratch_stack("prototype", tmp_path, own_cluster) as stack:
+        try:
+            result = stack.up(on_output=print)
+            _answers(result.outputs["appUrl"].value)
+        finally:
+            stack.destroy(on_output=print)
+
+
+def _answers(url: str) -> None:
+    """The app is ready within 5 minutes and answers a message."""
+    deadline = time.monotonic() + 300
+    body = b""
+    while time.monotonic() < deadline and not body:
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
+                body = response.read()
+        except OSError:
+            time.sleep(5)
+    assert body, f"{url}/readyz never answered"
+    request = urllib.request.Request(
+        f"{url}/v1/sessions/it/messages",
+        data=b'{"content": "hello"}',
+        headers={"Content-Type": "application/json"},
     )
-    shipped = ROOT / "Pulumi.prototype.yaml"
-    (ROOT / "Pulumi.prototype-it.yaml").write_text(
-        shipped.read_text().replace("clusterName: daca", "clusterName: daca-it")
-    )
-    try:
-        result = stack.up(on_output=print)
-        url = result.outputs["appUrl"].value
-        deadline = time.monotonic() + 300
-        body = b""
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(f"{url}/readyz", timeout=5) as response:
-                    body = response.read()
-                    break
-            except OSError:
-                time.sleep(5)
-        assert body, f"{url}/readyz never answered"
-        request = urllib.request.Request(
-            f"{url}/v1/sessions/it/messages",
-            data=b'{"content": "hello"}',
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:
-            assert response.status == 200
-    finally:
-        stack.destroy(on_output=print)
-        stack.workspace.remove_stack("prototype-it")
-        (ROOT / "Pulumi.prototype-it.yaml").unlink(missing_ok=True)
+    with urllib.request.urlopen(request, timeout=30) as response:
+        assert response.status == 200
