@@ -84,6 +84,11 @@ class Review(StoredModel):
     final_reply: str | None = None
     created_at: str = Field(default_factory=utcnow)
     decided_at: str | None = None
+    resolving_until: str | None = Field(
+        default=None,
+        description="Lease of the replica resuming the paused run after a decision; "
+        "another replica takes over only once it has expired.",
+    )
 
 
 class PostMessageRequest(BaseModel):

@@ -10,6 +10,7 @@ import random
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from agents import (
@@ -70,6 +71,14 @@ def session_key(session_id: str) -> str:
     return f"session-{session_id}"
 
 
+#: how long a replica may take to resume a decided review before another takes over
+RESOLVE_LEASE = timedelta(minutes=5)
+
+
+def _lease_alive(until: str | None) -> bool:
+    return until is not None and datetime.fromisoformat(until) > datetime.now(UTC)
+
+
 def review_key(review_id: str) -> str:
     """State-store key of a review."""
     return f"review-{review_id}"
@@ -119,6 +128,7 @@ class ConversationService:
         self._agent = agent
         self._run_config = run_config
         self._locks = KeyedLocks()
+        self._decisions = KeyedLocks()
 
     # -- state helpers -------------------------------------------------------------------
 
@@ -335,31 +345,48 @@ class ConversationService:
         return review
 
     async def decide(self, review_id: str, approved: bool, note: str | None) -> ReviewResponse:
-        """Apply a reviewer's decision. Repeating it is harmless; contradicting it is 409."""
+        """Apply a reviewer's decision. Repeating it is harmless; contradicting it is 409.
+
+        The paused run is resumed (and an approved tool run) exactly once: in this process
+        one decision per review at a time, across replicas only by whoever holds the
+        resolution lease written with the claim (ETag-checked). A lease whose holder died
+        is taken over once it expires.
+        """
+        async with self._decisions.hold(review_id):
+            return await self._decide(review_id, approved, note)
+
+    async def _decide(self, review_id: str, approved: bool, note: str | None) -> ReviewResponse:
         wanted = ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED
         key = review_key(review_id)
         claimed = False
 
         def claim(current: Review | None) -> Review | None:
             nonlocal claimed
+            claimed = False  # runs once per attempt
             if current is None:
                 raise NotFoundError(f"review {review_id!r} not found")
-            if current.status is not ReviewStatus.PENDING:
-                if current.status is not wanted:
-                    raise ConflictError(f"review {review_id!r} was already {current.status.value}")
-                return None  # the same decision again: nothing to write
-            claimed = True
-            return current.model_copy(
-                update={"status": wanted, "note": note, "decided_at": utcnow()}
-            )
+            lease = (datetime.now(UTC) + RESOLVE_LEASE).isoformat()
+            if current.status is ReviewStatus.PENDING:
+                claimed = True
+                return current.model_copy(
+                    update={
+                        "status": wanted,
+                        "note": note,
+                        "decided_at": utcnow(),
+                        "resolving_until": lease,
+                    }
+                )
+            if current.status is not wanted:
+                raise ConflictError(f"review {review_id!r} was already {current.status.value}")
+            if current.final_reply is None and not _lease_alive(current.resolving_until):
+                claimed = True  # its resolver is gone: take over
+                return current.model_copy(update={"resolving_until": lease})
+            return None  # done, or being resolved by its claimant: nothing to write
 
         review = await self._mutate(key, Review, claim)
         assert review is not None  # claim() raised for a missing review
-        if review.final_reply is not None:
-            return review_response(review)
         if not claimed:
-            logger.info("completing review %s decided earlier but not finished", review_id)
-
+            return review_response(review)
         final_reply = await self._resolve(review, approved, review.note)
 
         def finish(current: Review | None) -> Review | None:

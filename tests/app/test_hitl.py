@@ -159,3 +159,65 @@ async def test_undeliverable_pubsub_events_are_dropped(
     response = await client.post("/dapr/events/review-decisions", content=body)
     assert response.status_code == 200
     assert response.json() == {"status": "DROP"}
+
+
+async def test_parallel_approvals_run_the_tool_once(app_factory: AppFactory) -> None:
+    """A reviewer's double click, or an HTTP decision racing the same one over pub/sub."""
+    import asyncio
+
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        url = f"/v1/reviews/{held['review_id']}/decision"
+        answers = await asyncio.gather(
+            *(client.post(url, json={"approved": True}) for _ in range(4))
+        )
+        backend = app.state.backend
+        assert isinstance(backend, EmbeddedBackend)
+        types = [event["type"] for event in backend.events.events]
+    assert [a.status_code for a in answers] == [200] * 4
+    assert len({a.json()["final_reply"] for a in answers}) == 1
+    assert types == ["review.requested", "review.decided", "message.completed"]
+
+
+async def _decided_elsewhere(app: Any, review_id: str, lease_seconds: float) -> None:
+    """Make the stored review look approved by another replica that is (or was) resolving it."""
+    from datetime import UTC, datetime, timedelta
+
+    from app.service import review_key
+
+    backend = app.state.backend
+    key = review_key(review_id)
+    current = await backend.state.get(key)
+    document = dict(current.value)
+    until = datetime.now(UTC) + timedelta(seconds=lease_seconds)
+    document.update(status="approved", decided_at=datetime.now(UTC).isoformat())
+    document["resolving_until"] = until.isoformat()
+    await backend.state.save(key, document, current.etag)
+
+
+async def test_a_review_another_replica_is_resolving_is_not_resumed_twice(
+    app_factory: AppFactory,
+) -> None:
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=120)
+        answer = await client.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+        types = [event["type"] for event in app.state.backend.events.events]
+    assert answer.status_code == 200
+    assert answer.json()["status"] == "approved"
+    assert answer.json()["final_reply"] is None, "still being resolved by its claimant"
+    assert types == ["review.requested"]
+
+
+async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) -> None:
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)
+        answer = await client.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+        types = [event["type"] for event in app.state.backend.events.events]
+    assert answer.json()["final_reply"].startswith("Done. Refund")
+    assert types == ["review.requested", "review.decided", "message.completed"]
