@@ -56,6 +56,8 @@ def error_response(
     )
 
 
+#: FastAPI's detail when parsing the body raised something other than a JSON error
+_FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 _HTTP_CODES = {
     400: "bad_request",
     404: "not_found",
@@ -86,6 +88,9 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
 
     async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_PARSE_ERROR:
+            # a body json.loads gave up on (e.g. nested too deep): malformed all the same
+            return error_response(422, "malformed_json", "request body is not valid JSON")
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         if exc.status_code == 404 and message == "Not Found":

@@ -61,8 +61,9 @@ async def on_review_decision(request: Request, service: ServiceDep) -> Subscript
     RETRY while the store is unavailable."""
     try:
         decision = ReviewDecisionEvent.model_validate(_event_data(await request.body()))
-    except (ValueError, ValidationError) as exc:
-        logger.warning("dropping malformed review-decision event: %s", exc)
+    except (ValueError, ValidationError, RecursionError) as exc:
+        # RecursionError: absurdly nested JSON; never retry what can never parse
+        logger.warning("dropping malformed review-decision event: %s", type(exc).__name__)
         return SubscriptionResult(status="DROP")
     try:
         await service.decide(decision.review_id, decision.approved, decision.note)

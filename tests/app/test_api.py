@@ -103,11 +103,14 @@ async def test_streamed_body_over_the_limit_is_413(client: httpx.AsyncClient) ->
     assert_error(response, 413, "payload_too_large")
 
 
-async def test_malformed_json_is_422(client: httpx.AsyncClient) -> None:
+@pytest.mark.parametrize(
+    "body",
+    [b'{"content": ', b"[" * 30000 + b"]" * 30000],
+    ids=["truncated", "nested-too-deep"],
+)
+async def test_malformed_json_is_422(client: httpx.AsyncClient, body: bytes) -> None:
     response = await client.post(
-        "/v1/sessions/s1/messages",
-        content=b'{"content": ',
-        headers={"content-type": "application/json"},
+        "/v1/sessions/s1/messages", content=body, headers={"content-type": "application/json"}
     )
     assert_error(response, 422, "malformed_json")
 

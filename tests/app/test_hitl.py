@@ -151,6 +151,9 @@ async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) ->
         b"not json",
         b'{"data": {"approved": true}}',
         b'{"data": "{\\"review_id\\": \\"ffff\\", \\"approved\\": true}"}',
+        # nested past Python's recursion limit: json.loads raises RecursionError
+        b"[" * 30000 + b"]" * 30000,
+        b'{"data": "' + b"[" * 30000 + b"]" * 30000 + b'"}',
     ],
 )
 async def test_undeliverable_pubsub_events_are_dropped(
