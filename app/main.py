@@ -17,7 +17,7 @@ from app.errors import install_error_handlers
 from app.metrics import BodySizeLimitMiddleware, Metrics, RequestMetricsMiddleware
 from app.routes import dapr_subscriptions, health, reviews, sessions
 from app.service import ConversationService
-from app.store import Backend, EmbeddedBackend
+from app.store import Backend, BackendUnavailableError, EmbeddedBackend
 
 logger = logging.getLogger("app")
 
@@ -40,7 +40,15 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     ):
         return None
     field = settings.openai_key_secret_field or settings.openai_key_secret
-    key = await backend.get_secret(settings.openai_key_secret, field)
+    try:
+        key = await backend.get_secret(settings.openai_key_secret, field)
+    except BackendUnavailableError:
+        # the key is a startup dependency: fail with the variable named (the platform
+        # restarts the process) rather than serve a model that cannot authenticate
+        raise SettingsError(
+            f"DACA_OPENAI_KEY_SECRET={settings.openai_key_secret!r}: the Dapr secret store "
+            f"{settings.secretstore!r} is not reachable, so the model key cannot be read"
+        ) from None
     if not key:
         raise SettingsError(
             f"DACA_OPENAI_KEY_SECRET={settings.openai_key_secret!r}: the secret store "

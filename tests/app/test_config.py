@@ -68,12 +68,15 @@ def test_bad_settings_name_the_variable(
 
 
 def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DAPR_API_TOKEN", "")
-    monkeypatch.setenv("DACA_MODEL_PROVIDER", "openai")
-    monkeypatch.setenv("OPENAI_API_KEY", "")
+    monkeypatch.setenv("DAPR_API_TOKEN", "token-PLANTED")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-PLANTED")
+    monkeypatch.setenv("DAPR_GRPC_PORT", "not-a-port")  # makes loading fail
+    monkeypatch.setenv("DACA_PORT", "nope")
     with pytest.raises(SettingsError) as caught:
         load_settings()
-    assert "sk-" not in str(caught.value)
+    message = str(caught.value)
+    assert "DACA_PORT" in message
+    assert "PLANTED" not in message
 
 
 @pytest.mark.timeout(60)

@@ -247,6 +247,21 @@ async def test_pubsub_decision_is_retried_while_the_sidecar_is_down(
     assert response.json() == {"status": "RETRY"}
 
 
+async def test_model_key_from_an_unreachable_secret_store_is_a_named_startup_error(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    from app.config import SettingsError
+
+    sidecar.stop()
+    with pytest.raises(SettingsError, match="DACA_OPENAI_KEY_SECRET='openai'.*not reachable"):
+        async with app_factory(
+            model_provider="openai",
+            openai_key_secret="openai",
+            sidecar_wait_seconds=0.3,
+        ):
+            pass
+
+
 async def test_model_key_from_the_dapr_secret_store(
     app_factory: AppFactory, sidecar: FakeDaprSidecar
 ) -> None:
