@@ -253,7 +253,7 @@ async def test_model_key_from_an_unreachable_secret_store_is_a_named_startup_err
     from app.config import SettingsError
 
     sidecar.stop()
-    with pytest.raises(SettingsError, match="DACA_OPENAI_KEY_SECRET='openai'.*not reachable"):
+    with pytest.raises(SettingsError, match=r"DACA_OPENAI_KEY_SECRET='openai'.*not reachable"):
         async with app_factory(
             model_provider="openai",
             openai_key_secret="openai",
