@@ -14,6 +14,7 @@ import grpc
 import httpx
 from dapr.aio.clients import DaprClient
 from dapr.clients.grpc._state import Concurrency, Consistency, StateOptions
+from dapr.conf import settings as dapr_settings
 
 from app.config import Settings
 from app.store import BackendUnavailableError, ETagMismatchError, Versioned
@@ -53,6 +54,10 @@ def grpc_details(exc: BaseException) -> str:
             return str(details())
         seen = seen.__cause__
     return str(exc) or type(exc).__name__
+
+
+#: the most the SDK client's constructor may block the event loop waiting for daprd
+SDK_HEALTH_WAIT_SECONDS = 2
 
 
 class DaprStateStore:
@@ -191,8 +196,11 @@ class DaprBackend:
             old, self._client = self._client, None
             if old is not None:
                 await old.close()  # type: ignore[no-untyped-call]  # dapr SDK: untyped
-            # The constructor runs the SDK's own (blocking) health wait; it returns at once
-            # because the probe above just succeeded.
+            # The constructor runs the SDK's own blocking health wait (default: up to 60 s,
+            # on the event loop). The probe above just succeeded, so it returns at once;
+            # should the sidecar drop in between, the cap keeps the loop (and /healthz)
+            # from stalling longer than this.
+            dapr_settings.DAPR_HEALTH_TIMEOUT = SDK_HEALTH_WAIT_SECONDS  # type: ignore[attr-defined]  # dynamic SDK settings
             self._client = DaprClient(address=self._settings.dapr_grpc_address)
             self._stale = False
             return self._client
