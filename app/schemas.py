@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
 SessionId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -123,7 +123,8 @@ class ReviewDecisionRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    approved: bool
+    # strictly true or false: "yes", 1 or "false" must not approve (or reject) a refund
+    approved: StrictBool
     note: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 

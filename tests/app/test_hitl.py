@@ -224,3 +224,16 @@ async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) ->
         types = [event["type"] for event in app.state.backend.events.events]
     assert answer.json()["final_reply"].startswith("Done. Refund")
     assert types == ["review.requested", "review.decided", "message.completed"]
+
+
+@pytest.mark.parametrize("approved", ["yes", 1, "false", None])
+async def test_a_decision_must_be_a_json_boolean(
+    client: httpx.AsyncClient, approved: object
+) -> None:
+    held = await hold(client)
+    url = f"/v1/reviews/{held['review_id']}/decision"
+    response = await client.post(url, json={"approved": approved})
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "validation_error"
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["status"] == "pending"
