@@ -160,6 +160,13 @@ def default_policy_config(stack: str | None) -> Path | None:
 def _validate_manifests(manifests_dir: Path, k8s_version: str | None) -> list[str]:
     if not manifests_dir.is_dir() or not any(manifests_dir.glob("*.y*ml")):
         return []  # a stack with no Kubernetes objects (aca) has nothing to validate
+    if k8s_version is None:
+        print(
+            f"daca check: {manifests_dir} not schema-checked: name the stack (--stack) so "
+            "its Kubernetes version is known",
+            file=sys.stderr,
+        )
+        return []
     try:
         validate = importlib.import_module("infra.validate")
     except ImportError:  # pragma: no cover - only until infra.validate lands
@@ -208,11 +215,32 @@ def run_check(
         if not resources.is_file():
             return _usage(f"resources file not found: {resources}")
         manifests_dir = resources.parent / "manifests"
+        if stack is not None:
+            from infra.config import ConfigError
+            from infra.synth import load_stack_config, stack_file
+
+            known = stack_file(stack).is_file() or default_policy_config(stack) is not None
+            if not known:
+                return _usage(
+                    f"unknown stack {stack!r}: no Pulumi.{stack}.yaml and no "
+                    f"policies/config/{stack}.json"
+                )
+            if stack_file(stack).is_file():
+                try:
+                    config, _, _ = load_stack_config(stack_file(stack))
+                except ConfigError as e:
+                    return _usage(str(e))
+                k8s_version = getattr(config, "kubernetes_version", None)
 
     try:
         report = evaluate_policies(resources, policy_config, stack)
     except (PackEnvError, ValueError) as e:
         return _usage(str(e))
+    except (RuntimeError, subprocess.TimeoutExpired) as e:
+        # a policy that crashed checked nothing: never report that as clean
+        last = str(e).strip().splitlines()[-1] if str(e).strip() else type(e).__name__
+        print(f"daca check: the policy pack could not finish: {last}", file=sys.stderr)
+        return EXIT_VIOLATION
 
     for violation in report.violations:
         print(violation.render())

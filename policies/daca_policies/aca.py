@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from .spec import (
     SECRET_NAME_SCHEMA,
     SECRET_PLACEHOLDER,
@@ -39,6 +41,8 @@ def validate_https_only(resource: Resource, config: Config) -> list[str]:
     ingress = get(resource.props, "configuration", "ingress")
     if ingress is None:
         return []
+    if not isinstance(ingress, Mapping):
+        raise NotApplicable("configuration.ingress is not an object")
     if truthy(ingress.get("allowInsecure")) is True:
         return ["configuration.ingress.allowInsecure is true: plain HTTP is accepted"]
     return []

@@ -19,6 +19,7 @@ from .spec import (
     fmt_num,
     get,
     is_unknown,
+    named_in,
     pod_template,
     secret_name_matcher,
     truthy,
@@ -71,8 +72,10 @@ def validate_component_scoped(resource: Resource, config: Config) -> list[str]:
         if resource.type == K8S_COMPONENT
         else get(resource.props, "componentName")
     ) or resource.name
-    if name in exempt:
+    if named_in(name, exempt):
         return []
+    if isinstance(scopes, list) and any(is_unknown(s) for s in scopes):
+        raise NotApplicable("some scopes are unknown at preview")
     if not as_list(scopes):
         return [f"component '{name}' has no scopes, so every Dapr app in the namespace loads it"]
     return []

@@ -23,6 +23,8 @@ from .spec import (
 
 CONTAINER_APP = "azure-native:app:ContainerApp"
 DOCKER_CONTAINER = "docker:index/container:Container"
+DOCKER_REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
+DOCKER_IMAGE = "docker:index/image:Image"
 DOCKER_IMAGE = "docker:index/image:Image"
 # policies/daca_policies/images.py -> the repository root, where build paths are relative to.
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -65,6 +67,11 @@ def _image_refs(resource: Resource) -> Iterator[tuple[str, Any]]:
                 yield f"container '{get(c, 'name')}'", get(c, "image")
     elif resource.type == DOCKER_CONTAINER:
         yield "container", resource.props.get("image")
+    elif resource.type == DOCKER_REMOTE_IMAGE:
+        # the tag lives here; the Container that runs it only sees the pulled image's id
+        yield "pulled image", resource.props.get("name")
+    elif resource.type == DOCKER_IMAGE:
+        yield "built image", resource.props.get("imageName")
 
 
 def validate_tag_pinned(resource: Resource, config: Config) -> list[str]:
@@ -229,7 +236,13 @@ POLICIES: list[PolicySpec] = [
         enforcement="mandatory",
         remediation="Reference images by digest (repo@sha256:...) or an immutable version tag.",
         config_schema=_PIN_SCHEMA,
-        resource_types=(*WORKLOAD_TYPES, CONTAINER_APP, DOCKER_CONTAINER),
+        resource_types=(
+            *WORKLOAD_TYPES,
+            CONTAINER_APP,
+            DOCKER_CONTAINER,
+            DOCKER_REMOTE_IMAGE,
+            DOCKER_IMAGE,
+        ),
         validate_resource=validate_tag_pinned,
     ),
     PolicySpec(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .spec import (
@@ -10,6 +11,7 @@ from .spec import (
     SECRET_PLACEHOLDER,
     WORKLOAD_TYPES,
     Config,
+    NotApplicable,
     PolicySpec,
     Resource,
     as_dict,
@@ -19,6 +21,7 @@ from .spec import (
     fmt_num,
     get,
     is_unknown,
+    named_in,
     require_pod_spec,
     secret_name_matcher,
     truthy,
@@ -91,7 +94,7 @@ def validate_readonly_rootfs(resource: Resource, config: Config) -> list[str]:
     return [
         f"{label} does not set securityContext.readOnlyRootFilesystem: true"
         for label, c in containers(resource)
-        if c.get("name") not in exempt
+        if not named_in(c.get("name"), exempt)
         and truthy(get(c, "securityContext", "readOnlyRootFilesystem")) is not True
     ]
 
@@ -132,7 +135,7 @@ def validate_probes(resource: Resource, config: Config) -> list[str]:
     exempt = set(config.get("exemptContainers", []))
     out = []
     for label, c in containers(resource, include_init=False):
-        if c.get("name") in exempt:
+        if named_in(c.get("name"), exempt):
             continue
         missing = [p for p in ("readinessProbe", "livenessProbe") if get(c, p) is None]
         if missing:
@@ -202,7 +205,7 @@ def validate_namespace(resource: Resource, config: Config) -> list[str]:
             "metadata.namespace is not set, so the object lands in the provider's default "
             "namespace; set it explicitly"
         ]
-    if namespace in set(config.get("forbiddenNamespaces", ["default"])):
+    if named_in(namespace, config.get("forbiddenNamespaces", ["default"])):
         return [f"object is placed in the '{namespace}' namespace"]
     return []
 
@@ -250,8 +253,11 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
         current = 1.0 if value is None else value  # the API's default
         field = "spec.minReplicas"
     else:
+        spec = resource.props.get("spec")
+        if is_unknown(spec) or (isinstance(spec, Mapping) and is_unknown(spec.get("replicas"))):
+            raise NotApplicable("spec.replicas is unknown at preview")
         raw = get(resource.props, "spec", "replicas")
-        if raw is None and resource.props.get("spec") is None:
+        if raw is None and spec is None:
             return []
         value = as_number(raw)
         current = 1.0 if value is None else value

@@ -74,7 +74,10 @@ def reconcile_config(
     unknown = sorted(set(given) - set(by_name) - {"all"})
     if unknown:
         raise UsageError(f"policy config names unknown policies: {', '.join(unknown)}")
-    all_level = _level(given["all"], "all") if "all" in given else None
+    all_entry = given.get("all")
+    if isinstance(all_entry, Mapping):  # the CLI also takes {"all": {"enforcementLevel": ...}}
+        all_entry = all_entry.get("enforcementLevel")
+    all_level = _level(all_entry, "all") if "all" in given else None
     out: dict[str, PolicySettings] = {}
     for name, policy in by_name.items():
         level = all_level or policy.enforcement_level or default_level

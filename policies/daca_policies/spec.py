@@ -116,6 +116,11 @@ def as_list(value: Any) -> list[Any]:
     return []
 
 
+def named_in(value: Any, names: Any) -> bool:
+    """`value in names`, False for a mistyped (non-string, maybe unhashable) value."""
+    return isinstance(value, str) and value in set(names)
+
+
 def as_dict(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, Mapping) else {}
 
