@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
+import pytest
 import yaml
 
 from .conftest import REPO_ROOT
@@ -27,7 +29,56 @@ def test_preview_runs_the_pack_with_the_stack_config() -> None:
     assert preview["with"]["command"] == "preview"
     assert preview["with"]["policyPacks"] == "policies"
     assert preview["with"]["policyPackConfigs"] == "policies/config/${{ matrix.stack }}.json"
-    assert preview["with"]["comment-on-pr"]
+    assert preview["with"]["comment-on-pr"] == "${{ github.event_name == 'pull_request' }}"
+
+
+def _gate(tmp_path: Path, **env: str) -> list[str]:
+    """Run the workflow's credentials gate as GitHub would; return the stacks it lets through."""
+    import json
+    import shutil
+    import subprocess
+
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed (the workflow's runner has it; .ci/run installs it)")
+    (gate,) = [s for s in _steps() if s.get("id") == "gate"]
+    output = tmp_path / "github_output"
+    output.unlink(missing_ok=True)  # the step appends, as GitHub's file is per step
+    full_env = {
+        "PATH": "/usr/bin:/bin",
+        "GITHUB_OUTPUT": str(output),
+        "STACKS": json.dumps(["aca", "oci", "planet", "prototype"]),
+        **env,
+    }
+    subprocess.run(["bash", "-e", "-c", gate["run"]], env=full_env, check=True, timeout=30)
+    line = output.read_text().strip()
+    assert line.startswith("stacks=")
+    stacks: list[str] = json.loads(line.removeprefix("stacks="))
+    return stacks
+
+
+AZURE = {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_SUBSCRIPTION_ID": "s"}
+
+
+def test_previews_need_a_pulumi_token(tmp_path: Path) -> None:
+    assert _gate(tmp_path, **AZURE) == []
+
+
+def test_only_stacks_with_their_credentials_are_previewed_never_the_local_kind_stage(
+    tmp_path: Path,
+) -> None:
+    assert _gate(tmp_path, PULUMI_ACCESS_TOKEN="p", **AZURE) == ["aca"]
+
+
+def test_preview_stacks_variable_limits_the_previews(tmp_path: Path) -> None:
+    oci = {
+        "OCI_TENANCY_OCID": "a",
+        "OCI_USER_OCID": "b",
+        "OCI_FINGERPRINT": "c",
+        "OCI_PRIVATE_KEY": "d",
+    }
+    everything = _gate(tmp_path, PULUMI_ACCESS_TOKEN="p", **AZURE, **oci)
+    assert everything == ["aca", "oci", "planet"]
+    assert _gate(tmp_path, PULUMI_ACCESS_TOKEN="p", PREVIEW_STACKS="aca", **AZURE, **oci) == ["aca"]
 
 
 def test_every_stack_runs_daca_check() -> None:
