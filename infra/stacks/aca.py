@@ -11,19 +11,19 @@ import pulumi_azure_native.provider as azure_provider
 import pulumi_azure_native.resources as resources
 import pulumi_random as random
 
-from infra.components.aca_container_app import (
+from infra.components.app_image import AppImage, AppImageArgs, image_tag
+from infra.components.azure.container_app import (
     AcaContainerApp,
     AcaContainerAppArgs,
     ServiceBusScaleRule,
 )
-from infra.components.aca_dapr_components import AcaDaprComponents, AcaDaprComponentsArgs
-from infra.components.aca_environment import AcaEnvironment, AcaEnvironmentArgs
-from infra.components.aca_identity import AcaIdentity, AcaIdentityArgs
-from infra.components.aca_keyvault import AcaKeyVault, AcaKeyVaultArgs
-from infra.components.aca_registry import AcaRegistry, AcaRegistryArgs
-from infra.components.aca_servicebus import AcaServiceBus, AcaServiceBusArgs
-from infra.components.aca_state import BLOBSTORAGE, AcaState, AcaStateArgs
-from infra.components.app_image import AppImage, AppImageArgs, image_tag
+from infra.components.azure.dapr_components import AcaDaprComponents, AcaDaprComponentsArgs
+from infra.components.azure.environment import AcaEnvironment, AcaEnvironmentArgs
+from infra.components.azure.identity import AcaIdentity, AcaIdentityArgs
+from infra.components.azure.keyvault import AcaKeyVault, AcaKeyVaultArgs
+from infra.components.azure.registry import AcaRegistry, AcaRegistryArgs
+from infra.components.azure.servicebus import AcaServiceBus, AcaServiceBusArgs
+from infra.components.azure.state import BLOBSTORAGE, AcaState, AcaStateArgs
 from infra.config import REPO_ROOT, AcaConfig
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec
 from infra.stacks.common import app_environment

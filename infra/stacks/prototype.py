@@ -5,19 +5,19 @@ from __future__ import annotations
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.agent_workload import (
+from infra.components.app_image import AppImage, AppImageArgs
+from infra.components.kind.cluster import KindCluster, KindClusterArgs
+from infra.components.kind.registry import LocalRegistry, LocalRegistryArgs
+from infra.components.kubernetes.agent_workload import (
     AgentWorkload,
     AgentWorkloadArgs,
     model_key_secret_name,
 )
-from infra.components.app_image import AppImage, AppImageArgs
-from infra.components.app_namespace import AppNamespace, AppNamespaceArgs
-from infra.components.conventions import selector_labels
-from infra.components.dapr_components import DaprComponents, DaprComponentsArgs
-from infra.components.dapr_runtime import DaprRuntime, DaprRuntimeArgs
-from infra.components.kind_cluster import KindCluster, KindClusterArgs
-from infra.components.local_registry import LocalRegistry, LocalRegistryArgs
-from infra.components.redis import Redis, RedisArgs
+from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.conventions import selector_labels
+from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
+from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
+from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.config import REPO_ROOT, PrototypeConfig, read_kind_config
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, SecretRef
 from infra.stacks.common import app_environment

@@ -7,10 +7,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.components.aca_container_app import AcaContainerApp, AcaContainerAppArgs
-from infra.components.aca_dapr_components import AcaDaprComponents, AcaDaprComponentsArgs
-from infra.components.aca_environment import AcaEnvironment, AcaEnvironmentArgs
-from infra.components.aca_identity import (
+from infra.components.azure.container_app import AcaContainerApp, AcaContainerAppArgs
+from infra.components.azure.dapr_components import AcaDaprComponents, AcaDaprComponentsArgs
+from infra.components.azure.environment import AcaEnvironment, AcaEnvironmentArgs
+from infra.components.azure.identity import (
     ACR_PULL,
     KEY_VAULT_SECRETS_USER,
     SERVICE_BUS_DATA_OWNER,
@@ -18,10 +18,10 @@ from infra.components.aca_identity import (
     AcaIdentityArgs,
     Grantee,
 )
-from infra.components.aca_keyvault import AcaKeyVault, AcaKeyVaultArgs
-from infra.components.aca_registry import AcaRegistry, AcaRegistryArgs
-from infra.components.aca_servicebus import AcaServiceBus, AcaServiceBusArgs
-from infra.components.aca_state import AcaState, AcaStateArgs
+from infra.components.azure.keyvault import AcaKeyVault, AcaKeyVaultArgs
+from infra.components.azure.registry import AcaRegistry, AcaRegistryArgs
+from infra.components.azure.servicebus import AcaServiceBus, AcaServiceBusArgs
+from infra.components.azure.state import AcaState, AcaStateArgs
 from infra.dapr.aca import render_aca_component
 from infra.dapr.spec import DaprComponentSpec, SecretRef
 
@@ -291,7 +291,7 @@ def test_container_app_without_key_or_registry() -> None:
 def test_role_ids_are_azures_built_in_roles() -> None:
     """The IDs as Microsoft documents them ("Azure built-in roles"); a wrong one fails
     only at deploy, with "role definition does not exist"."""
-    from infra.components import aca_identity as ids
+    from infra.components.azure import identity as ids
 
     documented = {
         "ACR_PULL": "7f951dda-4ed3-4680-a7ca-43fe172d538d",

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from infra import check
-from infra.components.aca_identity import (
+from infra.components.azure.identity import (
     ACR_PULL,
     COSMOS_DATA_CONTRIBUTOR,
     KEY_VAULT_SECRETS_USER,

@@ -8,14 +8,14 @@ from pathlib import Path
 import pulumi
 import pytest
 
-from infra.components.agent_workload import AgentWorkload, AgentWorkloadArgs
 from infra.components.app_image import AppImage, AppImageArgs, source_digest
-from infra.components.app_namespace import AppNamespace, AppNamespaceArgs
-from infra.components.dapr_components import DaprComponents, DaprComponentsArgs
-from infra.components.dapr_runtime import DaprRuntime, DaprRuntimeArgs
-from infra.components.kind_cluster import KindCluster, KindClusterArgs
-from infra.components.local_registry import LocalRegistry, LocalRegistryArgs
-from infra.components.redis import Redis, RedisArgs
+from infra.components.kind.cluster import KindCluster, KindClusterArgs
+from infra.components.kind.registry import LocalRegistry, LocalRegistryArgs
+from infra.components.kubernetes.agent_workload import AgentWorkload, AgentWorkloadArgs
+from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
+from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
+from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.config import REPO_ROOT, ResourcesConfig, SidecarResources
 from infra.dapr.spec import DaprComponentSpec, SecretRef
 from tests.infra.conftest import of_type, one, pod_spec, run_under_mocks

@@ -8,7 +8,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.components.conventions import (
+from infra.components.kubernetes.conventions import (
     container_security_context,
     pod_security_context,
     resource_requirements,

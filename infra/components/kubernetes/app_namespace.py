@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.conventions import PART_OF
+from infra.components.kubernetes.conventions import PART_OF
 from infra.components.options import child_options
 
 

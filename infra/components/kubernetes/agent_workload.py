@@ -9,7 +9,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components.conventions import (
+from infra.components.kubernetes.conventions import (
     container_security_context,
     pod_security_context,
     resource_requirements,

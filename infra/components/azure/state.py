@@ -10,7 +10,7 @@ import pulumi
 import pulumi_azure_native.cosmosdb as cosmosdb
 import pulumi_azure_native.storage as storage
 
-from infra.components.aca_identity import (
+from infra.components.azure.identity import (
     COSMOS_DATA_CONTRIBUTOR,
     STORAGE_BLOB_DATA_CONTRIBUTOR,
     Grantee,

@@ -8,7 +8,7 @@ from typing import Any
 
 import pulumi
 
-from infra.components.conventions import PART_OF
+from infra.components.kubernetes.conventions import PART_OF
 from infra.components.options import child_options
 from infra.dapr.kubernetes import API_VERSION, DaprObject, render_k8s_component
 from infra.dapr.spec import PUBSUB, STATESTORE, DaprComponentSpec

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_azure_native.keyvault as keyvault
 
-from infra.components.aca_identity import KEY_VAULT_SECRETS_USER, Grantee, grant_role
+from infra.components.azure.identity import KEY_VAULT_SECRETS_USER, Grantee, grant_role
 from infra.components.options import child_options
 
 

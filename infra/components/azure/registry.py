@@ -9,7 +9,7 @@ import pulumi
 import pulumi_azure_native.containerregistry as containerregistry
 from pulumi_command import local
 
-from infra.components.aca_identity import ACR_PULL, Grantee, grant_role
+from infra.components.azure.identity import ACR_PULL, Grantee, grant_role
 from infra.components.options import child_options
 
 

@@ -1,0 +1,1 @@
+"""What only the aca stage has: Azure Container Apps, identities, data services, Key Vault, ACR."""

@@ -1,0 +1,1 @@
+"""What only the prototype stage has: the local kind cluster and its image registry."""

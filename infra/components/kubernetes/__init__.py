@@ -1,0 +1,1 @@
+"""The platform on any Kubernetes cluster: Dapr, namespace, data services, components, workload."""
