@@ -89,6 +89,135 @@ def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
     }
 
 
+def _meta(args: AgentWorkloadArgs, object_name: str | None = None) -> dict[str, Any]:
+    return {
+        "name": object_name or args.app_id,
+        "namespace": args.namespace,
+        "labels": standard_labels(args.app_id, "agent"),
+    }
+
+
+def _probes() -> dict[str, Any]:
+    """Startup and liveness on `/healthz` (the process), readiness on `/readyz` (the sidecar
+    and the store)."""
+    http = {"port": "http"}
+    return {
+        "startupProbe": {
+            "httpGet": {"path": "/healthz", **http},
+            "periodSeconds": 2,
+            "failureThreshold": 30,
+        },
+        "livenessProbe": {
+            "httpGet": {"path": "/healthz", **http},
+            "periodSeconds": 10,
+            "timeoutSeconds": 2,
+            "failureThreshold": 3,
+        },
+        "readinessProbe": {
+            "httpGet": {"path": "/readyz", **http},
+            "periodSeconds": 5,
+            "timeoutSeconds": 2,
+            "failureThreshold": 2,
+        },
+    }
+
+
+def deployment_spec(
+    args: AgentWorkloadArgs,
+    service_account: pulumi.Input[str],
+    env: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The Deployment's spec: one app container, hardened, probed, with the Dapr annotations."""
+    r = args.resources
+    spec: dict[str, Any] = {
+        "selector": {"matchLabels": selector_labels(args.app_id, "agent")},
+        "strategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        },
+        "template": {
+            "metadata": {
+                "labels": standard_labels(args.app_id, "agent"),
+                "annotations": dapr_annotations(args),
+            },
+            "spec": {
+                "serviceAccountName": service_account,
+                "automountServiceAccountToken": args.kubernetes_secret_store,
+                "securityContext": pod_security_context(APP_UID),
+                "terminationGracePeriodSeconds": 30,
+                "containers": [
+                    {
+                        "name": "agent",
+                        "image": args.image,
+                        "imagePullPolicy": "IfNotPresent",
+                        "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
+                        "env": env,
+                        "resources": resource_requirements(
+                            r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit
+                        ),
+                        "securityContext": container_security_context(APP_UID),
+                        **_probes(),
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }
+                ],
+                "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}}],
+            },
+        },
+    }
+    if args.max_replicas <= args.min_replicas:
+        # with an HPA the autoscaler owns the replica count; setting it here too
+        # would fight it on every update
+        spec["replicas"] = args.min_replicas
+    return spec
+
+
+def network_policy_spec(args: AgentWorkloadArgs) -> dict[str, Any]:
+    """Who may reach the pods: the API and probes from anywhere, Dapr's ports from pods."""
+    return {
+        "podSelector": {"matchLabels": selector_labels(args.app_id, "agent")},
+        "policyTypes": ["Ingress"],
+        "ingress": [
+            # the API itself (Service, node port) and the kubelet's probes of the app
+            # and of daprd, whichever way the CNI treats node traffic
+            {
+                "ports": [
+                    {"protocol": "TCP", "port": args.port},
+                    {"protocol": "TCP", "port": DAPR_HEALTH_PORT},
+                ]
+            },
+            # other apps' sidecars invoking this one, and metrics scrapes
+            {
+                "from": [{"namespaceSelector": {}}],
+                "ports": [
+                    {"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT},
+                    {"protocol": "TCP", "port": DAPR_METRICS_PORT},
+                ],
+            },
+        ],
+    }
+
+
+def autoscaler_spec(args: AgentWorkloadArgs, deployment: pulumi.Input[str]) -> dict[str, Any]:
+    """A CPU-utilisation HPA between the replica bounds."""
+    return {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": deployment},
+        "minReplicas": args.min_replicas,
+        "maxReplicas": args.max_replicas,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {
+                        "type": "Utilization",
+                        "averageUtilization": args.target_cpu_utilization,
+                    },
+                },
+            }
+        ],
+    }
+
+
 class AgentWorkload(pulumi.ComponentResource):
     """ServiceAccount, Deployment, Service, NetworkPolicy, and PDB/HPA when scaled out."""
 
@@ -100,206 +229,117 @@ class AgentWorkload(pulumi.ComponentResource):
     ) -> None:
         super().__init__("daca:k8s:AgentWorkload", name, None, opts)
         child = child_options(self, opts)
-        labels = standard_labels(args.app_id, "agent")
-        selector = selector_labels(args.app_id, "agent")
-
-        def meta(object_name: str = args.app_id) -> k8s.meta.v1.ObjectMetaArgsDict:
-            return {"name": object_name, "namespace": args.namespace, "labels": labels}
-
         account = k8s.core.v1.ServiceAccount(
-            f"{name}-sa", metadata=meta(), automount_service_account_token=False, opts=child
+            f"{name}-sa", metadata=_meta(args), automount_service_account_token=False, opts=child
         )
         env: list[dict[str, Any]] = [
             {"name": "DACA_PORT", "value": str(args.port)},
             *({"name": key, "value": value} for key, value in sorted(args.env.items())),
         ]
-        token_needed = args.kubernetes_secret_store
         if args.model_api_key is not None:
-            key_secret = k8s.core.v1.Secret(
-                f"{name}-model-key",
-                metadata=meta(model_key_secret_name(args.app_id)),
-                type="Opaque",
-                string_data={MODEL_KEY_ENV: pulumi.Output.secret(args.model_api_key)},
-                opts=child,
-            )
-            env.append(
-                {
-                    "name": MODEL_KEY_ENV,
-                    "valueFrom": {
-                        "secretKeyRef": {"name": key_secret.metadata.name, "key": MODEL_KEY_ENV}
-                    },
-                }
-            )
-            if args.kubernetes_secret_store:
-                # the secret store reads as the pod's service account: exactly this Secret
-                role = k8s.rbac.v1.Role(
-                    f"{name}-secret-reader",
-                    metadata=meta(f"{args.app_id}-secret-reader"),
-                    rules=[
-                        {
-                            "apiGroups": [""],
-                            "resources": ["secrets"],
-                            "resourceNames": [key_secret.metadata.name],
-                            "verbs": ["get"],
-                        }
-                    ],
-                    opts=child,
-                )
-                k8s.rbac.v1.RoleBinding(
-                    f"{name}-secret-reader",
-                    metadata=meta(f"{args.app_id}-secret-reader"),
-                    role_ref={
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "Role",
-                        "name": role.metadata.name,
-                    },
-                    subjects=[
-                        {
-                            "kind": "ServiceAccount",
-                            "name": account.metadata.name,
-                            "namespace": args.namespace,
-                        }
-                    ],
-                    opts=child,
-                )
-
-        r = args.resources
-        autoscaled = args.max_replicas > args.min_replicas
-        http_probe = {"port": "http"}
-        deployment_spec: dict[str, Any] = {
-            "selector": {"matchLabels": selector},
-            "strategy": {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
-            },
-            "template": {
-                "metadata": {"labels": labels, "annotations": dapr_annotations(args)},
-                "spec": {
-                    "serviceAccountName": account.metadata.name,
-                    "automountServiceAccountToken": token_needed,
-                    "securityContext": pod_security_context(APP_UID),
-                    "terminationGracePeriodSeconds": 30,
-                    "containers": [
-                        {
-                            "name": "agent",
-                            "image": args.image,
-                            "imagePullPolicy": "IfNotPresent",
-                            "ports": [
-                                {"name": "http", "containerPort": args.port, "protocol": "TCP"}
-                            ],
-                            "env": env,
-                            "resources": resource_requirements(
-                                r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit
-                            ),
-                            "securityContext": container_security_context(APP_UID),
-                            "startupProbe": {
-                                "httpGet": {"path": "/healthz", **http_probe},
-                                "periodSeconds": 2,
-                                "failureThreshold": 30,
-                            },
-                            "livenessProbe": {
-                                "httpGet": {"path": "/healthz", **http_probe},
-                                "periodSeconds": 10,
-                                "timeoutSeconds": 2,
-                                "failureThreshold": 3,
-                            },
-                            "readinessProbe": {
-                                "httpGet": {"path": "/readyz", **http_probe},
-                                "periodSeconds": 5,
-                                "timeoutSeconds": 2,
-                                "failureThreshold": 2,
-                            },
-                            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-                        }
-                    ],
-                    "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "128Mi"}}],
-                },
-            },
-        }
-        if not autoscaled:
-            # with an HPA the autoscaler owns the replica count; setting it here too
-            # would fight it on every update
-            deployment_spec["replicas"] = args.min_replicas
+            env.append(self._model_key(name, args, account, child))
         deployment = k8s.apps.v1.Deployment(
-            f"{name}-deployment", metadata=meta(), spec=deployment_spec, opts=child
-        )
-        port: dict[str, Any] = {
-            "name": "http",
-            "port": 80,
-            "targetPort": "http",
-            "protocol": "TCP",
-        }
-        if args.service_type == "NodePort" and args.node_port is not None:
-            port["nodePort"] = args.node_port
-        service = k8s.core.v1.Service(
-            f"{name}-service",
-            metadata=meta(),
-            spec={"type": args.service_type, "selector": selector, "ports": [port]},
+            f"{name}-deployment",
+            metadata=_meta(args),
+            spec=deployment_spec(args, account.metadata.name, env),
             opts=child,
         )
+        service = self._service(name, args, child)
         k8s.networking.v1.NetworkPolicy(
             f"{name}-ingress",
-            metadata=meta(f"{args.app_id}-ingress"),
-            spec={
-                "podSelector": {"matchLabels": selector},
-                "policyTypes": ["Ingress"],
-                "ingress": [
-                    # the API itself (Service, node port) and the kubelet's probes of the app
-                    # and of daprd, whichever way the CNI treats node traffic
-                    {
-                        "ports": [
-                            {"protocol": "TCP", "port": args.port},
-                            {"protocol": "TCP", "port": DAPR_HEALTH_PORT},
-                        ]
-                    },
-                    # other apps' sidecars invoking this one, and metrics scrapes
-                    {
-                        "from": [{"namespaceSelector": {}}],
-                        "ports": [
-                            {"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT},
-                            {"protocol": "TCP", "port": DAPR_METRICS_PORT},
-                        ],
-                    },
-                ],
-            },
+            metadata=_meta(args, f"{args.app_id}-ingress"),
+            spec=network_policy_spec(args),
             opts=child,
         )
         if args.min_replicas > 1:
             k8s.policy.v1.PodDisruptionBudget(
                 f"{name}-pdb",
-                metadata=meta(),
-                spec={"maxUnavailable": 1, "selector": {"matchLabels": selector}},
+                metadata=_meta(args),
+                spec={
+                    "maxUnavailable": 1,
+                    "selector": {"matchLabels": selector_labels(args.app_id, "agent")},
+                },
                 opts=child,
             )
-        if autoscaled:
+        if args.max_replicas > args.min_replicas:
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
-                metadata=meta(),
-                spec={
-                    "scaleTargetRef": {
-                        "apiVersion": "apps/v1",
-                        "kind": "Deployment",
-                        "name": deployment.metadata.name,
-                    },
-                    "minReplicas": args.min_replicas,
-                    "maxReplicas": args.max_replicas,
-                    "metrics": [
-                        {
-                            "type": "Resource",
-                            "resource": {
-                                "name": "cpu",
-                                "target": {
-                                    "type": "Utilization",
-                                    "averageUtilization": args.target_cpu_utilization,
-                                },
-                            },
-                        }
-                    ],
-                },
+                metadata=_meta(args),
+                spec=autoscaler_spec(args, deployment.metadata.name),
                 opts=child,
             )
         self.service_name = service.metadata.name
         self.deployment_name = deployment.metadata.name
         self.register_outputs(
             {"serviceName": self.service_name, "deploymentName": self.deployment_name}
+        )
+
+    def _model_key(
+        self,
+        name: str,
+        args: AgentWorkloadArgs,
+        account: k8s.core.v1.ServiceAccount,
+        child: pulumi.ResourceOptions,
+    ) -> dict[str, Any]:
+        """The model key's Secret (and, for the Kubernetes secret store, the one Role that
+        may read it); returns the container's env entry for it."""
+        key_secret = k8s.core.v1.Secret(
+            f"{name}-model-key",
+            metadata=_meta(args, model_key_secret_name(args.app_id)),
+            type="Opaque",
+            string_data={MODEL_KEY_ENV: pulumi.Output.secret(args.model_api_key)},
+            opts=child,
+        )
+        if args.kubernetes_secret_store:
+            # the secret store reads as the pod's service account: exactly this Secret
+            role = k8s.rbac.v1.Role(
+                f"{name}-secret-reader",
+                metadata=_meta(args, f"{args.app_id}-secret-reader"),
+                rules=[
+                    {
+                        "apiGroups": [""],
+                        "resources": ["secrets"],
+                        "resourceNames": [key_secret.metadata.name],
+                        "verbs": ["get"],
+                    }
+                ],
+                opts=child,
+            )
+            k8s.rbac.v1.RoleBinding(
+                f"{name}-secret-reader",
+                metadata=_meta(args, f"{args.app_id}-secret-reader"),
+                role_ref={
+                    "apiGroup": "rbac.authorization.k8s.io",
+                    "kind": "Role",
+                    "name": role.metadata.name,
+                },
+                subjects=[
+                    {
+                        "kind": "ServiceAccount",
+                        "name": account.metadata.name,
+                        "namespace": args.namespace,
+                    }
+                ],
+                opts=child,
+            )
+        return {
+            "name": MODEL_KEY_ENV,
+            "valueFrom": {"secretKeyRef": {"name": key_secret.metadata.name, "key": MODEL_KEY_ENV}},
+        }
+
+    def _service(
+        self, name: str, args: AgentWorkloadArgs, child: pulumi.ResourceOptions
+    ) -> k8s.core.v1.Service:
+        port: dict[str, Any] = {"name": "http", "port": 80, "targetPort": "http", "protocol": "TCP"}
+        if args.service_type == "NodePort" and args.node_port is not None:
+            port["nodePort"] = args.node_port
+        return k8s.core.v1.Service(
+            f"{name}-service",
+            metadata=_meta(args),
+            spec={
+                "type": args.service_type,
+                "selector": selector_labels(args.app_id, "agent"),
+                "ports": [port],
+            },
+            opts=child,
         )

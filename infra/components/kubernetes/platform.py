@@ -1,0 +1,174 @@
+"""The platform every cluster stage runs: one composition, given a provider and settings.
+
+`prototype` (kind), `oci` (k3s) and each `planet` region call :func:`install_platform`
+with their own `kubernetes.Provider`; a cluster stage adds only what creates the
+cluster. It registers named components in the order the cluster needs them: Dapr's
+CRDs and control plane, the app namespace, Redis, the Dapr components, the agent
+workload, and the public ingress where the stage asks for one.
+
+It is a plain composition, not a ComponentResource of its own: a new parent would
+change the URN of every object on clusters that already run the prototype stage
+(Pulumi would replace them all). `prefix` keeps regions apart on `planet`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.kubernetes.agent_workload import (
+    AgentWorkload,
+    AgentWorkloadArgs,
+    model_key_secret_name,
+)
+from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.conventions import selector_labels
+from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
+from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
+from infra.components.kubernetes.redis import Redis, RedisArgs
+from infra.config import RedisConfig
+from infra.config.base import AppConfig, DaprConfig
+from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, SecretRef
+
+
+@dataclass(frozen=True)
+class KubernetesPlatformArgs:
+    #: the app: its Dapr app-id, namespace, port, scale and resources
+    app: AppConfig
+    #: the Dapr version and the component types behind the building blocks
+    dapr: DaprConfig
+    #: the in-cluster Redis behind the state store and pub/sub
+    redis: RedisConfig
+    #: the app image, pinned by digest or exact tag
+    image: pulumi.Input[str]
+    #: the app's plain settings (component names, topic, model)
+    env: Mapping[str, str]
+    #: the LLM API key (secret); None runs the app's offline model
+    model_api_key: pulumi.Input[str] | None = None
+    #: how the app's Service is exposed: NodePort on kind, ClusterIP behind an ingress
+    service_type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
+    #: the nodePort, when `service_type` is NodePort
+    node_port: int | None = None
+    #: starts every logical name (a planet region's name); empty on single-cluster stages
+    prefix: str = ""
+
+
+@dataclass(frozen=True)
+class KubernetesPlatform:
+    """What :func:`install_platform` registered, for the stage's outputs and wiring."""
+
+    dapr: DaprRuntime
+    namespace: AppNamespace
+    redis: Redis
+    components: DaprComponents
+    workload: AgentWorkload
+
+
+def _named(prefix: str, name: str) -> str:
+    return f"{prefix}-{name}" if prefix else name
+
+
+def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[DaprComponentSpec]:
+    """The app's state store, pub/sub and secret store, scoped to its app-id."""
+    scopes = (args.app.name,)
+    password = SecretRef(name=redis.auth_secret, key=redis.password_key)
+    return [
+        DaprComponentSpec(
+            name=STATESTORE,
+            type=args.dapr.state_store,
+            metadata={
+                "redisHost": redis.host,
+                "actorStateStore": str(args.dapr.actor_state_store).lower(),
+            },
+            secrets={"redisPassword": password},
+            scopes=scopes,
+        ),
+        DaprComponentSpec(
+            name=PUBSUB,
+            type=args.dapr.pubsub,
+            metadata={"redisHost": redis.host, "consumerID": "{appID}"},
+            secrets={"redisPassword": password},
+            scopes=scopes,
+        ),
+        DaprComponentSpec(name=SECRETSTORE, type=args.dapr.secret_store, scopes=scopes),
+    ]
+
+
+def install_platform(
+    args: KubernetesPlatformArgs,
+    provider: k8s.Provider,
+    depends_on: list[pulumi.Resource] | None = None,
+) -> KubernetesPlatform:
+    """Register the platform on the cluster behind `provider`.
+
+    `depends_on` holds what must exist before anything is applied (e.g. the node
+    configuration that lets the cluster pull from a local registry).
+    """
+    app = args.app
+    on_cluster = pulumi.ResourceOptions(
+        providers={"kubernetes": provider}, depends_on=list(depends_on or [])
+    )
+
+    def after(*resources: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=list(resources))
+        )
+
+    dapr = DaprRuntime(
+        _named(args.prefix, "dapr"), DaprRuntimeArgs(version=args.dapr.version), opts=on_cluster
+    )
+    namespace = AppNamespace(
+        _named(args.prefix, "app"), AppNamespaceArgs(name=app.namespace), opts=on_cluster
+    )
+    redis = Redis(
+        _named(args.prefix, "redis"),
+        RedisArgs(
+            namespace=namespace.name,
+            image=args.redis.image,
+            storage=args.redis.storage,
+            resources=args.redis.resources,
+            client_selector=selector_labels(app.name, "agent"),
+        ),
+        opts=on_cluster,
+    )
+    components = DaprComponents(
+        _named(args.prefix, "dapr-components"),
+        DaprComponentsArgs(
+            namespace=namespace.name,
+            app_id=app.name,
+            components=platform_components(args, redis),
+            tracing_sampling_rate=args.dapr.tracing_sampling_rate,
+            allowed_secrets=[model_key_secret_name(app.name)] if args.model_api_key else [],
+        ),
+        opts=after(dapr),
+    )
+    workload = AgentWorkload(
+        _named(args.prefix, "agent"),
+        AgentWorkloadArgs(
+            app_id=app.name,
+            namespace=namespace.name,
+            image=args.image,
+            port=app.port,
+            resources=app.resources,
+            sidecar=args.dapr.sidecar,
+            dapr_config=components.configuration,
+            min_replicas=app.min_replicas,
+            max_replicas=app.max_replicas,
+            target_cpu_utilization=app.target_cpu_utilization,
+            env=args.env,
+            model_api_key=(
+                pulumi.Output.secret(args.model_api_key) if args.model_api_key else None
+            ),
+            kubernetes_secret_store=args.dapr.secret_store == "secretstores.kubernetes",
+            service_type=args.service_type,
+            node_port=args.node_port,
+        ),
+        opts=after(dapr, components, redis),
+    )
+    return KubernetesPlatform(
+        dapr=dapr, namespace=namespace, redis=redis, components=components, workload=workload
+    )
