@@ -4,6 +4,7 @@ Key Vault and ACR, every edge authenticated by a user-assigned managed identity.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import pulumi
 import pulumi_azure_native.authorization as authorization
@@ -55,201 +56,250 @@ def name_suffix(config: AcaConfig) -> pulumi.Input[str]:
     ).result
 
 
-def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
-    """Register the aca stage's resources; return the stack outputs."""
-    azure = config.azure
-    app = config.app
-    prefix = azure.name_prefix
-    unique = pulumi.Output.concat(prefix, name_suffix(config))
-    stack = azure_label(pulumi.get_stack())
+@dataclass(frozen=True)
+class AzureTarget:
+    """Where every resource of the stage goes, and as whom."""
 
+    options: pulumi.ResourceOptions
+    resource_group_name: pulumi.Input[str]
+    location: str
+    subscription_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    #: the start of globally unique names (prefix + suffix)
+    unique: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class AppIdentities:
+    """One identity per concern: the app (image pull, its Key Vault reference), its Dapr
+    components (state, pub/sub, secret store) and its Service Bus scaler."""
+
+    app: AcaIdentity
+    dapr: AcaIdentity
+    scaler: AcaIdentity
+
+
+def azure_target(config: AcaConfig) -> AzureTarget:
+    """The provider, the resource group (created unless given) and the deployer's tenant."""
+    azure = config.azure
     provider = azure_provider.Provider(
-        "azure",
-        location=azure.location,
-        subscription_id=azure.subscription_id or None,
+        "azure", location=azure.location, subscription_id=azure.subscription_id or None
     )
-    on_azure = pulumi.ResourceOptions(providers={"azure-native": provider})
+    options = pulumi.ResourceOptions(providers={"azure-native": provider})
     client = authorization.get_client_config_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
     )
-    subscription_id = client.subscription_id
-    location = azure.location
-
     if azure.resource_group is not None:
         resource_group_name: pulumi.Input[str] = azure.resource_group
     else:
         resource_group_name = resources.ResourceGroup(
             "resource-group",
-            resource_group_name=f"{prefix}-{stack}-rg",
-            location=location,
-            opts=on_azure,
+            resource_group_name=f"{azure.name_prefix}-{azure_label(pulumi.get_stack())}-rg",
+            location=azure.location,
+            opts=options,
         ).name
+    return AzureTarget(
+        options=options,
+        resource_group_name=resource_group_name,
+        location=azure.location,
+        subscription_id=client.subscription_id,
+        tenant_id=client.tenant_id,
+        unique=pulumi.Output.concat(azure.name_prefix, name_suffix(config)),
+    )
 
+
+def app_identities(config: AcaConfig, target: AzureTarget) -> AppIdentities:
     def identity(label: str) -> AcaIdentity:
         return AcaIdentity(
             f"{label}-identity",
             AcaIdentityArgs(
-                resource_group_name=resource_group_name,
-                location=location,
-                identity_name=f"{prefix}-{app.name}-{label}",
+                resource_group_name=target.resource_group_name,
+                location=target.location,
+                identity_name=f"{config.azure.name_prefix}-{config.app.name}-{label}",
             ),
-            opts=on_azure,
+            opts=target.options,
         )
 
-    # one identity per concern: the app (image pull, its Key Vault reference), its Dapr
-    # components (state, pub/sub, secret store) and its Service Bus scaler
-    app_identity = identity("app")
-    dapr_identity = identity("dapr")
-    scaler_identity = identity("scaler")
+    return AppIdentities(app=identity("app"), dapr=identity("dapr"), scaler=identity("scaler"))
 
-    environment = AcaEnvironment(
-        "environment",
-        AcaEnvironmentArgs(
-            resource_group_name=resource_group_name,
-            location=location,
-            environment_name=f"{prefix}-{stack}-env",
-            app_insights=config.container_app.app_insights,
+
+def app_image(
+    config: AcaConfig, target: AzureTarget, puller: AcaIdentity
+) -> tuple[AcaRegistry | None, pulumi.Input[str]]:
+    """`app.image` as given, or the image built here and pushed to a new ACR."""
+    if config.app.image is not None:
+        return None, config.app.image
+    registry = AcaRegistry(
+        "registry",
+        AcaRegistryArgs(
+            resource_group_name=target.resource_group_name,
+            location=target.location,
+            registry_name=pulumi.Output.concat(target.unique, "acr"),
+            subscription_id=target.subscription_id,
+            pullers=[puller.grantee("app")],
+            docker_login=True,
+            login_trigger=image_tag(REPO_ROOT),
         ),
-        opts=on_azure,
+        opts=target.options,
     )
+    image = AppImage(
+        "agent-image",
+        AppImageArgs(
+            repository=pulumi.Output.concat(registry.login_server, "/", config.app.name),
+            context=REPO_ROOT,
+            # Container Apps run linux/amd64 only, whatever machine builds the image
+            platform="linux/amd64",
+        ),
+        opts=pulumi.ResourceOptions(depends_on=registry.ready),
+    )
+    return registry, image.ref
 
-    registry: AcaRegistry | None = None
-    if app.image is not None:
-        image_ref: pulumi.Input[str] = app.image
-    else:
-        registry = AcaRegistry(
-            "registry",
-            AcaRegistryArgs(
-                resource_group_name=resource_group_name,
-                location=location,
-                registry_name=pulumi.Output.concat(unique, "acr"),
-                subscription_id=subscription_id,
-                pullers=[app_identity.grantee("app")],
-                docker_login=True,
-                login_trigger=image_tag(REPO_ROOT),
-            ),
-            opts=on_azure,
-        )
-        image_ref = AppImage(
-            "agent-image",
-            AppImageArgs(
-                repository=pulumi.Output.concat(registry.login_server, "/", app.name),
-                context=REPO_ROOT,
-                # Container Apps run linux/amd64 only, whatever machine builds the image
-                platform="linux/amd64",
-            ),
-            opts=pulumi.ResourceOptions(depends_on=registry.ready),
-        ).ref
 
+def key_vault(config: AcaConfig, target: AzureTarget, ids: AppIdentities) -> AcaKeyVault:
     secrets: dict[str, pulumi.Output[str]] = {}
     if config.model_api_key:
         secrets[MODEL_KEY_VAULT_SECRET] = pulumi.Output.secret(config.model_api_key)
-    vault = AcaKeyVault(
+    return AcaKeyVault(
         "vault",
         AcaKeyVaultArgs(
-            resource_group_name=resource_group_name,
-            location=location,
-            vault_name=pulumi.Output.concat(unique, "-kv"),
-            tenant_id=client.tenant_id,
-            subscription_id=subscription_id,
+            resource_group_name=target.resource_group_name,
+            location=target.location,
+            vault_name=pulumi.Output.concat(target.unique, "-kv"),
+            tenant_id=target.tenant_id,
+            subscription_id=target.subscription_id,
             secrets=secrets,
-            readers=[app_identity.grantee("app"), dapr_identity.grantee("dapr")],
+            readers=[ids.app.grantee("app"), ids.dapr.grantee("dapr")],
         ),
-        opts=on_azure,
+        opts=target.options,
     )
 
-    state = AcaState(
+
+def state_store(config: AcaConfig, target: AzureTarget, ids: AppIdentities) -> AcaState:
+    return AcaState(
         "state",
         AcaStateArgs(
-            resource_group_name=resource_group_name,
-            location=location,
+            resource_group_name=target.resource_group_name,
+            location=target.location,
             component_type=config.dapr.state_store,
-            account_name=pulumi.Output.concat(unique, "state"),
-            subscription_id=subscription_id,
-            writers=[dapr_identity.grantee("dapr")],
+            account_name=pulumi.Output.concat(target.unique, "state"),
+            subscription_id=target.subscription_id,
+            writers=[ids.dapr.grantee("dapr")],
             cosmos_capacity=config.cosmos.capacity,
             database=config.cosmos.database,
             container=config.cosmos.container,
         ),
-        opts=on_azure,
+        opts=target.options,
     )
 
-    bus = AcaServiceBus(
+
+def service_bus(config: AcaConfig, target: AzureTarget, ids: AppIdentities) -> AcaServiceBus:
+    return AcaServiceBus(
         "servicebus",
         AcaServiceBusArgs(
-            resource_group_name=resource_group_name,
-            location=location,
-            namespace_name=pulumi.Output.concat(unique, "-bus"),
-            subscription_id=subscription_id,
-            topics=[app.pubsub_topic, REVIEW_TOPIC],
+            resource_group_name=target.resource_group_name,
+            location=target.location,
+            namespace_name=pulumi.Output.concat(target.unique, "-bus"),
+            subscription_id=target.subscription_id,
+            topics=[config.app.pubsub_topic, REVIEW_TOPIC],
             # Dapr names a topic's subscription after the consumerID, here the app-id
-            subscriptions=[(REVIEW_TOPIC, app.name)],
-            clients=[dapr_identity.grantee("dapr")],
-            monitors=[(scaler_identity.grantee("scaler"), REVIEW_TOPIC)],
+            subscriptions=[(REVIEW_TOPIC, config.app.name)],
+            clients=[ids.dapr.grantee("dapr")],
+            monitors=[(ids.scaler.grantee("scaler"), REVIEW_TOPIC)],
             sku=config.service_bus.sku,
         ),
-        opts=on_azure,
+        opts=target.options,
     )
 
-    scopes = (app.name,)
+
+def component_specs(
+    config: AcaConfig,
+    dapr_identity: AcaIdentity,
+    state: AcaState,
+    bus: AcaServiceBus,
+    vault: AcaKeyVault,
+) -> list[DaprComponentSpec]:
+    """The same component names as every stage, backed by Azure, by managed identity."""
+    scopes = (config.app.name,)
     client_id = {"azureClientId": dapr_identity.client_id}
+    return [
+        DaprComponentSpec(
+            name=STATESTORE,
+            type=config.dapr.state_store,
+            # blob storage v2 is the version Dapr recommends for new stores
+            version="v2" if config.dapr.state_store == BLOBSTORAGE else "v1",
+            metadata={
+                **state.metadata,
+                **client_id,
+                "actorStateStore": str(config.dapr.actor_state_store).lower(),
+            },
+            scopes=scopes,
+        ),
+        DaprComponentSpec(
+            name=PUBSUB,
+            type=config.dapr.pubsub,
+            metadata={
+                "namespaceName": bus.host,
+                **client_id,
+                "consumerID": config.app.name,
+                # the topics and subscription exist; Dapr needs no Manage right
+                "disableEntityManagement": "true",
+            },
+            scopes=scopes,
+        ),
+        DaprComponentSpec(
+            name=SECRETSTORE,
+            type=config.dapr.secret_store,
+            metadata={"vaultName": vault.name, **client_id},
+            scopes=scopes,
+        ),
+    ]
+
+
+def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
+    """Register the aca stage's resources; return the stack outputs."""
+    app = config.app
+    target = azure_target(config)
+    ids = app_identities(config, target)
+    environment = AcaEnvironment(
+        "environment",
+        AcaEnvironmentArgs(
+            resource_group_name=target.resource_group_name,
+            location=target.location,
+            environment_name=f"{config.azure.name_prefix}-{azure_label(pulumi.get_stack())}-env",
+            app_insights=config.container_app.app_insights,
+        ),
+        opts=target.options,
+    )
+    registry, image_ref = app_image(config, target, ids.app)
+    vault = key_vault(config, target, ids)
+    state = state_store(config, target, ids)
+    bus = service_bus(config, target, ids)
     components = AcaDaprComponents(
         "dapr-components",
         AcaDaprComponentsArgs(
-            resource_group_name=resource_group_name,
+            resource_group_name=target.resource_group_name,
             environment_name=environment.name,
-            components=[
-                DaprComponentSpec(
-                    name=STATESTORE,
-                    type=config.dapr.state_store,
-                    # blob storage v2 is the version Dapr recommends for new stores
-                    version="v2" if config.dapr.state_store == BLOBSTORAGE else "v1",
-                    metadata={
-                        **state.metadata,
-                        **client_id,
-                        "actorStateStore": str(config.dapr.actor_state_store).lower(),
-                    },
-                    scopes=scopes,
-                ),
-                DaprComponentSpec(
-                    name=PUBSUB,
-                    type=config.dapr.pubsub,
-                    metadata={
-                        "namespaceName": bus.host,
-                        **client_id,
-                        "consumerID": app.name,
-                        # the topics and subscription exist; Dapr needs no Manage right
-                        "disableEntityManagement": "true",
-                    },
-                    scopes=scopes,
-                ),
-                DaprComponentSpec(
-                    name=SECRETSTORE,
-                    type=config.dapr.secret_store,
-                    metadata={"vaultName": vault.name, **client_id},
-                    scopes=scopes,
-                ),
-            ],
+            components=component_specs(config, ids.dapr, state, bus, vault),
         ),
-        opts=on_azure,
+        opts=target.options,
     )
-
+    scale = config.container_app
     container_app = AcaContainerApp(
         "agent",
         AcaContainerAppArgs(
-            resource_group_name=resource_group_name,
-            location=location,
+            resource_group_name=target.resource_group_name,
+            location=target.location,
             environment_id=environment.id,
             app_id=app.name,
             image=image_ref,
             port=app.port,
-            cpu=config.container_app.cpu,
-            memory=config.container_app.memory,
-            min_replicas=config.container_app.min_replicas,
-            max_replicas=config.container_app.max_replicas,
-            concurrent_requests=config.container_app.concurrent_requests,
-            app_identity_id=app_identity.id,
-            extra_identity_ids=[dapr_identity.id, scaler_identity.id],
+            cpu=scale.cpu,
+            memory=scale.memory,
+            min_replicas=scale.min_replicas,
+            max_replicas=scale.max_replicas,
+            concurrent_requests=scale.concurrent_requests,
+            app_identity_id=ids.app.id,
+            extra_identity_ids=[ids.dapr.id, ids.scaler.id],
             env=app_environment(config),
             registry_server=registry.login_server if registry is not None else None,
             model_key_url=vault.secret_urls.get(MODEL_KEY_VAULT_SECRET),
@@ -257,20 +307,21 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
                 namespace=bus.name,
                 topic=REVIEW_TOPIC,
                 subscription=app.name,
-                message_count=config.container_app.queue_messages,
-                identity_id=scaler_identity.id,
+                message_count=scale.queue_messages,
+                identity_id=ids.scaler.id,
             ),
         ),
         # the roles must exist before the first revision pulls, reads and connects
-        opts=pulumi.ResourceOptions(
-            providers={"azure-native": provider},
-            depends_on=[components, vault, state, bus, *([registry] if registry else [])],
+        opts=pulumi.ResourceOptions.merge(
+            target.options,
+            pulumi.ResourceOptions(
+                depends_on=[components, vault, state, bus, *([registry] if registry else [])]
+            ),
         ),
     )
-
     return {
         "appUrl": container_app.url,
-        "resourceGroup": resource_group_name,
+        "resourceGroup": target.resource_group_name,
         "registryLoginServer": registry.login_server if registry is not None else "",
         "environment": environment.name,
         "image": image_ref,
