@@ -233,6 +233,28 @@ def _azure_outputs(token: str, name: str, state: dict[str, Any]) -> str:
     )
 
 
+#: what `daca synth` answers for the region's availability domains and images
+SYNTH_ADS = [f"Uocm:SYNTH-REGION-1-AD-{n}" for n in (1, 2, 3)]
+SYNTH_IMAGE = "Canonical-Ubuntu-24.04-aarch64-2026.09.18-0"
+
+
+def _octet(name: str) -> int:
+    return 10 + int(hashlib.sha256(name.encode()).hexdigest()[:2], 16) % 200
+
+
+def _oci_outputs(token: str, name: str, state: dict[str, Any]) -> str:
+    """Fill the computed outputs of a pulumi-oci resource; return its (fake) OCID."""
+    if token == "oci:Core/instance:Instance":
+        state["privateIp"] = f"10.0.0.{_octet(name)}"
+        vnic = state.get("createVnicDetails") or {}
+        public = str(vnic.get("assignPublicIp", "true")) == "true"
+        state["publicIp"] = f"198.51.100.{_octet(name)}" if public else ""
+    elif token == "oci:Core/publicIp:PublicIp":
+        state["ipAddress"] = f"203.0.113.{_octet(name)}"
+    kind = token.rsplit(":", 1)[-1].lower()
+    return f"ocid1.{kind}.oc1.synth.{hashlib.sha256(name.encode()).hexdigest()[:24]}"
+
+
 class SynthMocks(pulumi_mocks.Mocks):
     """Echo inputs; fill in the computed outputs the program reads."""
 
@@ -255,6 +277,16 @@ class SynthMocks(pulumi_mocks.Mocks):
             state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[:length]
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
+        elif args.typ == "command:remote:Command":
+            create = str(state.get("create", ""))
+            state["stdout"] = FAKE_KUBECONFIG if "k3s.yaml" in create else ""
+            state["stderr"] = ""
+        elif args.typ == "tls:index/privateKey:PrivateKey":
+            seed = hashlib.sha256(args.name.encode()).hexdigest()
+            state["publicKeyOpenssh"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{seed[:40]} synth\n"
+            state["privateKeyOpenssh"] = f"-----BEGIN OPENSSH PRIVATE KEY-----\nsynth-{seed}\n"
+        elif args.typ.startswith("oci:"):
+            return _oci_outputs(args.typ, args.name, state), state
         elif args.typ.startswith("azure-native:") and args.typ.count(":") == 2:
             return _azure_outputs(args.typ.split(":", 1)[1], args.name, state), state
         return f"{args.name}-id", state
@@ -272,6 +304,22 @@ class SynthMocks(pulumi_mocks.Mocks):
         if args.token == "azure-native:operationalinsights:getSharedKeys":
             key = hashlib.sha256(str(args.args.get("workspaceName")).encode()).hexdigest()
             return {"primarySharedKey": f"synth-{key[:32]}", "secondarySharedKey": ""}, []
+        if args.token == "oci:Identity/getAvailabilityDomains:getAvailabilityDomains":
+            compartment = args.args.get("compartmentId")
+            ads = [
+                {"name": n, "id": f"ocid1.ad.{n}", "compartmentId": compartment} for n in SYNTH_ADS
+            ]
+            return {"availabilityDomains": ads, "compartmentId": compartment}, []
+        if args.token == "oci:Core/getImages:getImages":
+            image = {
+                "id": "ocid1.image.oc1.synth.canonicalubuntu2404aarch64",
+                "displayName": SYNTH_IMAGE,
+                "operatingSystem": "Canonical Ubuntu",
+                "operatingSystemVersion": "24.04",
+            }
+            return {"images": [image], "compartmentId": args.args.get("compartmentId")}, []
+        if args.token == "oci:ObjectStorage/getNamespace:getNamespace":
+            return {"namespace": "synthtenancy"}, []
         return {}, None
 
 

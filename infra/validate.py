@@ -1,5 +1,6 @@
 """Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
-the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`."""
+the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`, other custom
+resources against `infra.crd_schemas`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import jsonschema
 import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import yaml
 
+from infra.crd_schemas import SCHEMAS as CRD_SCHEMAS
 from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
 
 DAPR_API = "dapr.io/v1alpha1"
@@ -20,8 +22,9 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
     kind = obj.get("kind")
     name = (obj.get("metadata") or {}).get("name", "?")
     where = f"{kind}/{name}"
-    if obj.get("apiVersion") == DAPR_API:
-        schema = DAPR_SCHEMAS.get(str(kind))
+    custom = CRD_SCHEMAS.get((str(obj.get("apiVersion")), str(kind)))
+    if obj.get("apiVersion") == DAPR_API or custom is not None:
+        schema = custom or DAPR_SCHEMAS.get(str(kind))
         if schema is None:
             return f"{where}: no schema for Dapr kind {kind!r}"
         error = jsonschema.exceptions.best_match(

@@ -40,6 +40,16 @@ def image_tag(context: Path, sources: Sequence[str] = IMAGE_SOURCES) -> str:
 
 
 @dataclass(frozen=True)
+class RegistryLogin:
+    """Credentials for a private registry: docker pushes with them, the cluster pulls."""
+
+    server: str
+    username: pulumi.Input[str]
+    #: a secret
+    password: pulumi.Input[str]
+
+
+@dataclass(frozen=True)
 class AppImageArgs:
     #: where to push, without tag: e.g. `localhost:5001/daca-agent`
     repository: pulumi.Input[str]
@@ -51,6 +61,8 @@ class AppImageArgs:
     sources: tuple[str, ...] = IMAGE_SOURCES
     #: target platform; None builds for the machine's own, which is what kind's nodes run
     platform: str | None = None
+    #: push credentials; None uses docker's own login (or a registry that needs none)
+    registry: RegistryLogin | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -72,6 +84,15 @@ class AppImage(pulumi.ComponentResource):
                 platform=args.platform,
             ),
             skip_push=False,
+            registry=(
+                docker.RegistryArgs(
+                    server=args.registry.server,
+                    username=args.registry.username,
+                    password=args.registry.password,
+                )
+                if args.registry is not None
+                else None
+            ),
             opts=child_options(self, opts),
         )
         self.ref = image.repo_digest

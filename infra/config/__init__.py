@@ -16,6 +16,7 @@ from infra.config.base import (
 )
 from infra.config.kubernetes import RedisConfig
 from infra.config.loading import STAGE_MODELS, decode_pulumi_values, load_config
+from infra.config.oci import OciStackConfig
 from infra.config.prototype import PrototypeConfig, read_kind_config
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "STAGE_MODELS",
     "AcaConfig",
     "ConfigError",
+    "OciStackConfig",
     "PrototypeConfig",
     "RedisConfig",
     "ResourcesConfig",

@@ -17,11 +17,16 @@ from infra.config.base import (
     ConfigError,
     StackConfig,
 )
+from infra.config.oci import OciStackConfig
 from infra.config.prototype import PrototypeConfig
 
-STAGES_PLANNED = ("oci", "planet")
+STAGES_PLANNED = ("planet",)
 
-STAGE_MODELS: dict[str, type[StackConfig]] = {"prototype": PrototypeConfig, "aca": AcaConfig}
+STAGE_MODELS: dict[str, type[StackConfig]] = {
+    "prototype": PrototypeConfig,
+    "aca": AcaConfig,
+    "oci": OciStackConfig,
+}
 
 
 def _show(value: Any) -> str:

@@ -185,6 +185,8 @@ CLUSTER_SCOPED_KINDS = {
     "APIService",
     "Node",
     "IngressClass",
+    # cert-manager
+    "ClusterIssuer",
 }
 
 

@@ -60,6 +60,8 @@ class AgentWorkloadArgs:
     service_type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
     #: the nodePort, when `service_type` is NodePort
     node_port: int | None = None
+    #: a `kubernetes.io/dockerconfigjson` Secret for a private registry
+    image_pull_secret: pulumi.Input[str] | None = None
 
 
 def model_key_secret_name(app_id: str) -> str:
@@ -164,6 +166,8 @@ def deployment_spec(
             },
         },
     }
+    if args.image_pull_secret is not None:
+        spec["template"]["spec"]["imagePullSecrets"] = [{"name": args.image_pull_secret}]
     if args.max_replicas <= args.min_replicas:
         # with an HPA the autoscaler owns the replica count; setting it here too
         # would fight it on every update

@@ -17,6 +17,9 @@ class AppNamespaceArgs:
     name: str
     #: the Pod Security Standard enforced; `restricted` is warned and audited always
     enforce: str = "baseline"
+    #: addresses the namespace's pods may never reach (e.g. a cloud's instance metadata
+    #: service, which serves the node's cloud-init and so the cluster's join token)
+    deny_egress_to: tuple[str, ...] = ()
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -52,5 +55,29 @@ class AppNamespace(pulumi.ComponentResource):
             spec={"podSelector": {}, "policyTypes": ["Ingress"]},
             opts=child_options(self, opts),
         )
+        if args.deny_egress_to:
+            k8s.networking.v1.NetworkPolicy(
+                f"{name}-deny-egress",
+                metadata={"name": "deny-metadata-egress", "namespace": namespace.metadata.name},
+                spec={
+                    "podSelector": {},
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        # everything in the cluster, and everywhere else but these addresses
+                        {"to": [{"namespaceSelector": {}}]},
+                        {
+                            "to": [
+                                {
+                                    "ipBlock": {
+                                        "cidr": "0.0.0.0/0",
+                                        "except": list(args.deny_egress_to),
+                                    }
+                                }
+                            ]
+                        },
+                    ],
+                },
+                opts=child_options(self, opts),
+            )
         self.name = namespace.metadata.name
         self.register_outputs({"name": self.name})

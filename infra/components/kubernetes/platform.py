@@ -3,8 +3,9 @@
 `prototype` (kind), `oci` (k3s) and each `planet` region call :func:`install_platform`
 with their own `kubernetes.Provider`; a cluster stage adds only what creates the
 cluster. It registers named components in the order the cluster needs them: Dapr's
-CRDs and control plane, the app namespace, Redis, the Dapr components, the agent
-workload, and the public ingress where the stage asks for one.
+CRDs and control plane, the app namespace, Redis, the Dapr components, a pull secret
+for a private registry, the agent workload, and the public ingress (cert-manager + an
+HTTPS-only Ingress) where the stage asks for one.
 
 It is a plain composition, not a ComponentResource of its own: a new parent would
 change the URN of every object on clusters that already run the prototype stage
@@ -20,19 +21,40 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.app_image import RegistryLogin
 from infra.components.kubernetes.agent_workload import (
     AgentWorkload,
     AgentWorkloadArgs,
     model_key_secret_name,
 )
 from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.cert_manager import CertManager, CertManagerArgs
 from infra.components.kubernetes.conventions import selector_labels
 from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
 from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
+from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
 from infra.components.kubernetes.redis import Redis, RedisArgs
+from infra.components.kubernetes.registry_credentials import (
+    RegistryPullSecret,
+    RegistryPullSecretArgs,
+)
 from infra.config import RedisConfig
 from infra.config.base import AppConfig, DaprConfig
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, SecretRef
+
+
+@dataclass(frozen=True)
+class PublicIngress:
+    """How the app is published: a host, its ingress controller, the certificate issuer."""
+
+    #: the public host name (e.g. `<ip>.sslip.io`)
+    host: pulumi.Input[str]
+    #: the ingress controller's class
+    ingress_class: str
+    #: Let's Encrypt's production or staging directory
+    acme_server: Literal["production", "staging"] = "production"
+    #: the ACME account email; optional
+    acme_email: str | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +75,12 @@ class KubernetesPlatformArgs:
     service_type: Literal["ClusterIP", "NodePort"] = "ClusterIP"
     #: the nodePort, when `service_type` is NodePort
     node_port: int | None = None
+    #: the public HTTPS entry; None where the stage exposes the app otherwise (kind)
+    ingress: PublicIngress | None = None
+    #: credentials for a private image registry (a pull secret in the app namespace)
+    registry: RegistryLogin | None = None
+    #: addresses the app's pods may never reach (the cloud's instance metadata service)
+    deny_egress_to: tuple[str, ...] = ()
     #: starts every logical name (a planet region's name); empty on single-cluster stages
     prefix: str = ""
 
@@ -66,6 +94,8 @@ class KubernetesPlatform:
     redis: Redis
     components: DaprComponents
     workload: AgentWorkload
+    #: the public HTTPS entry, where the stage has one
+    ingress: AppIngress | None = None
 
 
 def _named(prefix: str, name: str) -> str:
@@ -122,7 +152,9 @@ def install_platform(
         _named(args.prefix, "dapr"), DaprRuntimeArgs(version=args.dapr.version), opts=on_cluster
     )
     namespace = AppNamespace(
-        _named(args.prefix, "app"), AppNamespaceArgs(name=app.namespace), opts=on_cluster
+        _named(args.prefix, "app"),
+        AppNamespaceArgs(name=app.namespace, deny_egress_to=args.deny_egress_to),
+        opts=on_cluster,
     )
     redis = Redis(
         _named(args.prefix, "redis"),
@@ -146,6 +178,17 @@ def install_platform(
         ),
         opts=after(dapr),
     )
+    pull_secret = None
+    if args.registry is not None:
+        pull_secret = RegistryPullSecret(
+            _named(args.prefix, "registry-credentials"),
+            RegistryPullSecretArgs(
+                secret_name=f"{app.name}-registry",
+                namespace=namespace.name,
+                login=args.registry,
+            ),
+            opts=on_cluster,
+        ).name
     workload = AgentWorkload(
         _named(args.prefix, "agent"),
         AgentWorkloadArgs(
@@ -166,9 +209,49 @@ def install_platform(
             kubernetes_secret_store=args.dapr.secret_store == "secretstores.kubernetes",
             service_type=args.service_type,
             node_port=args.node_port,
+            image_pull_secret=pull_secret,
         ),
         opts=after(dapr, components, redis),
     )
+    ingress = _public_ingress(args, namespace, workload, on_cluster)
     return KubernetesPlatform(
-        dapr=dapr, namespace=namespace, redis=redis, components=components, workload=workload
+        dapr=dapr,
+        namespace=namespace,
+        redis=redis,
+        components=components,
+        workload=workload,
+        ingress=ingress,
+    )
+
+
+def _public_ingress(
+    args: KubernetesPlatformArgs,
+    namespace: AppNamespace,
+    workload: AgentWorkload,
+    on_cluster: pulumi.ResourceOptions,
+) -> AppIngress | None:
+    """cert-manager with its issuer, then the app's Ingress (after the Service exists)."""
+    if args.ingress is None:
+        return None
+    certificates = CertManager(
+        _named(args.prefix, "cert-manager"),
+        CertManagerArgs(
+            ingress_class=args.ingress.ingress_class,
+            acme_server=args.ingress.acme_server,
+            acme_email=args.ingress.acme_email,
+        ),
+        opts=on_cluster,
+    )
+    return AppIngress(
+        _named(args.prefix, "public"),
+        AppIngressArgs(
+            app_id=args.app.name,
+            namespace=namespace.name,
+            host=args.ingress.host,
+            ingress_class=args.ingress.ingress_class,
+            cluster_issuer=certificates.issuer,
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=[certificates, workload])
+        ),
     )

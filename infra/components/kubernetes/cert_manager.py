@@ -1,0 +1,87 @@
+"""cert-manager (official chart, pinned) and a Let's Encrypt ClusterIssuer solving HTTP-01."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components.options import child_options
+
+CHART_REPO = "https://charts.jetstack.io"
+#: the chart and app version (cert-manager publishes them together)
+CHART_VERSION = "v1.19.1"
+ACME_SERVERS = {
+    "production": "https://acme-v02.api.letsencrypt.org/directory",
+    "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
+}
+
+
+@dataclass(frozen=True)
+class CertManagerArgs:
+    #: the ingress class whose controller serves the HTTP-01 challenges
+    ingress_class: str
+    #: Let's Encrypt's production or staging directory
+    acme_server: Literal["production", "staging"] = "production"
+    #: the ACME account's email (expiry notices); optional
+    acme_email: str | None = None
+    #: where cert-manager runs
+    namespace: str = "cert-manager"
+    version: str = CHART_VERSION
+
+
+def cluster_issuer(name: str, args: CertManagerArgs) -> dict[str, Any]:
+    """The ClusterIssuer's `spec` (cert-manager.io/v1)."""
+    acme: dict[str, Any] = {
+        "server": ACME_SERVERS[args.acme_server],
+        "privateKeySecretRef": {"name": f"{name}-account-key"},
+        "solvers": [{"http01": {"ingress": {"ingressClassName": args.ingress_class}}}],
+    }
+    if args.acme_email:
+        acme["email"] = args.acme_email
+    return {"acme": acme}
+
+
+class CertManager(pulumi.ComponentResource):
+    """The controller with its CRDs (the chart's `crds.enabled`, kept on uninstall), and one
+    ClusterIssuer; `issuer` is what an Ingress names in `cert-manager.io/cluster-issuer`."""
+
+    issuer: pulumi.Output[str]
+
+    def __init__(
+        self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("daca:k8s:CertManager", name, None, opts)
+        release = k8s.helm.v3.Release(
+            f"{name}-release",
+            name="cert-manager",
+            chart="cert-manager",
+            version=args.version,
+            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
+            namespace=args.namespace,
+            create_namespace=True,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=600,
+            values={
+                # the chart owns its CRDs and keeps them on uninstall (no lost certificates)
+                "crds": {"enabled": True, "keep": True},
+                "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+                "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
+                "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
+            },
+            opts=child_options(self, opts),
+        )
+        issuer_name = f"letsencrypt-{args.acme_server}"
+        k8s.apiextensions.CustomResource(
+            f"{name}-issuer",
+            api_version="cert-manager.io/v1",
+            kind="ClusterIssuer",
+            metadata={"name": issuer_name},
+            spec=cluster_issuer(issuer_name, args),
+            opts=child_options(self, opts, depends_on=[release]),
+        )
+        self.issuer = pulumi.Output.from_input(issuer_name)
+        self.register_outputs({"issuer": self.issuer})
