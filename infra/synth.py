@@ -346,9 +346,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "inputs": clean(rpc.deserialize_properties(request.object)),
                     # what the engine waits for before creating it (by resource name)
                     "dependsOn": sorted({urn.split("::")[-1] for urn in request.dependencies}),
+                    **_options(request),
                 }
             )
         return response
+
+
+def _options(request: Any) -> dict[str, Any]:
+    """The resource options a reviewer needs to see, where set: which provider (by name)
+    the resource goes through, the changes it ignores, the outputs kept secret."""
+    options: dict[str, Any] = {}
+    if request.custom and request.provider:
+        # a provider reference is `<provider urn>::<provider id>`
+        options["provider"] = request.provider.split("::")[-2]
+    if request.ignoreChanges:
+        options["ignoreChanges"] = sorted(request.ignoreChanges)
+    if request.additionalSecretOutputs:
+        options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+    return options
 
 
 def redact(value: Any) -> Any:
