@@ -44,12 +44,18 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class Resource:
-    """One resource as a policy sees it: type token, name, URN and its inputs."""
+    """One resource as a policy sees it: type token, name, URN and its inputs.
+
+    ``dependencies`` maps a property to the URNs of the resources its value came from
+    (the engine's property dependencies); stack policies use it to resolve references
+    such as a listener's ``networkLoadBalancerId`` even while ids are unknown at preview.
+    """
 
     type: str
     name: str
     props: Mapping[str, Any]
     urn: str = ""
+    dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 ResourceValidator = Callable[[Resource, Config], list[str]]
