@@ -65,7 +65,14 @@ def _stack_validation(spec: PolicySpec) -> Any:
 
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         resources = [
-            Resource(r.resource_type, r.name, plain(r.props), r.urn) for r in args.resources
+            Resource(
+                r.resource_type,
+                r.name,
+                plain(r.props),
+                r.urn,
+                {k: tuple(d.urn for d in deps) for k, deps in r.property_dependencies.items()},
+            )
+            for r in args.resources
         ]
         try:
             findings = check(resources, _config(spec, args.get_config()))

@@ -139,6 +139,23 @@ def _struct(inputs: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def _property_dependencies(
+    resource: Mapping[str, Any], urn_by_name: Mapping[str, str]
+) -> dict[str, Any]:
+    """The engine's per-property dependencies, from an optional
+    ``"propertyDependencies": {"prop": ["resource name", ...]}`` in the resources file."""
+    given = resource.get("propertyDependencies")
+    if not isinstance(given, Mapping):
+        return {}
+    return {
+        prop: proto.AnalyzerPropertyDependencies(
+            urns=[urn_by_name[n] for n in names if isinstance(n, str) and n in urn_by_name]
+        )
+        for prop, names in given.items()
+        if isinstance(names, list)
+    }
+
+
 def load_resources(path: Path, stack: str) -> list[dict[str, Any]]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -229,6 +246,7 @@ def evaluate(
                 name=r["name"],
                 options=options,
                 parent=parent_urn,
+                propertyDependencies=_property_dependencies(r, urn_by_name),
             )
         )
     collect(servicer.AnalyzeStack(stack_request, None), None)

@@ -8,6 +8,7 @@ CrossGuard policies.
 from __future__ import annotations
 
 import fnmatch
+import math
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -43,12 +44,18 @@ class NotApplicable(Exception):
 
 @dataclass(frozen=True)
 class Resource:
-    """One resource as a policy sees it: type token, name, URN and its inputs."""
+    """One resource as a policy sees it: type token, name, URN and its inputs.
+
+    ``dependencies`` maps a property to the URNs of the resources its value came from
+    (the engine's property dependencies); stack policies use it to resolve references
+    such as a listener's ``networkLoadBalancerId`` even while ids are unknown at preview.
+    """
 
     type: str
     name: str
     props: Mapping[str, Any]
     urn: str = ""
+    dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 ResourceValidator = Callable[[Resource, Config], list[str]]
@@ -126,17 +133,23 @@ def as_dict(value: Any) -> Mapping[str, Any]:
 
 
 def as_number(value: Any) -> float | None:
-    """Numbers arrive as floats (protobuf Struct) or, for some providers, as strings."""
+    """Numbers arrive as floats (protobuf Struct) or, for some providers, as strings.
+
+    pulumi-oci types sizes as strings ("50"). None for anything else, including
+    "nan" and "inf", which float() accepts but which would compare false to every cap.
+    """
     if isinstance(value, bool) or value is None or is_unknown(value):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        number = float(value)
+    elif isinstance(value, str):
         try:
-            return float(value.strip())
+            number = float(value.strip())
         except ValueError:
             return None
-    return None
+    else:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def truthy(value: Any) -> bool | None:

@@ -14,6 +14,7 @@ from typing import Any
 from daca_policies.spec import Resource
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+OPERATOR_CIDR = "203.0.113.7/32"
 DIGEST = "sha256:" + "a" * 64
 
 
@@ -225,9 +226,9 @@ def container_app(mutate: Callable[[dict[str, Any]], None] | None = None) -> Res
 
 def instance(
     shape: str = "VM.Standard.A1.Flex",
-    ocpus: float = 2,
-    memory: float = 12,
-    boot: float | None = 50,
+    ocpus: Any = 2,
+    memory: Any = 12,
+    boot: Any = 50,
     imds: Any = True,
     name: str = "node",
 ) -> Resource:
@@ -235,15 +236,19 @@ def instance(
         "shape": shape,
         "shapeConfig": {"ocpus": ocpus, "memoryInGbs": memory},
         "sourceDetails": {"sourceType": "image", "sourceId": "ocid1.image"},
+        "createVnicDetails": {"subnetId": "nodes-id", "assignPublicIp": "false"},
     }
     if boot is not None:
-        props["sourceDetails"]["bootVolumeSizeInGbs"] = str(int(boot))
+        # pulumi-oci types the size as a string
+        props["sourceDetails"]["bootVolumeSizeInGbs"] = (
+            str(int(boot)) if isinstance(boot, int | float) else boot
+        )
     if imds is not None:
         props["instanceOptions"] = {"areLegacyImdsEndpointsDisabled": imds}
     return resource("oci:Core/instance:Instance", props, name)
 
 
-def security_list(rules: list[Any] | None) -> Resource:
+def security_list(rules: Any) -> Resource:
     props: dict[str, Any] = {}
     if rules is not None:
         props["ingressSecurityRules"] = rules
@@ -251,7 +256,107 @@ def security_list(rules: list[Any] | None) -> Resource:
 
 
 def tcp_rule(source: str, low: int, high: int) -> dict[str, Any]:
+    """A security list rule: min/max sit directly in tcpOptions."""
     return {"protocol": "6", "source": source, "tcpOptions": {"min": low, "max": high}}
+
+
+def nsg_rule(
+    source: str = OPERATOR_CIDR,
+    tcp_options: Any = None,
+    direction: str = "INGRESS",
+    name: str = "nsg-rule",
+) -> Resource:
+    """An NSG rule: min/max nest in tcpOptions.destinationPortRange."""
+    props: dict[str, Any] = {
+        "networkSecurityGroupId": "nsg-id",
+        "direction": direction,
+        "protocol": "6",
+        "source": source,
+        "sourceType": "CIDR_BLOCK",
+    }
+    if tcp_options is not None:
+        props["tcpOptions"] = tcp_options
+    return resource(
+        "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule", props, name
+    )
+
+
+def dest_ports(low: int, high: int | None = None) -> dict[str, Any]:
+    return {"destinationPortRange": {"min": low, "max": high if high is not None else low}}
+
+
+def volume(size: Any = "100", name: str = "data") -> Resource:
+    props: dict[str, Any] = {} if size is None else {"sizeInGbs": size}
+    return resource("oci:Core/volume:Volume", props, name)
+
+
+def nlb(nsgs: Any = ("nsg-id",), name: str = "nlb") -> Resource:
+    props: dict[str, Any] = {
+        "isPrivate": False,
+        "subnetId": "public-id",
+        "reservedIps": [{"id": "nlb-ip-id"}],
+    }
+    if nsgs is not None:
+        props["networkSecurityGroupIds"] = nsgs if isinstance(nsgs, str) else list(nsgs)
+    return resource("oci:NetworkLoadBalancer/networkLoadBalancer:NetworkLoadBalancer", props, name)
+
+
+def listener(
+    port: Any,
+    nlb_id: Any = "nlb-id",
+    name: str | None = None,
+    depends_on: str | None = None,
+) -> Resource:
+    name = name or f"nlb-listener-{port}"
+    props: dict[str, Any] = {
+        "networkLoadBalancerId": nlb_id,
+        "defaultBackendSetName": "ingress",
+        "name": name,
+        "protocol": "TCP",
+    }
+    if port is not None:
+        props["port"] = port
+    # the engine's property dependencies: which resource the NLB id came from
+    deps = {"networkLoadBalancerId": (f"urn:{depends_on}",)} if depends_on else {}
+    return Resource("oci:NetworkLoadBalancer/listener:Listener", name, props, f"urn:{name}", deps)
+
+
+def load_balancer(shape: Any = "flexible", maximum: Any = 10, name: str = "lb") -> Resource:
+    props: dict[str, Any] = {"shape": shape, "subnetIds": ["public-id"]}
+    if maximum is not None:
+        props["shapeDetails"] = {"minimumBandwidthInMbps": 10, "maximumBandwidthInMbps": maximum}
+    return resource("oci:LoadBalancer/loadBalancer:LoadBalancer", props, name)
+
+
+def public_ip(lifetime: Any = "RESERVED", name: str = "nlb-ip") -> Resource:
+    return resource("oci:Core/publicIp:PublicIp", {"lifetime": lifetime}, name)
+
+
+def nat_gateway(name: str = "nat") -> Resource:
+    return resource("oci:Core/natGateway:NatGateway", {"vcnId": "vcn-id"}, name)
+
+
+def oci_stack(*extra: Resource, **nodes: Resource) -> tuple[Resource, ...]:
+    """The oci stage within every Always Free cap: 2 OCPU / 12 GB, 200 GB, one NLB (one
+    reserved IP, 80/443/6443, NSG-guarded), one 10 Mbps flexible LB. ``nodes`` replace
+    the server or agent by name; ``extra`` resources are added."""
+    server = nodes.get("server", instance(ocpus=1, memory=6, name="k3s-server"))
+    agent = nodes.get("agent", instance(ocpus=1, memory=6, name="k3s-agent-1"))
+    return (
+        server,
+        agent,
+        volume("100"),
+        nsg_rule(tcp_options=dest_ports(6443), name="nsg-kube-api"),
+        nsg_rule(tcp_options=dest_ports(22), name="nsg-ssh"),
+        nsg_rule("0.0.0.0/0", dest_ports(443), name="nsg-https"),
+        public_ip(),
+        nlb(),
+        listener(80),
+        listener(443),
+        listener(6443),
+        load_balancer(),
+        *extra,
+    )
 
 
 def docker_image(dockerfile: str | None, context: str | None = None) -> Resource:
@@ -703,7 +808,10 @@ CASES: list[Case] = [
         "oci-instance-free-shape",
         instance(),
         instance(shape="VM.Standard.E4.Flex"),
-        resource("oci:Core/instance:Instance", {}),
+        resource(
+            "oci:Core/instance:Instance",
+            {"instanceOptions": {"areLegacyImdsEndpointsDisabled": True}},
+        ),
         "fail",
     ),
     Case("oci-instance-free-shape", "unknown", (instance(shape=UNKNOWN),), "na"),
@@ -729,53 +837,275 @@ CASES: list[Case] = [
     ),
     Case(
         "oci-network-no-public-admin-ports",
-        "nsg-rule-6443",
+        "security-list-6443",
+        (security_list([tcp_rule("0.0.0.0/0", 6443, 6443)]),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "security-list-source-port-is-not-the-target",
         (
-            resource(
-                "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule",
-                {
-                    "direction": "INGRESS",
-                    "protocol": "6",
-                    "source": "0.0.0.0/0",
-                    "tcpOptions": {"destinationPortRange": {"min": 6443, "max": 6443}},
-                },
+            security_list(
+                [
+                    {
+                        "protocol": "6",
+                        "source": "0.0.0.0/0",
+                        "tcpOptions": {
+                            "min": 443,
+                            "max": 443,
+                            "sourcePortRange": {"min": 22, "max": 22},
+                        },
+                    }
+                ]
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "security-list-no-tcp-options-is-every-port",
+        (security_list([{"protocol": "6", "source": "::/0"}]),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "security-list-udp-3389",
+        (
+            security_list(
+                [
+                    {
+                        "protocol": "17",
+                        "source": "0.0.0.0/0",
+                        "udpOptions": {"min": 3389, "max": 3389},
+                    }
+                ]
             ),
         ),
         "fail",
     ),
     Case(
-        "oci-stack-free-tier-caps",
-        "compliant",
-        (
-            instance(name="a"),
-            instance(name="b"),
-            resource("oci:Core/volume:Volume", {"sizeInGbs": "50"}),
-        ),
+        "oci-network-no-public-admin-ports",
+        "security-list-rules-unknown",
+        (security_list(UNKNOWN),),
+        "na",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-6443",
+        (nsg_rule("0.0.0.0/0", dest_ports(6443)),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-443",
+        (nsg_rule("0.0.0.0/0", dest_ports(443)),),
         "pass",
     ),
     Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-range-covering-22",
+        (nsg_rule("0.0.0.0/0", dest_ports(20, 25)),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-6443-from-operator",
+        (nsg_rule(OPERATOR_CIDR, dest_ports(6443)),),
+        "pass",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-source-port-only-is-every-destination",
+        (nsg_rule("0.0.0.0/0", {"sourcePortRange": {"min": 443, "max": 443}}),),
+        "fail",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-egress",
+        (nsg_rule("0.0.0.0/0", dest_ports(22), direction="EGRESS"),),
+        "pass",
+    ),
+    Case(
+        "oci-network-no-public-admin-ports",
+        "nsg-rule-ports-unknown",
+        (nsg_rule("0.0.0.0/0", {"destinationPortRange": UNKNOWN}),),
+        "na",
+    ),
+    Case("oci-stack-free-tier-caps", "compliant", oci_stack(), "pass"),
+    Case(
         "oci-stack-free-tier-caps",
         "violating",
-        (instance(name="a", ocpus=4, memory=24), instance(name="b")),
+        oci_stack(server=instance(ocpus=2, memory=12, name="k3s-server")),
         "fail",
     ),
     Case(
         "oci-stack-free-tier-caps",
         "missing",
-        (
-            instance(name="a", boot=None),
-            instance(name="b", boot=None),
-            instance(name="c", boot=None),
-            resource("oci:Core/volume:Volume", {}),
-        ),
+        # OCI creates a volume without a size at 1 TB
+        (instance(name="k3s-server", ocpus=1, memory=6), volume(None)),
         "fail",
     ),
     Case(
         "oci-stack-free-tier-caps",
         "caps-from-config",
-        (instance(name="a", ocpus=2, memory=12), instance(name="b", ocpus=1, memory=6)),
+        oci_stack(server=instance(ocpus=2, memory=12, name="k3s-server")),
+        "pass",
+        {"maxA1Ocpus": 4, "maxA1MemoryGbs": 24},
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "boot-size-defaults-to-50",
+        (
+            instance(name="a", boot=None),
+            instance(name="b", boot=None, shape="VM.Standard.E2.1.Micro"),
+            volume("100"),
+        ),
+        "pass",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "string-sizes-add-up",
+        (instance(name="a", boot="150"), volume("51")),
         "fail",
-        {"maxA1Ocpus": 2, "maxA1MemoryGbs": 12},
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "boot-below-50",
+        (instance(name="a", boot="47"),),
+        "fail",
+    ),
+    Case("oci-stack-free-tier-caps", "second-nlb", oci_stack(nlb(name="nlb-2")), "fail"),
+    Case(
+        "oci-stack-free-tier-caps",
+        "second-load-balancer",
+        oci_stack(load_balancer(name="lb-2")),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "load-balancer-20-mbps",
+        (load_balancer(maximum=20),),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "load-balancer-no-bandwidth",
+        (load_balancer(maximum=None),),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "load-balancer-fixed-shape",
+        (load_balancer(shape="100Mbps", maximum=None),),
+        "fail",
+    ),
+    Case("oci-stack-free-tier-caps", "nat-gateway", oci_stack(nat_gateway()), "fail"),
+    Case(
+        "oci-stack-free-tier-caps",
+        "nat-gateway-paid-by-config",
+        oci_stack(nat_gateway()),
+        "pass",
+        {"maxNatGateways": 1},
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "second-reserved-ip",
+        oci_stack(public_ip(name="spare-ip")),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "ephemeral-ip-not-counted",
+        oci_stack(public_ip("EPHEMERAL", name="node-ip")),
+        "pass",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "mistyped-ocpus",
+        (instance(ocpus="two", name="a"),),
+        "fail",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "ocpus-unknown",
+        (instance(ocpus=UNKNOWN, name="a"),),
+        "na",
+    ),
+    Case(
+        "oci-stack-free-tier-caps",
+        "boot-size-unknown",
+        (instance(boot=UNKNOWN, name="a"),),
+        "na",
+    ),
+    Case("oci-nlb-listener-ports", "compliant", oci_stack(), "pass"),
+    Case("oci-nlb-listener-ports", "violating", (nlb(), listener(8080)), "fail"),
+    Case(
+        "oci-nlb-listener-ports",
+        "missing",
+        # no networkSecurityGroupIds: nothing restricts who reaches the Kubernetes API
+        (nlb(nsgs=None), listener(6443)),
+        "fail",
+    ),
+    Case("oci-nlb-listener-ports", "admin-port-no-nsg", (nlb(nsgs=()), listener(6443)), "fail"),
+    Case("oci-nlb-listener-ports", "ssh-not-allowed", (nlb(), listener(22)), "fail"),
+    Case(
+        "oci-nlb-listener-ports",
+        "ssh-allowed-by-config-with-nsg",
+        (nlb(), listener(22)),
+        "pass",
+        {"allowedListenerPorts": [22, 80, 443, 6443]},
+    ),
+    Case("oci-nlb-listener-ports", "every-port", (nlb(), listener(0)), "fail"),
+    Case("oci-nlb-listener-ports", "no-port", (nlb(), listener(None, name="l")), "fail"),
+    Case("oci-nlb-listener-ports", "https-needs-no-nsg", (nlb(nsgs=None), listener(443)), "pass"),
+    Case(
+        "oci-nlb-listener-ports",
+        "nlb-id-unknown",
+        (nlb(nsgs=None), listener(6443, nlb_id=UNKNOWN)),
+        "na",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nlb-id-unknown-but-a-port-is-wrong",
+        (nlb(nsgs=None), listener(6443, nlb_id=UNKNOWN), listener(8443)),
+        "fail",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nlb-resolved-by-property-dependency",
+        (nlb(nsgs=None), listener(6443, nlb_id=UNKNOWN, depends_on="nlb")),
+        "fail",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nlb-resolved-by-id-output",
+        (
+            resource(
+                "oci:NetworkLoadBalancer/networkLoadBalancer:NetworkLoadBalancer",
+                {"id": "ocid1.networkloadbalancer.oc1..aaa", "networkSecurityGroupIds": []},
+                "edge",
+            ),
+            listener(6443, nlb_id="ocid1.networkloadbalancer.oc1..aaa"),
+        ),
+        "fail",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nlb-outside-the-stack",
+        (listener(6443, nlb_id="ocid1.networkloadbalancer.oc1..other"),),
+        "na",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nsg-created-in-the-same-preview",
+        (nlb(nsgs=[UNKNOWN]), listener(6443)),
+        "pass",
+    ),
+    Case(
+        "oci-nlb-listener-ports",
+        "nsg-list-unknown",
+        (nlb(nsgs=UNKNOWN), listener(6443)),
+        "na",
     ),
     # --- images ---
     *k(

@@ -110,7 +110,7 @@ def test_stack_policies_see_the_whole_stack(tmp_path: Path) -> None:
             name,
             {
                 "shape": "VM.Standard.A1.Flex",
-                "shapeConfig": {"ocpus": 2, "memoryInGbs": 12},
+                "shapeConfig": {"ocpus": 1, "memoryInGbs": 6},
                 "instanceOptions": {"areLegacyImdsEndpointsDisabled": True},
                 "sourceDetails": {"bootVolumeSizeInGbs": "50"},
             },
@@ -121,8 +121,38 @@ def test_stack_policies_see_the_whole_stack(tmp_path: Path) -> None:
     report = evaluate_policies(write(tmp_path, [*resources, node("c")]), None, "oci")
     caps = [v for v in report.violations if v.policy == "oci-stack-free-tier-caps"]
     assert {v.resource for v in caps} == {"(stack)"}
-    assert any("OCPUs is 6" in v.message for v in caps)
+    assert any("OCPUs is 3 (a 1, b 1, c 1)" in v.message for v in caps)
     assert all(v.level == "mandatory" and v.severity == "high" for v in caps)
+
+
+def test_listener_resolves_its_nlb_through_property_dependencies(tmp_path: Path) -> None:
+    # At a real preview the NLB's id is unknown; the engine's property dependencies still
+    # say which NLB the listener's networkLoadBalancerId comes from.
+    resources = [
+        k8s(
+            "oci:NetworkLoadBalancer/networkLoadBalancer:NetworkLoadBalancer",
+            "nlb",
+            {"isPrivate": False, "subnetId": "[unknown]"},
+        ),
+        {
+            **k8s(
+                "oci:NetworkLoadBalancer/listener:Listener",
+                "kube-api",
+                {"networkLoadBalancerId": "[unknown]", "port": 6443, "protocol": "TCP"},
+            ),
+            "propertyDependencies": {"networkLoadBalancerId": ["nlb"]},
+        },
+    ]
+    report = evaluate_policies(write(tmp_path, resources), None, "oci")
+    (finding,) = [v for v in report.violations if v.policy == "oci-nlb-listener-ports"]
+    assert finding.resource == "kube-api"
+    assert "no network security group" in finding.message
+    del resources[1]["propertyDependencies"]
+    report = evaluate_policies(write(tmp_path, resources), None, "oci")
+    assert not [v for v in report.violations if v.policy == "oci-nlb-listener-ports"]
+    assert ("oci-nlb-listener-ports", "(stack)") in {
+        (n["policy"], n["resource"]) for n in report.not_applicable
+    }
 
 
 def test_stack_policy_reports_the_offending_resource(tmp_path: Path) -> None:
@@ -216,6 +246,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
     assert {p["name"] for p in policies if p["stack"]} == {
         "dapr-component-scopes-deployed",
         "oci-stack-free-tier-caps",
+        "oci-nlb-listener-ports",
     }
 
 
