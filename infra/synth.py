@@ -363,6 +363,14 @@ def _options(request: Any) -> dict[str, Any]:
         options["ignoreChanges"] = sorted(request.ignoreChanges)
     if request.additionalSecretOutputs:
         options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+    # which resources each input comes from (a policy resolves references with them)
+    by_property = {
+        prop: sorted({urn.split("::")[-1] for urn in deps.urns})
+        for prop, deps in request.propertyDependencies.items()
+        if deps.urns
+    }
+    if by_property:
+        options["propertyDependencies"] = dict(sorted(by_property.items()))
     return options
 
 

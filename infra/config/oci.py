@@ -56,6 +56,8 @@ def _region(value: str) -> str:
 
 
 def _cidr(value: str) -> str:
+    if "/" not in value:
+        raise ValueError("must be a CIDR block with its prefix length, e.g. '203.0.113.7/32'")
     try:
         network = ipaddress.ip_network(value, strict=True)
     except ValueError:
@@ -188,7 +190,10 @@ class OciConfig(_Section):
         Annotated[str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+")] | None
     ) = None
     #: kept equal to cloud_init.K3S_VERSION (a test checks): the release the renderer is tested with
-    k3s_version: Annotated[str, AfterValidator(_k3s_version)] = "v1.36.4+k3s1"
+    # an explicit alias: the camelCase generator would spell it `k3SVersion`
+    k3s_version: Annotated[str, AfterValidator(_k3s_version), Field(alias="k3sVersion")] = (
+        "v1.36.4+k3s1"
+    )
     image: OciImageConfig = OciImageConfig()
     server: OciNodeConfig = OciNodeConfig()
     agents: OciAgentsConfig = OciAgentsConfig()
