@@ -1,4 +1,4 @@
-"""A real `pulumi up` and `destroy` of the oci stack, where the Pulumi CLI and OCI credentials exist.
+"""A real `pulumi up` and `destroy` of the oci stack, with the Pulumi CLI and OCI credentials.
 
 Creates billable-if-misconfigured cloud resources, so it also needs DACA_OCI_IT=1 and the
 stack's own FILL IN values (compartment, operator CIDR, OCIR user and token) set in the
@@ -33,9 +33,10 @@ def _oci_credentials() -> str | None:
     if missing:
         return f"missing {', '.join(missing)}"
     config = Path(os.environ.get("OCI_CLI_CONFIG_FILE", "~/.oci/config")).expanduser()
-    if not (os.environ.get("TF_VAR_private_key") or os.environ.get("TF_VAR_private_key_path")):
-        if not config.exists():
-            return f"no OCI API key: neither TF_VAR_private_key(_path) nor {config}"
+    # the provider's own variable names (pulumi-oci reads TF_VAR_private_key[_path])
+    key_vars = ("TF_VAR_private_key", "TF_VAR_private_key_path")
+    if not any(os.environ.get(name) for name in key_vars) and not config.exists():
+        return f"no OCI API key: neither TF_VAR_private_key(_path) nor {config}"
     return None
 
 
