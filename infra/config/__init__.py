@@ -17,6 +17,7 @@ from infra.config.base import (
 from infra.config.kubernetes import RedisConfig
 from infra.config.loading import STAGE_MODELS, decode_pulumi_values, load_config
 from infra.config.oci import OciStackConfig
+from infra.config.planet import PlanetStackConfig
 from infra.config.prototype import PrototypeConfig, read_kind_config
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "AcaConfig",
     "ConfigError",
     "OciStackConfig",
+    "PlanetStackConfig",
     "PrototypeConfig",
     "RedisConfig",
     "ResourcesConfig",

@@ -202,7 +202,7 @@ class StackConfig(_Section):
 
 
 #: secret config keys (outside the namespace prefix) and where they may appear
-SECRET_KEYS = frozenset({"modelApiKey", "ociAuthToken"})
+SECRET_KEYS = frozenset({"modelApiKey", "ociAuthToken", "regionKubeconfigs"})
 
 #: Dapr component types Dapr itself knows, per building block (a subset of
 #: components-contrib; enough to tell a typo from a type this stage cannot back).

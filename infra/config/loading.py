@@ -18,14 +18,16 @@ from infra.config.base import (
     StackConfig,
 )
 from infra.config.oci import OciStackConfig
+from infra.config.planet import PlanetStackConfig
 from infra.config.prototype import PrototypeConfig
 
-STAGES_PLANNED = ("planet",)
+STAGES_PLANNED: tuple[str, ...] = ()
 
 STAGE_MODELS: dict[str, type[StackConfig]] = {
     "prototype": PrototypeConfig,
     "aca": AcaConfig,
     "oci": OciStackConfig,
+    "planet": PlanetStackConfig,
 }
 
 

@@ -180,6 +180,9 @@ class OciConfig(_Section):
     """Where the stage deploys and what it launches."""
 
     region: Annotated[str, AfterValidator(_region)]
+    #: the profile of the OCI CLI's ~/.oci/config (`oci setup config`) that holds the API
+    #: key; the provider also takes TF_VAR_tenancy_ocid, TF_VAR_user_ocid, ... from the env
+    config_profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "DEFAULT"
     compartment_id: Annotated[str, _ocid("compartment")]
     #: 1-3: the availability domain of every node (A1 capacity varies between them)
     availability_domain: Annotated[int, Field(ge=1, le=3)] = 1

@@ -7,6 +7,7 @@ network → image → nodes (cloud-init) → reserved IP + NLB → kubeconfig ov
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -27,7 +28,13 @@ from infra.components.oci.public_entry import Forward, PublicEntry, PublicEntryA
 from infra.components.oci.registry import OcirRepository, OcirRepositoryArgs
 from infra.components.oci.reserved_ip import ReservedIp, ReservedIpArgs
 from infra.config import REPO_ROOT
-from infra.config.oci import OciStackConfig
+from infra.config.oci import (
+    OciAgentsConfig,
+    OciImageConfig,
+    OciNetworkConfig,
+    OciNodeConfig,
+    OciStackConfig,
+)
 from infra.stacks.common import app_environment
 
 #: OCI's instance metadata service: it serves each node's cloud-init, join token included
@@ -93,50 +100,92 @@ def app_image(
     return image.ref, repository.login
 
 
-def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
-    """Register the oci stage's resources; return the stack outputs."""
-    settings = config.oci
-    provider = oci.Provider("oci", region=settings.region)
+@dataclass(frozen=True)
+class K3sSite:
+    """What a k3s cluster on OCI needs, whichever stage asks: the `oci` stage's own
+    section, or one `planet` region's cluster entry."""
+
+    region: str
+    config_profile: str
+    compartment_id: str
+    availability_domain: int
+    operator_cidr: str
+    k3s_version: str
+    image: OciImageConfig
+    server: OciNodeConfig
+    agents: OciAgentsConfig
+    network: OciNetworkConfig
+    ssh_public_key: str | None = None
+
+
+@dataclass(frozen=True)
+class K3sOnOci:
+    """A running k3s cluster on OCI and how to reach it."""
+
+    oci_options: pulumi.ResourceOptions
+    invoke: pulumi.InvokeOutputOptions
+    provider: k8s.Provider
+    address: ReservedIp
+    cluster: K3sCluster
+    entry: PublicEntry
+    kubeconfig: K3sKubeconfig
+    ssh_host: pulumi.Output[str]
+
+
+def _named(prefix: str, name: str) -> str:
+    return f"{prefix}-{name}" if prefix else name
+
+
+def k3s_on_oci(site: K3sSite, prefix: str = "") -> K3sOnOci:
+    """Network, nodes, public entry and kubeconfig; the `kubernetes.Provider` on them.
+
+    `prefix` starts every logical name (a planet region's name; empty for `oci`).
+    """
+    provider = oci.Provider(
+        _named(prefix, "oci"), region=site.region, config_file_profile=site.config_profile
+    )
     on_oci = pulumi.ResourceOptions(providers={"oci": provider})
     invoke = pulumi.InvokeOutputOptions(provider=provider)
-    compartment = settings.compartment_id
-    private = settings.network.private_nodes
+    compartment = site.compartment_id
+    private = site.network.private_nodes
 
     network = OciNetwork(
-        "network",
+        _named(prefix, "network"),
         OciNetworkArgs(
             compartment_id=compartment,
-            vcn_cidr=settings.network.vcn_cidr,
-            public_subnet_cidr=settings.network.public_subnet_cidr,
-            private_subnet_cidr=settings.network.private_subnet_cidr,
-            operator_cidr=settings.operator_cidr,
+            vcn_cidr=site.network.vcn_cidr,
+            public_subnet_cidr=site.network.public_subnet_cidr,
+            private_subnet_cidr=site.network.private_subnet_cidr,
+            operator_cidr=site.operator_cidr,
             private_nodes=private,
         ),
         opts=on_oci,
     )
     # the address exists before the nodes: the API certificate must name it
-    address = ReservedIp("public-ip", ReservedIpArgs(compartment_id=compartment), opts=on_oci)
-    chosen_ad, other_ads = availability_domains(compartment, settings.availability_domain, invoke)
+    address = ReservedIp(
+        _named(prefix, "public-ip"), ReservedIpArgs(compartment_id=compartment), opts=on_oci
+    )
+    chosen_ad, other_ads = availability_domains(compartment, site.availability_domain, invoke)
     cluster = K3sCluster(
-        "k3s",
+        _named(prefix, "k3s"),
         K3sClusterArgs(
             compartment_id=compartment,
             availability_domain=chosen_ad,
             other_availability_domains=other_ads,
             subnet_id=network.node_subnet_id,
             nsg_ids=[network.node_nsg_id],
-            image_id=node_image_id(compartment, settings.image, invoke),
-            k3s_version=settings.k3s_version,
-            server=settings.server,
-            agents=settings.agents,
+            image_id=node_image_id(compartment, site.image, invoke),
+            k3s_version=site.k3s_version,
+            server=site.server,
+            agents=site.agents,
             api_address=address.ip_address,
-            ssh_public_keys=[settings.ssh_public_key] if settings.ssh_public_key else [],
+            ssh_public_keys=[site.ssh_public_key] if site.ssh_public_key else [],
             public_ips=not private,
         ),
         opts=on_oci,
     )
     entry = PublicEntry(
-        "entry",
+        _named(prefix, "entry"),
         PublicEntryArgs(
             compartment_id=compartment,
             subnet_id=network.public_subnet_id,
@@ -144,7 +193,7 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
             public_ip_id=address.id,
             server_id=cluster.server_id,
             node_ids=cluster.node_ids,
-            node_count=1 + settings.agents.count,
+            node_count=1 + site.agents.count,
             forwards=[
                 Forward(80),
                 Forward(443),
@@ -157,7 +206,7 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
     )
     ssh_host = address.ip_address if private else cluster.server_public_ip
     kubeconfig = K3sKubeconfig(
-        "kubeconfig",
+        _named(prefix, "kubeconfig"),
         K3sKubeconfigArgs(
             ssh_host=ssh_host,
             ssh_private_key=cluster.ssh_private_key,
@@ -168,8 +217,45 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
         # kubectl reaches the API through the load balancer's 6443 listener
         opts=pulumi.ResourceOptions(depends_on=[entry]),
     )
-    k3s = k8s.Provider("k3s", kubeconfig=kubeconfig.kubeconfig, delete_unreachable=True)
+    k3s = k8s.Provider(
+        prefix or "k3s",
+        kubeconfig=kubeconfig.kubeconfig,
+        delete_unreachable=True,
+        # the kubeconfig is read again when the server is replaced; the cluster is the
+        # same one until then, whatever else changes in the provider's configuration
+        cluster_identifier=cluster.server_id,
+    )
+    return K3sOnOci(
+        oci_options=on_oci,
+        invoke=invoke,
+        provider=k3s,
+        address=address,
+        cluster=cluster,
+        entry=entry,
+        kubeconfig=kubeconfig,
+        ssh_host=ssh_host,
+    )
 
+
+def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
+    """Register the oci stage's resources; return the stack outputs."""
+    settings = config.oci
+    site = k3s_on_oci(
+        K3sSite(
+            region=settings.region,
+            config_profile=settings.config_profile,
+            compartment_id=settings.compartment_id,
+            availability_domain=settings.availability_domain,
+            operator_cidr=settings.operator_cidr,
+            k3s_version=settings.k3s_version,
+            image=settings.image,
+            server=settings.server,
+            agents=settings.agents,
+            network=settings.network,
+            ssh_public_key=settings.ssh_public_key,
+        )
+    )
+    on_oci, invoke, address, k3s = site.oci_options, site.invoke, site.address, site.provider
     image_ref, registry = app_image(config, on_oci, invoke)
     host = settings.ingress.host or pulumi.Output.concat(address.ip_address, ".sslip.io")
     platform = install_platform(
@@ -194,18 +280,18 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
     outputs: dict[str, Any] = {
         "appUrl": pulumi.Output.concat("https://", host),
         "publicIp": address.ip_address,
-        "kubeconfig": kubeconfig.kubeconfig,
+        "kubeconfig": site.kubeconfig.kubeconfig,
         "sshCommand": pulumi.Output.concat(
             "pulumi stack output sshPrivateKey --show-secrets > daca-oci.key && "
             "chmod 600 daca-oci.key && ssh -i daca-oci.key ",
             SSH_USER,
             "@",
-            ssh_host,
+            site.ssh_host,
         ),
-        "sshPrivateKey": cluster.ssh_private_key,
+        "sshPrivateKey": site.cluster.ssh_private_key,
         "namespace": platform.namespace.name,
         "image": image_ref,
         "daprVersion": platform.dapr.version,
-        "loadBalancerId": entry.load_balancer_id,
+        "loadBalancerId": site.entry.load_balancer_id,
     }
     return outputs

@@ -38,6 +38,7 @@ from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
     RegistryPullSecretArgs,
 )
+from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.config import RedisConfig
 from infra.config.base import AppConfig, DaprConfig
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, SecretRef
@@ -55,6 +56,9 @@ class PublicIngress:
     acme_server: Literal["production", "staging"] = "production"
     #: the ACME account email; optional
     acme_email: str | None = None
+    #: install Traefik first (clusters without an ingress controller), with these
+    #: LoadBalancer Service annotations; None: the cluster has one (k3s's Traefik)
+    install_controller: Mapping[str, pulumi.Input[str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -233,6 +237,19 @@ def _public_ingress(
     """cert-manager with its issuer, then the app's Ingress (after the Service exists)."""
     if args.ingress is None:
         return None
+    after_controller = on_cluster
+    if args.ingress.install_controller is not None:
+        controller = TraefikController(
+            _named(args.prefix, "traefik"),
+            TraefikControllerArgs(
+                ingress_class=args.ingress.ingress_class,
+                service_annotations=args.ingress.install_controller,
+            ),
+            opts=on_cluster,
+        )
+        after_controller = pulumi.ResourceOptions.merge(
+            on_cluster, pulumi.ResourceOptions(depends_on=[controller])
+        )
     certificates = CertManager(
         _named(args.prefix, "cert-manager"),
         CertManagerArgs(
@@ -252,6 +269,6 @@ def _public_ingress(
             cluster_issuer=certificates.issuer,
         ),
         opts=pulumi.ResourceOptions.merge(
-            on_cluster, pulumi.ResourceOptions(depends_on=[certificates, workload])
+            after_controller, pulumi.ResourceOptions(depends_on=[certificates, workload])
         ),
     )
