@@ -127,7 +127,7 @@ def test_model_key_given_as_secret_is_accepted() -> None:
 
 @pytest.mark.parametrize(
     ("changes", "fragment"),
-    [({"app.minReplicas": 0}, "daca:app.minReplicas"), ({"stage": "planet"}, "daca:stage")],
+    [({"app.minReplicas": 0}, "daca:app.minReplicas"), ({"stage": "gke"}, "daca:stage")],
 )
 def test_cli_exits_2_with_one_line_and_writes_nothing(
     changes: dict[str, Any],
