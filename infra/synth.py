@@ -285,6 +285,10 @@ class SynthMocks(pulumi_mocks.Mocks):
             seed = hashlib.sha256(args.name.encode()).hexdigest()
             state["publicKeyOpenssh"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{seed[:40]} synth\n"
             state["privateKeyOpenssh"] = f"-----BEGIN OPENSSH PRIVATE KEY-----\nsynth-{seed}\n"
+        elif args.typ == "pulumi:pulumi:StackReference":
+            # another stack's outputs: the only one the program reads is a kubeconfig
+            state["outputs"] = {"kubeconfig": FAKE_KUBECONFIG}
+            state["secretOutputNames"] = ["kubeconfig"]
         elif args.typ.startswith("oci:"):
             return _oci_outputs(args.typ, args.name, state), state
         elif args.typ.startswith("azure-native:") and args.typ.count(":") == 2:
