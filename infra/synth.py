@@ -298,9 +298,23 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "inputs": clean(rpc.deserialize_properties(request.object)),
                     # what the engine waits for before creating it (by resource name)
                     "dependsOn": sorted({urn.split("::")[-1] for urn in request.dependencies}),
+                    "options": resource_options(request),
                 }
             )
         return response
+
+
+def resource_options(request: Any) -> dict[str, Any]:
+    """The resource options that change how the engine replaces or shows a resource,
+    where the program set them (a policy pack sees none of them)."""
+    options: dict[str, Any] = {}
+    if request.deleteBeforeReplaceDefined:
+        options["deleteBeforeReplace"] = bool(request.deleteBeforeReplace)
+    if request.replaceOnChanges:
+        options["replaceOnChanges"] = sorted(request.replaceOnChanges)
+    if request.additionalSecretOutputs:
+        options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
+    return options
 
 
 def redact(value: Any) -> Any:

@@ -52,6 +52,24 @@ def test_kind_cluster_creates_and_deletes_with_kind_and_keeps_kubeconfig_secret(
     assert "apiVersion: v1" in str(outputs["kubeconfig"])
 
 
+def kind_cluster_command(node_image: str = "kindest/node:v1.34.0") -> dict:
+    records = run_under_mocks(
+        lambda: (
+            KindCluster(
+                "kind", KindClusterArgs("demo", node_image, REPO_ROOT / "infra/kind/cluster.yaml")
+            ).cluster_id
+        )
+    )
+    return one(records, "command:local:Command")
+
+
+def test_kind_cluster_is_deleted_before_it_is_replaced() -> None:
+    """kind refuses a second cluster of the same name, and pulumi-command replaces
+    create-before-delete: a new node image or kind config must delete the old one first."""
+    command = kind_cluster_command()
+    assert command["options"].get("deleteBeforeReplace") is True
+
+
 def test_local_registry_follows_kinds_recipe() -> None:
     records = run_under_mocks(
         lambda: (

@@ -26,8 +26,8 @@ class KindClusterArgs:
 class KindCluster(pulumi.ComponentResource):
     """Runs `kind create cluster` on create and `kind delete cluster` on destroy.
 
-    A change of node image or config file replaces the cluster: kind cannot change
-    either in place.
+    A change of node image or config file replaces the cluster (deleting the old one
+    first): kind cannot change either in place.
     """
 
     kubeconfig: pulumi.Output[str]
@@ -55,7 +55,12 @@ class KindCluster(pulumi.ComponentResource):
             triggers=[args.cluster_name, args.node_image, config_digest],
             opts=pulumi.ResourceOptions.merge(
                 child_options(self, opts),
-                pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
+                pulumi.ResourceOptions(
+                    additional_secret_outputs=["stdout"],
+                    # kind refuses a second cluster of the same name, and a command is
+                    # replaced create-before-delete unless told otherwise
+                    delete_before_replace=True,
+                ),
             ),
         )
         self.kubeconfig = pulumi.Output.secret(created.stdout)
