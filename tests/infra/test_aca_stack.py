@@ -31,7 +31,7 @@ from infra.synth import (
     synthesize,
 )
 
-from .conftest import of_type, one
+from .conftest import of_type, one, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
 APP = "azure-native:app:ContainerApp"
@@ -428,3 +428,7 @@ def test_stack_names_become_valid_azure_labels(stack: str, label: str) -> None:
     from infra.stacks.aca import azure_label
 
     assert azure_label(stack) == label
+
+
+def test_no_command_logs_a_secret_output(aca: SynthResult) -> None:
+    secret_output_commands(aca.resources)

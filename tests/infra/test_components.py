@@ -70,6 +70,14 @@ def test_kind_cluster_is_deleted_before_it_is_replaced() -> None:
     assert command["options"].get("deleteBeforeReplace") is True
 
 
+def test_kind_cluster_keeps_the_kubeconfig_out_of_the_logs() -> None:
+    """stdout is the kubeconfig with the admin client key: secret as an output is not
+    enough, pulumi-command logs stdout unless logging is off."""
+    command = kind_cluster_command()
+    assert command["options"]["additionalSecretOutputs"] == ["stdout"]
+    assert command["inputs"]["logging"] == "none"
+
+
 def test_local_registry_follows_kinds_recipe() -> None:
     records = run_under_mocks(
         lambda: (

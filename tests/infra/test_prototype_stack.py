@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import read_kind_config
 from infra.synth import SynthResult, evaluate, load_stack_config, synthesize
-from tests.infra.conftest import of_type, one, pod_spec
+from tests.infra.conftest import of_type, one, pod_spec, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
 
@@ -237,3 +237,8 @@ def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
         "pubsub",
         "secretstore",
     )
+
+
+def test_no_command_logs_a_secret_output(prototype: SynthResult) -> None:
+    names = [c["name"] for c in secret_output_commands(prototype.resources)]
+    assert names == ["kind-cluster"]

@@ -53,6 +53,9 @@ class KindCluster(pulumi.ComponentResource):
             update=f"kind get kubeconfig --name {cluster}",
             delete=f"kind delete cluster --name {cluster}",
             triggers=[args.cluster_name, args.node_image, config_digest],
+            # stdout is the kubeconfig with the admin client key: a secret output is still
+            # logged unless logging is off (kind's progress on stderr is lost with it)
+            logging=local.Logging.NONE,
             opts=pulumi.ResourceOptions.merge(
                 child_options(self, opts),
                 pulumi.ResourceOptions(
