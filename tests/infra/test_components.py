@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pulumi
@@ -102,6 +103,68 @@ def test_local_registry_follows_kinds_recipe() -> None:
     hosting = one(records, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert hosting["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
     assert 'host: "localhost:5001"' in hosting["data"]["localRegistryHosting.v1"]
+
+
+FAKE_KIND = """#!/bin/sh
+# kind get nodes --name <cluster>: one node per line, as kind prints them
+[ "$1 $2" = "get nodes" ] || exit 64
+for node in $FAKE_NODES; do echo "$node"; done
+"""
+FAKE_DOCKER = """#!/bin/sh
+# docker exec [-i] <node> <command...>: fails for $FAKE_FAILING_NODE
+[ "$1" = exec ] || exit 64
+shift
+[ "$1" = -i ] && shift && cat > /dev/null
+echo "$*" >> "$FAKE_LOG"
+[ "$1" != "$FAKE_FAILING_NODE" ]
+"""
+
+
+def run_node_config(tmp_path: Path, nodes: str, failing: str = "") -> subprocess.CompletedProcess:
+    """Run the rendered node-configuration command for real, with fake kind and docker."""
+    records = run_under_mocks(
+        lambda: (
+            LocalRegistry(
+                "registry",
+                LocalRegistryArgs("daca-registry", "registry:2.8.3", 5017, "demo", "cluster-42"),
+            ).host
+        )
+    )
+    script = one(records, "command:local:Command", "registry-node-config")["inputs"]["create"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in (("kind", FAKE_KIND), ("docker", FAKE_DOCKER)):
+        (bin_dir / tool).write_text(body)
+        (bin_dir / tool).chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_NODES": nodes,
+        "FAKE_FAILING_NODE": failing,
+        "FAKE_LOG": str(tmp_path / "calls"),
+    }
+    return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True)
+
+
+def test_node_config_writes_hosts_toml_on_every_node(tmp_path: Path) -> None:
+    result = run_node_config(tmp_path, "demo-control-plane demo-worker")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    for node in ("demo-control-plane", "demo-worker"):
+        assert f"{node} mkdir -p /etc/containerd/certs.d/localhost:5017" in calls
+        assert f"{node} cp /dev/stdin /etc/containerd/certs.d/localhost:5017/hosts.toml" in calls
+
+
+def test_node_config_fails_when_any_node_fails(tmp_path: Path) -> None:
+    """A loop returns only its last command's status: a node in the middle must not be
+    skipped silently (its pods could never pull the app image)."""
+    result = run_node_config(tmp_path, "demo-control-plane demo-worker demo-worker2", "demo-worker")
+    assert result.returncode != 0
+
+
+def test_node_config_fails_when_the_cluster_has_no_nodes(tmp_path: Path) -> None:
+    result = run_node_config(tmp_path, "")
+    assert result.returncode != 0
+    assert "no nodes" in result.stderr
 
 
 def test_app_image_is_built_from_app_dockerfile_and_tagged_by_content() -> None:
