@@ -39,6 +39,11 @@ def image_tag(context: Path, sources: Sequence[str] = IMAGE_SOURCES) -> str:
     return source_digest(context, sources)[:16]
 
 
+def registry_fingerprint(registry_id: str) -> str:
+    """A short, tag-safe stand-in for a registry instance's identity."""
+    return hashlib.sha256(registry_id.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class AppImageArgs:
     #: where to push, without tag: e.g. `localhost:5001/daca-agent`
@@ -51,6 +56,10 @@ class AppImageArgs:
     sources: tuple[str, ...] = IMAGE_SOURCES
     #: target platform; None builds for the machine's own, which is what kind's nodes run
     platform: str | None = None
+    #: the identity of the registry instance pushed to (a local registry's container id),
+    #: for a registry whose content goes with it: a new one is empty, so its fingerprint
+    #: joins the tag and the image is pushed again. None: the registry keeps its content
+    registry_id: pulumi.Input[str] | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -62,7 +71,13 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:image:AppImage", name, None, opts)
-        tag = image_tag(args.context, args.sources)
+        sources_tag = image_tag(args.context, args.sources)
+        tag: pulumi.Input[str] = sources_tag
+        if args.registry_id is not None:
+            # any change of docker.Image's inputs builds (from cache) and pushes again
+            tag = pulumi.Output.from_input(args.registry_id).apply(
+                lambda registry_id: f"{sources_tag}-{registry_fingerprint(registry_id)}"
+            )
         image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository, ":", tag),

@@ -183,6 +183,32 @@ def test_app_image_is_built_from_app_dockerfile_and_tagged_by_content() -> None:
     assert "@sha256:" in ref["ref"], "the workload must get the image by digest"
 
 
+def app_image_name(registry_id: str | None) -> str:
+    records = run_under_mocks(
+        lambda: (
+            AppImage(
+                "img",
+                AppImageArgs(
+                    repository="localhost:5017/daca-agent",
+                    context=REPO_ROOT,
+                    registry_id=registry_id,
+                ),
+            ).ref
+        )
+    )
+    name: str = one(records, "docker:index/image:Image")["inputs"]["imageName"]
+    return name
+
+
+def test_a_recreated_registry_gets_the_image_pushed_again() -> None:
+    """A new (so empty) registry container must change the image's inputs, or the
+    Deployment stays pinned to a digest the registry no longer has."""
+    first = app_image_name("container-1")
+    assert app_image_name("container-1") == first, "the same registry must not re-push"
+    assert app_image_name("container-2") != first
+    assert first.startswith("localhost:5017/daca-agent:")
+
+
 def test_source_digest_changes_with_the_sources(tmp_path: Path) -> None:
     (tmp_path / "app").mkdir()
     (tmp_path / "app" / "main.py").write_text("a = 1\n")

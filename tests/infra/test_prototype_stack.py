@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -133,6 +134,16 @@ def test_app_image_is_the_built_image_by_digest(prototype: SynthResult) -> None:
     assert repository == "localhost:5001/daca-agent"
     assert container["image"].startswith(f"{repository}@sha256:")
     assert prototype.outputs["image"] == container["image"]
+
+
+def test_the_image_follows_the_registry_container(prototype: SynthResult) -> None:
+    """A recreated registry container (new id) is empty: the image push must depend on it."""
+    image = one(prototype.resources, "docker:index/image:Image")
+    registry = one(prototype.resources, "docker:index/container:Container")
+    tag = image["inputs"]["imageName"].rsplit(":", 1)[1]
+    # the mocks give a resource the id `<name>-id`
+    fingerprint = hashlib.sha256(f"{registry['name']}-id".encode()).hexdigest()[:12]
+    assert tag.endswith(f"-{fingerprint}")
 
 
 def test_chart_version_is_the_configured_pin(prototype: SynthResult) -> None:

@@ -63,6 +63,9 @@ class LocalRegistry(pulumi.ComponentResource):
     """
 
     host: pulumi.Output[str]
+    #: the registry container's id: a new container starts empty (nothing pushed to the
+    #: old one survives it), so whatever pushes here follows this
+    container_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -115,4 +118,5 @@ class LocalRegistry(pulumi.ComponentResource):
             opts=child_options(self, opts, depends_on=[nodes]),
         )
         self.host = pulumi.Output.all(container.id, nodes.id).apply(lambda _: host)
-        self.register_outputs({"host": self.host})
+        self.container_id = container.id
+        self.register_outputs({"host": self.host, "containerId": self.container_id})
