@@ -46,7 +46,7 @@ def registry_fingerprint(registry_id: str) -> str:
 
 @dataclass(frozen=True)
 class AppImageArgs:
-    #: where to push, without tag: e.g. `localhost:5001/daca-agent`
+    #: where to push, without tag: e.g. `localhost:5017/daca-agent`
     repository: pulumi.Input[str]
     #: the build context (the repository root: the image needs pyproject.toml and uv.lock)
     context: Path

@@ -37,10 +37,14 @@ class KindConfig(_Section):
 
 
 class RegistryConfig(_Section):
-    """The local image registry container kind pulls from."""
+    """The local image registry container kind pulls from.
 
-    name: DnsLabel = "kind-registry"
-    host_port: HostPort = 5001
+    Not kind's own `kind-registry` on 5001 (its local-registry script's names, which
+    many kind users already run): 5017 is unassigned by IANA.
+    """
+
+    name: DnsLabel = "daca-registry"
+    host_port: HostPort = 5017
     image: PinnedImage = "registry:2.8.3"
 
 

@@ -84,25 +84,25 @@ def test_local_registry_follows_kinds_recipe() -> None:
         lambda: (
             LocalRegistry(
                 "registry",
-                LocalRegistryArgs("kind-registry", "registry:2.8.3", 5001, "demo", "cluster-42"),
+                LocalRegistryArgs("daca-registry", "registry:2.8.3", 5017, "demo", "cluster-42"),
             ).host
         )
     )
     container = one(records, "docker:index/container:Container")["inputs"]
-    assert container["name"] == "kind-registry"
+    assert container["name"] == "daca-registry"
     port = container["ports"][0]
-    assert (port["internal"], port["external"], port["ip"]) == (5000, 5001, "127.0.0.1")
+    assert (port["internal"], port["external"], port["ip"]) == (5000, 5017, "127.0.0.1")
     assert container["networksAdvanced"][0]["name"] == "kind"
     command = one(records, "command:local:Command")["inputs"]
     # new nodes (a recreated cluster) get their hosts.toml again
     assert "cluster-42" in command["triggers"]
     hook = command["create"]
     assert "kind get nodes --name demo" in hook
-    assert "/etc/containerd/certs.d/localhost:5001" in hook
-    assert "http://kind-registry:5000" in hook
+    assert "/etc/containerd/certs.d/localhost:5017" in hook
+    assert "http://daca-registry:5000" in hook
     hosting = one(records, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert hosting["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
-    assert 'host: "localhost:5001"' in hosting["data"]["localRegistryHosting.v1"]
+    assert 'host: "localhost:5017"' in hosting["data"]["localRegistryHosting.v1"]
 
 
 FAKE_KIND = """#!/bin/sh

@@ -111,6 +111,19 @@ def test_shipped_prototype_config_is_valid() -> None:
     assert config.dapr.version.count(".") == 2
 
 
+def test_registry_defaults_do_not_collide_with_kinds_own_registry_script() -> None:
+    """kind's local-registry script (site/static/examples/kind-with-registry.sh) runs
+    `kind-registry` on 127.0.0.1:5001: most kind users already have that container."""
+    from infra.config.prototype import RegistryConfig
+
+    defaults = RegistryConfig()
+    assert defaults.name != "kind-registry"
+    assert defaults.host_port != 5001
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    registry = shipped.registry  # type: ignore[attr-defined]
+    assert (registry.name, registry.host_port) == (defaults.name, defaults.host_port)
+
+
 def test_model_key_given_as_secret_is_accepted() -> None:
     base = {
         "stage": "prototype",

@@ -131,7 +131,7 @@ def test_app_image_is_the_built_image_by_digest(prototype: SynthResult) -> None:
     image = one(prototype.resources, "docker:index/image:Image")["inputs"]
     container = pod_spec(one(prototype.resources, "kubernetes:apps/v1:Deployment"))["containers"][0]
     repository = image["imageName"].rsplit(":", 1)[0]
-    assert repository == "localhost:5001/daca-agent"
+    assert repository == "localhost:5017/daca-agent"
     assert container["image"].startswith(f"{repository}@sha256:")
     assert prototype.outputs["image"] == container["image"]
 
