@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
+from pydantic import AfterValidator
 
 from infra.config.base import (
     NAMESPACE,
@@ -23,11 +24,31 @@ from infra.config.base import (
 from infra.config.kubernetes import RedisConfig
 
 
+#: the oldest kind this stage is checked with; the default node image is the one its
+#: release published for Kubernetes v1.34.0 (kubernetes-sigs/kind v0.30.0,
+#: pkg/apis/config/defaults/image.go), and `pulumi up` stops on an older kind
+MIN_KIND_VERSION = "0.30.0"
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+)
+
+
+def _digest_pinned(value: str) -> str:
+    # kind pushes a node image tag again for later kind releases, built for them
+    if parse_image(value)[2] is None:
+        raise ValueError(
+            "must be pinned by digest (kindest/node:<version>@sha256:<digest>): kind "
+            "publishes node images per kind release and reuses their tags; take the image "
+            "from your kind release's notes"
+        )
+    return value
+
+
 class KindConfig(_Section):
     """The local kind cluster."""
 
     cluster_name: DnsLabel = "daca"
-    node_image: PinnedImage = "kindest/node:v1.34.0"
+    node_image: Annotated[PinnedImage, AfterValidator(_digest_pinned)] = KIND_NODE_IMAGE
     config_file: str = "infra/kind/cluster.yaml"
 
     @property

@@ -79,6 +79,51 @@ def test_kind_cluster_keeps_the_kubeconfig_out_of_the_logs() -> None:
     assert command["inputs"]["logging"] == "none"
 
 
+FAKE_KIND_FOR_CREATE = """#!/bin/sh
+case "$1" in
+  version) echo "kind $FAKE_KIND_VERSION go1.24.6 linux/amd64" ;;
+  create) touch "$FAKE_CREATED" ;;
+  get) echo "apiVersion: v1" ;;
+  *) exit 64 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "accepted"),
+    [
+        ("v0.29.0", False),
+        ("v0.9.9", False),
+        ("v0.30.0", True),
+        ("v0.31.0-alpha+4f2b", True),
+        ("v1.0.0", True),
+        ("garbled", False),
+    ],
+)
+def test_kind_cluster_refuses_an_older_kind_before_creating(
+    tmp_path: Path, version: str, accepted: bool
+) -> None:
+    """The node image is pinned to what kind v0.30.0 published: an older kind fails early
+    with a message that names the versions, and creates nothing."""
+    script = kind_cluster_command()["inputs"]["create"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kind").write_text(FAKE_KIND_FOR_CREATE)
+    (bin_dir / "kind").chmod(0o755)
+    created = tmp_path / "created"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_KIND_VERSION": version,
+        "FAKE_CREATED": str(created),
+    }
+    result = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True)
+    assert (result.returncode == 0) is accepted, result.stderr
+    assert created.exists() is accepted
+    if not accepted:
+        assert "v0.30.0" in result.stderr
+        assert version in result.stderr
+
+
 def test_local_registry_follows_kinds_recipe() -> None:
     records = run_under_mocks(
         lambda: (

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_config, read_kind_config
+from infra.config import ConfigError, load_config, parse_image, read_kind_config
 from infra.synth import load_stack_config
 
 BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -78,6 +78,11 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plaintext model key", {"modelApiKey": "sk-plain"}, ["daca:modelApiKey", "--secret"]),
     ("compatible model without URL", {"app.model.provider": "openai-compatible"}, ["baseUrl"]),
     ("kind config without mapping", {"kind.configFile": "Pulumi.yaml"}, ["daca:kind.configFile"]),
+    (
+        "kind node image without digest",
+        {"kind.nodeImage": "kindest/node:v1.34.0"},
+        ["daca:kind.nodeImage", "'kindest/node:v1.34.0'", "@sha256:"],
+    ),
     ("key without namespace", {"@app": {"port": 8000}}, ["daca-ascent:app", "daca:app"]),
 ]
 
@@ -109,6 +114,19 @@ def test_shipped_prototype_config_is_valid() -> None:
     config, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
     assert config.stage == "prototype"
     assert config.dapr.version.count(".") == 2
+
+
+def test_kind_node_image_is_pinned_by_digest_by_default_and_as_shipped() -> None:
+    """kind publishes node images per kind release, and the same tag is pushed again
+    for later releases: only the digest names the image a kind version was tested with."""
+    from infra.config.prototype import KindConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for image in (KindConfig().node_image, shipped.kind.node_image):  # type: ignore[attr-defined]
+        repository, tag, digest = parse_image(image)
+        assert (repository, tag) == ("kindest/node", "v1.34.0")
+        assert digest is not None
+    assert shipped.kubernetes_version == "1.34.0"
 
 
 def test_registry_defaults_do_not_collide_with_kinds_own_registry_script() -> None:
