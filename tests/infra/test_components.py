@@ -443,6 +443,15 @@ def test_workload_is_hardened_probed_and_annotated_for_dapr() -> None:
     )
 
 
+@pytest.mark.parametrize("kubernetes_secret_store", [True, False])
+def test_dapr_builtin_kubernetes_secret_store_is_off(kubernetes_secret_store: bool) -> None:
+    """daprd otherwise loads a store named `kubernetes` that the Configuration's secret
+    scopes (on `secretstore`) do not cover: the scoped component must be the only door."""
+    records = workload(kubernetes_secret_store=kubernetes_secret_store)
+    template = one(records, "kubernetes:apps/v1:Deployment")["inputs"]["spec"]["template"]
+    assert template["metadata"]["annotations"]["dapr.io/disable-builtin-k8s-secret-store"] == "true"
+
+
 def test_scaled_out_workload_gets_hpa_and_pdb_and_no_fixed_replicas() -> None:
     records = workload(min_replicas=2, max_replicas=5, target_cpu_utilization=60)
     hpa = one(records, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")["inputs"]["spec"]
