@@ -253,6 +253,8 @@ class SynthMocks(pulumi_mocks.Mocks):
         elif args.typ == "random:index/randomString:RandomString":
             length = int(state.get("length", 6))
             state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[:length]
+        elif args.typ == "random:index/randomUuid:RandomUuid":
+            state["result"] = _fake_guid("uuid", args.name)
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
         elif args.typ.startswith("azure-native:") and args.typ.count(":") == 2:
