@@ -188,6 +188,7 @@ def test_cosmos_role_assignment_has_an_explicit_stable_guid() -> None:
         assignment["inputs"]["roleAssignmentId"],
     )
     assert guid["name"] in assignment["dependsOn"]
+    assert assignment["options"]["deleteBeforeReplace"] is True
 
 
 def test_state_refuses_unknown_backend() -> None:

@@ -133,7 +133,11 @@ class AcaState(pulumi.ComponentResource):
                     account.id, "/sqlRoleDefinitions/", COSMOS_DATA_CONTRIBUTOR
                 ),
                 scope=account.id,
-                opts=child,
+                # one principal, role and scope cannot be assigned twice: a replacement
+                # (a new name, e.g. from auto-naming) deletes the old one first
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(delete_before_replace=True)
+                ),
             )
         return account.id, {
             "url": account.document_endpoint,
