@@ -23,7 +23,6 @@ from infra.config.base import (
 )
 from infra.config.kubernetes import RedisConfig
 
-
 #: the oldest kind this stage is checked with; the default node image is the one its
 #: release published for Kubernetes v1.34.0 (kubernetes-sigs/kind v0.30.0,
 #: pkg/apis/config/defaults/image.go), and `pulumi up` stops on an older kind

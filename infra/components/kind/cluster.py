@@ -34,7 +34,7 @@ def kind_version_check(minimum: str) -> str:
     return (
         'found=$(kind version) || exit 1; set -- $(printf "%s\\n" "$found" | sed -n '
         "'s/^kind v\\([0-9][0-9]*\\)\\.\\([0-9][0-9]*\\)\\.\\([0-9][0-9]*\\).*/\\1 \\2 \\3/p'); "
-        f'if [ $# -ne 3 ] || [ $(($1 * 1000000 + $2 * 1000 + $3)) -lt {floor} ]; then '
+        f"if [ $# -ne 3 ] || [ $(($1 * 1000000 + $2 * 1000 + $3)) -lt {floor} ]; then "
         f'printf "this stack needs kind v{minimum} or newer, the oldest its node image is '
         f'checked with; found: %s (upgrade kind)\\n" "$found" >&2; exit 1; fi'
     )
