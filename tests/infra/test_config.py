@@ -129,6 +129,18 @@ def test_kind_node_image_is_pinned_by_digest_by_default_and_as_shipped() -> None
     assert shipped.kubernetes_version == "1.34.0"
 
 
+def test_redis_image_is_pinned_by_digest_by_default_and_as_shipped() -> None:
+    from infra.config import RedisConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for image in (RedisConfig().image, shipped.redis.image):  # type: ignore[attr-defined]
+        repository, tag, digest = parse_image(image)
+        assert repository == "redis"
+        assert tag is not None
+        assert tag.endswith("-alpine")
+        assert digest is not None
+
+
 def test_registry_defaults_do_not_collide_with_kinds_own_registry_script() -> None:
     """kind's local-registry script (site/static/examples/kind-with-registry.sh) runs
     `kind-registry` on 127.0.0.1:5001: most kind users already have that container."""
