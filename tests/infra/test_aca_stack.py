@@ -294,6 +294,11 @@ BAD = [
         {"dapr.stateStore": "state.azure.blobstorage", "dapr.actorStateStore": True},
         "daca:dapr.actorStateStore",
     ),
+    # ACA runs Dapr's tracing itself: Application Insights through the environment
+    (
+        {"dapr.tracing": {"exporter": "otlp", "endpoint": "otel:4317"}},
+        "daca:dapr.tracing.exporter",
+    ),
 ]
 
 

@@ -395,10 +395,7 @@ def test_dapr_components_render_scoped_with_secret_refs() -> None:
     records = run_under_mocks(
         lambda: (
             DaprComponents(
-                "dc",
-                DaprComponentsArgs(
-                    namespace="daca", app_id="agent", components=specs, tracing_sampling_rate=0.5
-                ),
+                "dc", DaprComponentsArgs(namespace="daca", app_id="agent", components=specs)
             ).configuration
         )
     )
@@ -415,11 +412,69 @@ def test_dapr_components_render_scoped_with_secret_refs() -> None:
     } in state["spec"]["metadata"]
     config = one(records, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
     assert config["metadata"]["name"] == "agent-config"
-    assert config["spec"]["tracing"]["samplingRate"] == "0.5"
+    assert config["spec"]["tracing"] == {"samplingRate": "0"}, "no exporter, no sampling"
     assert config["spec"]["secrets"]["scopes"][0]["defaultAccess"] == "deny"
     resiliency = one(records, "kubernetes:dapr.io/v1alpha1:Resiliency")["inputs"]
     assert set(resiliency["spec"]["targets"]["components"]) == {"statestore", "pubsub"}
     assert resiliency["scopes"] == ["agent"]
+
+
+@pytest.mark.parametrize(
+    ("tracing", "expected"),
+    [
+        ({}, {"samplingRate": "0"}),
+        (
+            {"exporter": "otlp", "endpoint": "otel-collector.obs:4317", "samplingRate": 0.25},
+            {
+                "samplingRate": "0.25",
+                "otel": {
+                    "endpointAddress": "otel-collector.obs:4317",
+                    "isSecure": True,
+                    "protocol": "grpc",
+                },
+            },
+        ),
+        (
+            {"exporter": "otlp", "endpoint": "otel:4318", "protocol": "http", "secure": False},
+            {
+                "samplingRate": "1",
+                "otel": {"endpointAddress": "otel:4318", "isSecure": False, "protocol": "http"},
+            },
+        ),
+        (
+            {"exporter": "zipkin", "endpoint": "http://zipkin:9411", "samplingRate": 0.00001},
+            {"samplingRate": "0.00001", "zipkin": {"endpointAddress": "http://zipkin:9411"}},
+        ),
+        (
+            {"exporter": "zipkin", "endpoint": "http://zipkin.obs:9411/api/v2/spans"},
+            {
+                "samplingRate": "1",
+                "zipkin": {"endpointAddress": "http://zipkin.obs:9411/api/v2/spans"},
+            },
+        ),
+    ],
+)
+def test_dapr_configuration_traces_only_to_a_configured_exporter(
+    tracing: dict, expected: dict
+) -> None:
+    from infra.config.base import TracingConfig
+
+    spec = DaprComponentSpec(name="secretstore", type="secretstores.kubernetes", scopes=("a",))
+    records = run_under_mocks(
+        lambda: (
+            DaprComponents(
+                "dc",
+                DaprComponentsArgs(
+                    namespace="daca",
+                    app_id="a",
+                    components=[spec],
+                    tracing=TracingConfig.model_validate(tracing),
+                ),
+            ).configuration
+        )
+    )
+    config = one(records, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    assert config["spec"]["tracing"] == expected
 
 
 def test_a_component_scoped_elsewhere_is_refused() -> None:

@@ -84,6 +84,51 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         ["daca:kind.nodeImage", "'kindest/node:v1.34.0'", "@sha256:"],
     ),
     ("key without namespace", {"@app": {"port": 8000}}, ["daca-ascent:app", "daca:app"]),
+    (
+        "unknown tracing exporter",
+        {"dapr.tracing": {"exporter": "jaeger"}},
+        ["daca:dapr.tracing.exporter", "'jaeger'", "'none'", "'otlp'", "'zipkin'"],
+    ),
+    (
+        "sampling without an exporter",
+        {"dapr.tracing": {"samplingRate": 0.5}},
+        ["daca:dapr.tracing.samplingRate", "0.5", "exporter"],
+    ),
+    (
+        "sampling rate above 1",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "http://z:9411", "samplingRate": 2}},
+        ["daca:dapr.tracing.samplingRate", "2", "1"],
+    ),
+    (
+        "exporter without endpoint",
+        {"dapr.tracing": {"exporter": "otlp"}},
+        ["daca:dapr.tracing", "endpoint", "otlp"],
+    ),
+    (
+        "otlp endpoint with a scheme",
+        {"dapr.tracing": {"exporter": "otlp", "endpoint": "http://otel:4317"}},
+        ["daca:dapr.tracing.endpoint", "'http://otel:4317'", "host:port"],
+    ),
+    (
+        "zipkin endpoint not a URL",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "zipkin:9411"}},
+        ["daca:dapr.tracing.endpoint", "'zipkin:9411'", "URL"],
+    ),
+    (
+        "endpoint without an exporter",
+        {"dapr.tracing": {"endpoint": "otel:4317"}},
+        ["daca:dapr.tracing.endpoint", "'otel:4317'", "exporter"],
+    ),
+    (
+        "otlp settings on zipkin",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "http://z:9411", "protocol": "http"}},
+        ["daca:dapr.tracing.protocol", "'http'", "otlp"],
+    ),
+    (
+        "old tracingSamplingRate key",
+        {"dapr.tracingSamplingRate": 1},
+        ["daca:dapr", "tracingSamplingRate", "1", "daca:dapr.tracing", "exporter"],
+    ),
 ]
 
 
@@ -152,6 +197,20 @@ def test_registry_defaults_do_not_collide_with_kinds_own_registry_script() -> No
     shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
     registry = shipped.registry  # type: ignore[attr-defined]
     assert (registry.name, registry.host_port) == (defaults.name, defaults.host_port)
+
+
+def test_tracing_samples_nothing_without_an_exporter() -> None:
+    """Sampling with no exporter costs CPU and memory in every sidecar for traces nobody
+    receives: the default samples nothing."""
+    from infra.config.base import TracingConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for tracing in (TracingConfig(), shipped.dapr.tracing):
+        assert tracing.exporter == "none"
+        assert tracing.effective_sampling_rate == 0
+    otlp = TracingConfig.model_validate({"exporter": "otlp", "endpoint": "otel.obs:4317"})
+    assert otlp.effective_sampling_rate == 1
+    assert (otlp.otlp_protocol, otlp.otlp_secure) == ("grpc", True)
 
 
 def test_model_key_given_as_secret_is_accepted() -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from infra.config import read_kind_config
 from infra.synth import SynthResult, evaluate, load_stack_config, synthesize
+from infra.validate import validate_manifests
 from tests.infra.conftest import of_type, one, pod_spec, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
@@ -253,3 +254,20 @@ def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
 def test_no_command_logs_a_secret_output(prototype: SynthResult) -> None:
     names = [c["name"] for c in secret_output_commands(prototype.resources)]
     assert names == ["kind-cluster"]
+
+
+def test_shipped_stack_samples_no_traces(prototype: SynthResult) -> None:
+    config = one(prototype.resources, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    assert config["spec"]["tracing"] == {"samplingRate": "0"}
+
+
+def test_an_otlp_exporter_reaches_the_dapr_configuration(
+    stack_config: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    tracing = {"exporter": "otlp", "endpoint": "otel-collector.obs:4317", "secure": False}
+    result = synthesize("prototype", stack_config({"dapr.tracing": tracing}), tmp_path / "o")
+    config = one(result.resources, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    otel = {"endpointAddress": "otel-collector.obs:4317", "isSecure": False, "protocol": "grpc"}
+    assert config["spec"]["tracing"] == {"samplingRate": "1", "otel": otel}
+    version = result.config.kubernetes_version  # type: ignore[attr-defined]
+    assert validate_manifests(result.manifests_dir, version) == []
