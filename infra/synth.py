@@ -275,6 +275,8 @@ class SynthMocks(pulumi_mocks.Mocks):
         elif args.typ == "random:index/randomString:RandomString":
             length = int(state.get("length", 6))
             state["result"] = hashlib.sha256(args.name.encode()).hexdigest()[:length]
+        elif args.typ == "random:index/randomUuid:RandomUuid":
+            state["result"] = _fake_guid("uuid", args.name)
         elif args.typ == "random:index/randomPassword:RandomPassword":
             state["result"] = "synth-" + hashlib.sha256(args.name.encode()).hexdigest()[:24]
         elif args.typ == "command:remote:Command":
@@ -350,32 +352,44 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     "inputs": clean(rpc.deserialize_properties(request.object)),
                     # what the engine waits for before creating it (by resource name)
                     "dependsOn": sorted({urn.split("::")[-1] for urn in request.dependencies}),
-                    **_options(request),
+                    "options": resource_options(request),
+                    **_references(request),
                 }
             )
         return response
 
 
-def _options(request: Any) -> dict[str, Any]:
-    """The resource options a reviewer needs to see, where set: which provider (by name)
-    the resource goes through, the changes it ignores, the outputs kept secret."""
+def resource_options(request: Any) -> dict[str, Any]:
+    """The resource options that change how the engine replaces, updates or shows a
+    resource, where the program set them (a policy pack sees none of them)."""
     options: dict[str, Any] = {}
-    if request.custom and request.provider:
-        # a provider reference is `<provider urn>::<provider id>`
-        options["provider"] = request.provider.split("::")[-2]
+    if request.deleteBeforeReplaceDefined:
+        options["deleteBeforeReplace"] = bool(request.deleteBeforeReplace)
+    if request.replaceOnChanges:
+        options["replaceOnChanges"] = sorted(request.replaceOnChanges)
     if request.ignoreChanges:
         options["ignoreChanges"] = sorted(request.ignoreChanges)
     if request.additionalSecretOutputs:
         options["additionalSecretOutputs"] = sorted(request.additionalSecretOutputs)
-    # which resources each input comes from (a policy resolves references with them)
+    return options
+
+
+def _references(request: Any) -> dict[str, Any]:
+    """Where set: the provider a resource goes through (by name), and which resources
+    each input comes from (`daca check` hands these to the pack, which resolves
+    references such as a listener's load balancer with them)."""
+    references: dict[str, Any] = {}
+    if request.custom and request.provider:
+        # a provider reference is `<provider urn>::<provider id>`
+        references["provider"] = request.provider.split("::")[-2]
     by_property = {
         prop: sorted({urn.split("::")[-1] for urn in deps.urns})
         for prop, deps in request.propertyDependencies.items()
         if deps.urns
     }
     if by_property:
-        options["propertyDependencies"] = dict(sorted(by_property.items()))
-    return options
+        references["propertyDependencies"] = dict(sorted(by_property.items()))
+    return references
 
 
 def redact(value: Any) -> Any:

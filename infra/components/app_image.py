@@ -39,6 +39,11 @@ def image_tag(context: Path, sources: Sequence[str] = IMAGE_SOURCES) -> str:
     return source_digest(context, sources)[:16]
 
 
+def registry_fingerprint(registry_id: str) -> str:
+    """A short, tag-safe stand-in for a registry instance's identity."""
+    return hashlib.sha256(registry_id.encode()).hexdigest()[:12]
+
+
 @dataclass(frozen=True)
 class RegistryLogin:
     """Credentials for a private registry: docker pushes with them, the cluster pulls."""
@@ -51,7 +56,7 @@ class RegistryLogin:
 
 @dataclass(frozen=True)
 class AppImageArgs:
-    #: where to push, without tag: e.g. `localhost:5001/daca-agent`
+    #: where to push, without tag: e.g. `localhost:5017/daca-agent`
     repository: pulumi.Input[str]
     #: the build context (the repository root: the image needs pyproject.toml and uv.lock)
     context: Path
@@ -63,6 +68,10 @@ class AppImageArgs:
     platform: str | None = None
     #: push credentials; None uses docker's own login (or a registry that needs none)
     registry: RegistryLogin | None = None
+    #: the identity of the registry instance pushed to (a local registry's container id),
+    #: for a registry whose content goes with it: a new one is empty, so its fingerprint
+    #: joins the tag and the image is pushed again. None: the registry keeps its content
+    registry_id: pulumi.Input[str] | None = None
 
 
 class AppImage(pulumi.ComponentResource):
@@ -74,7 +83,13 @@ class AppImage(pulumi.ComponentResource):
         self, name: str, args: AppImageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:image:AppImage", name, None, opts)
-        tag = image_tag(args.context, args.sources)
+        sources_tag = image_tag(args.context, args.sources)
+        tag: pulumi.Input[str] = sources_tag
+        if args.registry_id is not None:
+            # any change of docker.Image's inputs builds (from cache) and pushes again
+            tag = pulumi.Output.from_input(args.registry_id).apply(
+                lambda registry_id: f"{sources_tag}-{registry_fingerprint(registry_id)}"
+            )
         image = docker.Image(
             f"{name}-image",
             image_name=pulumi.Output.concat(args.repository, ":", tag),

@@ -141,6 +141,15 @@ class AcaConfig(StackConfig):
                 "App name is 2-32 lower-case letters, digits and single '-', starting with "
                 "a letter and ending with a letter or digit"
             )
+        if self.dapr.tracing.exporter != "none":
+            # ACA runs Dapr, and its Configuration, itself: its traces go where the
+            # environment sends them (Application Insights, daprAIConnectionString)
+            raise ConfigError(
+                f"{NAMESPACE}:dapr.tracing.exporter: {self.dapr.tracing.exporter!r} is not "
+                "allowed on aca: ACA runs Dapr's tracing itself; allowed: 'none', and "
+                f"{NAMESPACE}:containerApp.appInsights: true sends Dapr's traces to "
+                "Application Insights"
+            )
         if self.dapr.actor_state_store and self.dapr.state_store == "state.azure.blobstorage":
             raise ConfigError(
                 f"{NAMESPACE}:dapr.actorStateStore: true is not allowed with "

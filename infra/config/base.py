@@ -8,6 +8,7 @@ and what is allowed.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +20,8 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_camel
@@ -170,6 +173,81 @@ class SidecarResources(_Section):
     memory_limit: Quantity = "256Mi"
 
 
+_HOST_PORT = re.compile(r"^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?(:[0-9]{1,5})?$")
+
+
+class TracingConfig(_Section):
+    """Where daprd sends its traces. Without an exporter nothing is sampled: spans that
+    no one receives still cost every sidecar CPU and memory."""
+
+    #: `none`, `otlp` (an OpenTelemetry collector) or `zipkin`
+    exporter: Literal["none", "otlp", "zipkin"] = "none"
+    #: otlp: the collector's `host:port` (no scheme); zipkin: its spans URL
+    endpoint: str | None = None
+    #: the fraction of requests traced, 0..1; default 1 once an exporter is set
+    sampling_rate: Annotated[float, Field(ge=0, le=1)] | None = None
+    #: otlp only: `grpc` (port 4317, the default) or `http` (4318)
+    protocol: Literal["grpc", "http"] | None = None
+    #: otlp only: TLS to the collector (Dapr's default); false for a plain in-cluster one
+    secure: bool | None = None
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint_for_exporter(cls, value: str, info: ValidationInfo) -> str:
+        exporter = info.data.get("exporter")
+        if exporter == "none":
+            raise ValueError("an endpoint needs an exporter: set exporter to otlp or zipkin")
+        if exporter == "otlp" and not _HOST_PORT.match(value):
+            raise ValueError(
+                "the otlp endpoint is the collector's host:port, without a scheme "
+                "(e.g. otel-collector.observability:4317)"
+            )
+        if exporter == "zipkin" and not re.match(r"^https?://\S+$", value):
+            raise ValueError(
+                "the zipkin endpoint is an http(s) URL "
+                "(e.g. http://zipkin.observability:9411/api/v2/spans)"
+            )
+        return value
+
+    @field_validator("sampling_rate")
+    @classmethod
+    def _sampling_needs_an_exporter(cls, value: float, info: ValidationInfo) -> float:
+        if value > 0 and info.data.get("exporter") == "none":
+            raise ValueError(
+                "sampling needs an exporter (otlp or zipkin) to send traces to; "
+                "with exporter none only 0 is allowed"
+            )
+        return value
+
+    @field_validator("protocol", "secure")
+    @classmethod
+    def _otlp_only(cls, value: object, info: ValidationInfo) -> object:
+        if info.data.get("exporter") != "otlp":
+            raise ValueError(f"{to_camel(str(info.field_name))} is only for exporter otlp")
+        return value
+
+    @model_validator(mode="after")
+    def _exporter_has_endpoint(self) -> TracingConfig:
+        if self.exporter != "none" and self.endpoint is None:
+            raise ValueError(f"exporter {self.exporter!r} needs endpoint (where to send traces)")
+        return self
+
+    @property
+    def effective_sampling_rate(self) -> float:
+        """What daprd samples: nothing without an exporter, all requests by default."""
+        if self.exporter == "none":
+            return 0.0
+        return 1.0 if self.sampling_rate is None else self.sampling_rate
+
+    @property
+    def otlp_protocol(self) -> str:
+        return self.protocol or "grpc"
+
+    @property
+    def otlp_secure(self) -> bool:
+        return True if self.secure is None else self.secure
+
+
 class DaprConfig(_Section):
     """Dapr runtime version and the component types that back the app's building blocks."""
 
@@ -178,8 +256,22 @@ class DaprConfig(_Section):
     pubsub: str
     secret_store: str
     actor_state_store: bool = False
-    tracing_sampling_rate: Annotated[float, Field(ge=0, le=1)] = 1.0
+    tracing: TracingConfig = TracingConfig()
     sidecar: SidecarResources = SidecarResources()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _tracing_sampling_rate_moved(cls, data: Any) -> Any:
+        # the old key sampled (by default every request) with no exporter: refuse it
+        # rather than guess, and say what replaced it
+        if isinstance(data, Mapping) and "tracingSamplingRate" in data:
+            old = json.dumps(data["tracingSamplingRate"])
+            raise ValueError(
+                f"tracingSamplingRate ({old}) is no longer read: it sampled with no exporter; "
+                f"use {NAMESPACE}:dapr.tracing {{exporter: none|otlp|zipkin, endpoint, "
+                "samplingRate}, or remove it (the default samples nothing)"
+            )
+        return data
 
 
 # --- the whole stack ----------------------------------------------------------------

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
 import yaml
+from pydantic import AfterValidator
 
 from infra.config.base import (
     NAMESPACE,
@@ -22,12 +23,31 @@ from infra.config.base import (
 )
 from infra.config.kubernetes import RedisConfig
 
+#: the oldest kind this stage is checked with; the default node image is the one its
+#: release published for Kubernetes v1.34.0 (kubernetes-sigs/kind v0.30.0,
+#: pkg/apis/config/defaults/image.go), and `pulumi up` stops on an older kind
+MIN_KIND_VERSION = "0.30.0"
+KIND_NODE_IMAGE = (
+    "kindest/node:v1.34.0@sha256:7416a61b42b1662ca6ca89f02028ac133a309a2a30ba309614e8ec94d976dc5a"
+)
+
+
+def _digest_pinned(value: str) -> str:
+    # kind pushes a node image tag again for later kind releases, built for them
+    if parse_image(value)[2] is None:
+        raise ValueError(
+            "must be pinned by digest (kindest/node:<version>@sha256:<digest>): kind "
+            "publishes node images per kind release and reuses their tags; take the image "
+            "from your kind release's notes"
+        )
+    return value
+
 
 class KindConfig(_Section):
     """The local kind cluster."""
 
     cluster_name: DnsLabel = "daca"
-    node_image: PinnedImage = "kindest/node:v1.34.0"
+    node_image: Annotated[PinnedImage, AfterValidator(_digest_pinned)] = KIND_NODE_IMAGE
     config_file: str = "infra/kind/cluster.yaml"
 
     @property
@@ -37,10 +57,14 @@ class KindConfig(_Section):
 
 
 class RegistryConfig(_Section):
-    """The local image registry container kind pulls from."""
+    """The local image registry container kind pulls from.
 
-    name: DnsLabel = "kind-registry"
-    host_port: HostPort = 5001
+    Not kind's own `kind-registry` on 5001 (its local-registry script's names, which
+    many kind users already run): 5017 is unassigned by IANA.
+    """
+
+    name: DnsLabel = "daca-registry"
+    host_port: HostPort = 5017
     image: PinnedImage = "registry:2.8.3"
 
 

@@ -99,8 +99,21 @@ CONFIGURATION = _object(
                 "properties": {
                     "samplingRate": {"type": "string", "pattern": r"^(0(\.[0-9]+)?|1(\.0+)?)$"},
                     "stdout": {"type": "boolean"},
-                    "zipkin": {"type": "object"},
-                    "otel": {"type": "object"},
+                    # the CRD's own required fields (charts/dapr/crds/configuration.yaml)
+                    "zipkin": {
+                        "type": "object",
+                        "required": ["endpointAddress"],
+                        "properties": {"endpointAddress": {"type": "string", "minLength": 1}},
+                    },
+                    "otel": {
+                        "type": "object",
+                        "required": ["endpointAddress", "isSecure", "protocol"],
+                        "properties": {
+                            "endpointAddress": {"type": "string", "minLength": 1},
+                            "isSecure": {"type": "boolean"},
+                            "protocol": {"enum": ["grpc", "http"]},
+                        },
+                    },
                 },
             },
             "metric": {"type": "object", "properties": {"enabled": {"type": "boolean"}}},

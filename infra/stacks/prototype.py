@@ -53,6 +53,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
             AppImageArgs(
                 repository=pulumi.Output.concat(registry.host, "/", app.name),
                 context=REPO_ROOT,
+                registry_id=registry.container_id,
             ),
         ).ref
 

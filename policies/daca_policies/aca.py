@@ -1,4 +1,5 @@
-"""Azure Container Apps policies: HTTPS, identity, registry auth, secrets, scale, probes."""
+"""Azure Container Apps policies: HTTPS, identity, registry auth, secrets, scale, probes,
+and identity-only access to the data services behind the app."""
 
 from __future__ import annotations
 
@@ -127,6 +128,25 @@ def validate_probes(resource: Resource, config: Config) -> list[str]:
     return out
 
 
+#: per data service: the property that turns key (local) auth off, and its value
+LOCAL_AUTH_OFF: dict[str, tuple[str, bool]] = {
+    "azure-native:cosmosdb:DatabaseAccount": ("disableLocalAuth", True),
+    "azure-native:servicebus:Namespace": ("disableLocalAuth", True),
+    "azure-native:storage:StorageAccount": ("allowSharedKeyAccess", False),
+}
+
+
+def validate_data_local_auth(resource: Resource, config: Config) -> list[str]:
+    prop, wanted = LOCAL_AUTH_OFF[resource.type]
+    value = resource.props.get(prop)
+    if is_unknown(value):
+        raise NotApplicable(f"{prop} is unknown at preview")
+    if truthy(value) is wanted:
+        return []
+    shown = "not set (Azure's default accepts keys)" if value is None else repr(value)
+    return [f"{prop} is {shown}: account keys / SAS would work beside managed identity"]
+
+
 def validate_registry_admin(resource: Resource, config: Config) -> list[str]:
     if truthy(resource.props.get("adminUserEnabled")) is True:
         return ["the registry's admin user is enabled; pull with managed identity (AcrPull)"]
@@ -218,6 +238,17 @@ POLICIES: list[PolicySpec] = [
         remediation="Add probes of type Readiness (/readyz) and Liveness (/healthz).",
         resource_types=_APP,
         validate_resource=validate_probes,
+    ),
+    PolicySpec(
+        name="aca-data-local-auth-disabled",
+        description="Cosmos DB, Service Bus and Storage accounts must turn key (local) auth "
+        "off, so only managed identities get in.",
+        severity="high",
+        enforcement="mandatory",
+        remediation="Set disableLocalAuth: true (Cosmos DB, Service Bus) or "
+        "allowSharedKeyAccess: false (Storage) and grant the identity a data role.",
+        resource_types=tuple(LOCAL_AUTH_OFF),
+        validate_resource=validate_data_local_auth,
     ),
     PolicySpec(
         name="aca-registry-admin-disabled",

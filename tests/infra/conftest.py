@@ -49,6 +49,21 @@ def pod_spec(record: Record) -> dict[str, Any]:
     return spec
 
 
+def secret_output_commands(records: list[Record]) -> list[Record]:
+    """Every command whose output is secret, after checking that none of them logs it."""
+    commands = [
+        r
+        for r in records
+        if r["type"] in ("command:local:Command", "command:remote:Command")
+        and r["options"].get("additionalSecretOutputs")
+    ]
+    for command in commands:
+        assert command["inputs"].get("logging") == "none", (
+            f"{command['name']} has secret outputs but logs its stdout/stderr"
+        )
+    return commands
+
+
 @pytest.fixture(scope="session")
 def prototype(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SynthResult]:
     """The shipped prototype stack, synthesized once."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pulumi
@@ -158,6 +159,36 @@ def test_cosmos_state_capacity_and_no_keys(capacity: str) -> None:
         one(records, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")["inputs"]["principalId"]
         == "p-1"
     )
+
+
+def test_cosmos_role_assignment_has_an_explicit_stable_guid() -> None:
+    """A Cosmos SQL role assignment is named by a GUID; auto-naming does not make one. It
+    comes from a RandomUuid in state (stable across updates), a new one per principal."""
+    records = run_under_mocks(
+        lambda: (
+            AcaState(
+                "state",
+                AcaStateArgs(
+                    resource_group_name=RG,
+                    location=LOC,
+                    component_type="state.azure.cosmosdb",
+                    account_name="dacastate",
+                    subscription_id=SUB,
+                    writers=[WHO],
+                ),
+            ).id
+        )
+    )
+    guid = one(records, "random:index/randomUuid:RandomUuid")
+    assert guid["parent"] == "state"
+    assert guid["inputs"]["keepers"] == {"principalId": "p-1"}
+    assignment = one(records, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")
+    assert re.fullmatch(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+        assignment["inputs"]["roleAssignmentId"],
+    )
+    assert guid["name"] in assignment["dependsOn"]
+    assert assignment["options"]["deleteBeforeReplace"] is True
 
 
 def test_state_refuses_unknown_backend() -> None:

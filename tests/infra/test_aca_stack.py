@@ -31,7 +31,7 @@ from infra.synth import (
     synthesize,
 )
 
-from .conftest import of_type, one
+from .conftest import of_type, one, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
 APP = "azure-native:app:ContainerApp"
@@ -294,6 +294,11 @@ BAD = [
         {"dapr.stateStore": "state.azure.blobstorage", "dapr.actorStateStore": True},
         "daca:dapr.actorStateStore",
     ),
+    # ACA runs Dapr's tracing itself: Application Insights through the environment
+    (
+        {"dapr.tracing": {"exporter": "otlp", "endpoint": "otel:4317"}},
+        "daca:dapr.tracing.exporter",
+    ),
 ]
 
 
@@ -428,3 +433,7 @@ def test_stack_names_become_valid_azure_labels(stack: str, label: str) -> None:
     from infra.stacks.aca import azure_label
 
     assert azure_label(stack) == label
+
+
+def test_no_command_logs_a_secret_output(aca: SynthResult) -> None:
+    secret_output_commands(aca.resources)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pulumi
@@ -52,30 +53,163 @@ def test_kind_cluster_creates_and_deletes_with_kind_and_keeps_kubeconfig_secret(
     assert "apiVersion: v1" in str(outputs["kubeconfig"])
 
 
+def kind_cluster_command(node_image: str = "kindest/node:v1.34.0") -> dict:
+    records = run_under_mocks(
+        lambda: (
+            KindCluster(
+                "kind", KindClusterArgs("demo", node_image, REPO_ROOT / "infra/kind/cluster.yaml")
+            ).cluster_id
+        )
+    )
+    return one(records, "command:local:Command")
+
+
+def test_kind_cluster_is_deleted_before_it_is_replaced() -> None:
+    """kind refuses a second cluster of the same name, and pulumi-command replaces
+    create-before-delete: a new node image or kind config must delete the old one first."""
+    command = kind_cluster_command()
+    assert command["options"].get("deleteBeforeReplace") is True
+
+
+def test_kind_cluster_keeps_the_kubeconfig_out_of_the_logs() -> None:
+    """stdout is the kubeconfig with the admin client key: secret as an output is not
+    enough, pulumi-command logs stdout unless logging is off."""
+    command = kind_cluster_command()
+    assert command["options"]["additionalSecretOutputs"] == ["stdout"]
+    assert command["inputs"]["logging"] == "none"
+
+
+FAKE_KIND_FOR_CREATE = """#!/bin/sh
+case "$1" in
+  version) echo "kind $FAKE_KIND_VERSION go1.24.6 linux/amd64" ;;
+  create) touch "$FAKE_CREATED" ;;
+  get) echo "apiVersion: v1" ;;
+  *) exit 64 ;;
+esac
+"""
+
+
+@pytest.mark.parametrize(
+    ("version", "accepted"),
+    [
+        ("v0.29.0", False),
+        ("v0.9.9", False),
+        ("v0.30.0", True),
+        ("v0.31.0-alpha+4f2b", True),
+        ("v1.0.0", True),
+        ("garbled", False),
+    ],
+)
+def test_kind_cluster_refuses_an_older_kind_before_creating(
+    tmp_path: Path, version: str, accepted: bool
+) -> None:
+    """The node image is pinned to what kind v0.30.0 published: an older kind fails early
+    with a message that names the versions, and creates nothing."""
+    script = kind_cluster_command()["inputs"]["create"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "kind").write_text(FAKE_KIND_FOR_CREATE)
+    (bin_dir / "kind").chmod(0o755)
+    created = tmp_path / "created"
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_KIND_VERSION": version,
+        "FAKE_CREATED": str(created),
+    }
+    result = subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True)
+    assert (result.returncode == 0) is accepted, result.stderr
+    assert created.exists() is accepted
+    if not accepted:
+        assert "v0.30.0" in result.stderr
+        assert version in result.stderr
+
+
 def test_local_registry_follows_kinds_recipe() -> None:
     records = run_under_mocks(
         lambda: (
             LocalRegistry(
                 "registry",
-                LocalRegistryArgs("kind-registry", "registry:2.8.3", 5001, "demo", "cluster-42"),
+                LocalRegistryArgs("daca-registry", "registry:2.8.3", 5017, "demo", "cluster-42"),
             ).host
         )
     )
     container = one(records, "docker:index/container:Container")["inputs"]
-    assert container["name"] == "kind-registry"
+    assert container["name"] == "daca-registry"
     port = container["ports"][0]
-    assert (port["internal"], port["external"], port["ip"]) == (5000, 5001, "127.0.0.1")
+    assert (port["internal"], port["external"], port["ip"]) == (5000, 5017, "127.0.0.1")
     assert container["networksAdvanced"][0]["name"] == "kind"
     command = one(records, "command:local:Command")["inputs"]
     # new nodes (a recreated cluster) get their hosts.toml again
     assert "cluster-42" in command["triggers"]
     hook = command["create"]
     assert "kind get nodes --name demo" in hook
-    assert "/etc/containerd/certs.d/localhost:5001" in hook
-    assert "http://kind-registry:5000" in hook
+    assert "/etc/containerd/certs.d/localhost:5017" in hook
+    assert "http://daca-registry:5000" in hook
     hosting = one(records, "kubernetes:core/v1:ConfigMap")["inputs"]
     assert hosting["metadata"] == {"name": "local-registry-hosting", "namespace": "kube-public"}
-    assert 'host: "localhost:5001"' in hosting["data"]["localRegistryHosting.v1"]
+    assert 'host: "localhost:5017"' in hosting["data"]["localRegistryHosting.v1"]
+
+
+FAKE_KIND = """#!/bin/sh
+# kind get nodes --name <cluster>: one node per line, as kind prints them
+[ "$1 $2" = "get nodes" ] || exit 64
+for node in $FAKE_NODES; do echo "$node"; done
+"""
+FAKE_DOCKER = """#!/bin/sh
+# docker exec [-i] <node> <command...>: fails for $FAKE_FAILING_NODE
+[ "$1" = exec ] || exit 64
+shift
+[ "$1" = -i ] && shift && cat > /dev/null
+echo "$*" >> "$FAKE_LOG"
+[ "$1" != "$FAKE_FAILING_NODE" ]
+"""
+
+
+def run_node_config(tmp_path: Path, nodes: str, failing: str = "") -> subprocess.CompletedProcess:
+    """Run the rendered node-configuration command for real, with fake kind and docker."""
+    records = run_under_mocks(
+        lambda: (
+            LocalRegistry(
+                "registry",
+                LocalRegistryArgs("daca-registry", "registry:2.8.3", 5017, "demo", "cluster-42"),
+            ).host
+        )
+    )
+    script = one(records, "command:local:Command", "registry-node-config")["inputs"]["create"]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool, body in (("kind", FAKE_KIND), ("docker", FAKE_DOCKER)):
+        (bin_dir / tool).write_text(body)
+        (bin_dir / tool).chmod(0o755)
+    env = {
+        "PATH": f"{bin_dir}:/usr/bin:/bin",
+        "FAKE_NODES": nodes,
+        "FAKE_FAILING_NODE": failing,
+        "FAKE_LOG": str(tmp_path / "calls"),
+    }
+    return subprocess.run(["/bin/sh", "-c", script], env=env, capture_output=True, text=True)
+
+
+def test_node_config_writes_hosts_toml_on_every_node(tmp_path: Path) -> None:
+    result = run_node_config(tmp_path, "demo-control-plane demo-worker")
+    assert result.returncode == 0, result.stderr
+    calls = (tmp_path / "calls").read_text().splitlines()
+    for node in ("demo-control-plane", "demo-worker"):
+        assert f"{node} mkdir -p /etc/containerd/certs.d/localhost:5017" in calls
+        assert f"{node} cp /dev/stdin /etc/containerd/certs.d/localhost:5017/hosts.toml" in calls
+
+
+def test_node_config_fails_when_any_node_fails(tmp_path: Path) -> None:
+    """A loop returns only its last command's status: a node in the middle must not be
+    skipped silently (its pods could never pull the app image)."""
+    result = run_node_config(tmp_path, "demo-control-plane demo-worker demo-worker2", "demo-worker")
+    assert result.returncode != 0
+
+
+def test_node_config_fails_when_the_cluster_has_no_nodes(tmp_path: Path) -> None:
+    result = run_node_config(tmp_path, "")
+    assert result.returncode != 0
+    assert "no nodes" in result.stderr
 
 
 def test_app_image_is_built_from_app_dockerfile_and_tagged_by_content() -> None:
@@ -92,6 +226,32 @@ def test_app_image_is_built_from_app_dockerfile_and_tagged_by_content() -> None:
     assert image["build"]["context"] == str(REPO_ROOT)
     assert image.get("skipPush") is False
     assert "@sha256:" in ref["ref"], "the workload must get the image by digest"
+
+
+def app_image_name(registry_id: str | None) -> str:
+    records = run_under_mocks(
+        lambda: (
+            AppImage(
+                "img",
+                AppImageArgs(
+                    repository="localhost:5017/daca-agent",
+                    context=REPO_ROOT,
+                    registry_id=registry_id,
+                ),
+            ).ref
+        )
+    )
+    name: str = one(records, "docker:index/image:Image")["inputs"]["imageName"]
+    return name
+
+
+def test_a_recreated_registry_gets_the_image_pushed_again() -> None:
+    """A new (so empty) registry container must change the image's inputs, or the
+    Deployment stays pinned to a digest the registry no longer has."""
+    first = app_image_name("container-1")
+    assert app_image_name("container-1") == first, "the same registry must not re-push"
+    assert app_image_name("container-2") != first
+    assert first.startswith("localhost:5017/daca-agent:")
 
 
 def test_source_digest_changes_with_the_sources(tmp_path: Path) -> None:
@@ -136,36 +296,80 @@ def test_namespace_has_pod_security_labels_and_default_deny() -> None:
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress"]}
 
 
-def test_redis_runs_non_root_with_its_password_only_in_a_secret() -> None:
-    client = {"app.kubernetes.io/name": "agent", "app.kubernetes.io/component": "agent"}
-    records = run_under_mocks(
+REDIS_CLIENT = {"app.kubernetes.io/name": "agent", "app.kubernetes.io/component": "agent"}
+REDIS_IMAGE = "redis:7.4.11-alpine@sha256:" + "b" * 64
+
+
+def redis_records() -> list[dict]:
+    return run_under_mocks(
         lambda: (
             Redis(
                 "redis",
                 RedisArgs(
                     namespace="daca",
-                    image="redis:7.4.2-alpine",
+                    image=REDIS_IMAGE,
                     storage="1Gi",
                     resources=RESOURCES,
-                    client_selector=client,
+                    client_selector=REDIS_CLIENT,
                 ),
             ).host
         )
     )
+
+
+def test_redis_password_is_never_on_the_command_line() -> None:
+    """`--requirepass $(REDIS_PASSWORD)` showed the password in `ps` and in the pod spec:
+    redis-server reads it from a config file mounted from the Secret."""
+    records = redis_records()
+    secret = one(records, "kubernetes:core/v1:Secret")["inputs"]
+    assert secret["stringData"] == {"redis-password": "[secret]", "auth.conf": "[secret]"}
+    pod = pod_spec(one(records, "kubernetes:apps/v1:StatefulSet"))
+    container = pod["containers"][0]
+    command_line = " ".join(container.get("command", []) + container["args"])
+    assert "requirepass" not in command_line
+    assert "$(" not in command_line
+    assert container["args"][:2] == ["redis-server", "/etc/redis/auth.conf"]
+    env = {e["name"]: e for e in container["env"]}
+    assert set(env) == {"REDISCLI_AUTH"}, "the server itself gets no password variable"
+    assert env["REDISCLI_AUTH"]["valueFrom"]["secretKeyRef"] == {
+        "name": "redis-auth",
+        "key": "redis-password",
+    }
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    assert volumes["auth"]["secret"]["items"] == [{"key": "auth.conf", "path": "auth.conf"}]
+    assert volumes["auth"]["secret"]["defaultMode"] == 0o440
+    mounts = {m["name"]: m for m in container["volumeMounts"]}
+    assert mounts["auth"] == {"name": "auth", "mountPath": "/etc/redis", "readOnly": True}
+
+
+def test_redis_auth_conf_quotes_the_password() -> None:
+    from infra.components.kubernetes.redis import redis_auth_conf
+
+    assert redis_auth_conf("abc123") == 'requirepass "abc123"\n'
+    assert redis_auth_conf('a "b" \\c\nd') == 'requirepass "a \\"b\\" \\\\c\\nd"\n'
+
+
+def test_redis_runs_as_a_high_uid_with_a_writable_data_volume() -> None:
+    """Not the image's `redis` (999): the entrypoint only chowns /data when started as
+    root, so the pod's fsGroup makes the volume writable."""
+    pod = pod_spec(one(redis_records(), "kubernetes:apps/v1:StatefulSet"))
+    context = pod["securityContext"]
+    assert (context["runAsUser"], context["runAsGroup"], context["fsGroup"]) == (10999,) * 3
+    assert pod["containers"][0]["securityContext"]["runAsUser"] == 10999
+
+
+def test_redis_runs_non_root_with_its_password_only_in_a_secret() -> None:
+    client = REDIS_CLIENT
+    records = redis_records()
     generated = one(records, "random:index/randomPassword:RandomPassword")
     assert generated["inputs"]["length"] >= 32
-    secret = one(records, "kubernetes:core/v1:Secret")["inputs"]
-    assert secret["stringData"] == {"redis-password": "[secret]"}
     sts = one(records, "kubernetes:apps/v1:StatefulSet")
     pod = pod_spec(sts)
     container = pod["containers"][0]
-    assert container["image"] == "redis:7.4.2-alpine"
+    assert container["image"] == REDIS_IMAGE
     assert pod["securityContext"]["runAsNonRoot"] is True
     assert container["securityContext"]["readOnlyRootFilesystem"] is True
     assert container["securityContext"]["capabilities"] == {"drop": ["ALL"]}
-    env = {e["name"]: e for e in container["env"]}
-    assert env["REDIS_PASSWORD"]["valueFrom"]["secretKeyRef"]["name"] == "redis-auth"
-    assert "$(REDIS_PASSWORD)" in container["args"]
     assert container["readinessProbe"]
     assert container["livenessProbe"]
     assert container["resources"]["limits"]["memory"]
@@ -191,10 +395,7 @@ def test_dapr_components_render_scoped_with_secret_refs() -> None:
     records = run_under_mocks(
         lambda: (
             DaprComponents(
-                "dc",
-                DaprComponentsArgs(
-                    namespace="daca", app_id="agent", components=specs, tracing_sampling_rate=0.5
-                ),
+                "dc", DaprComponentsArgs(namespace="daca", app_id="agent", components=specs)
             ).configuration
         )
     )
@@ -211,11 +412,69 @@ def test_dapr_components_render_scoped_with_secret_refs() -> None:
     } in state["spec"]["metadata"]
     config = one(records, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
     assert config["metadata"]["name"] == "agent-config"
-    assert config["spec"]["tracing"]["samplingRate"] == "0.5"
+    assert config["spec"]["tracing"] == {"samplingRate": "0"}, "no exporter, no sampling"
     assert config["spec"]["secrets"]["scopes"][0]["defaultAccess"] == "deny"
     resiliency = one(records, "kubernetes:dapr.io/v1alpha1:Resiliency")["inputs"]
     assert set(resiliency["spec"]["targets"]["components"]) == {"statestore", "pubsub"}
     assert resiliency["scopes"] == ["agent"]
+
+
+@pytest.mark.parametrize(
+    ("tracing", "expected"),
+    [
+        ({}, {"samplingRate": "0"}),
+        (
+            {"exporter": "otlp", "endpoint": "otel-collector.obs:4317", "samplingRate": 0.25},
+            {
+                "samplingRate": "0.25",
+                "otel": {
+                    "endpointAddress": "otel-collector.obs:4317",
+                    "isSecure": True,
+                    "protocol": "grpc",
+                },
+            },
+        ),
+        (
+            {"exporter": "otlp", "endpoint": "otel:4318", "protocol": "http", "secure": False},
+            {
+                "samplingRate": "1",
+                "otel": {"endpointAddress": "otel:4318", "isSecure": False, "protocol": "http"},
+            },
+        ),
+        (
+            {"exporter": "zipkin", "endpoint": "http://zipkin:9411", "samplingRate": 0.00001},
+            {"samplingRate": "0.00001", "zipkin": {"endpointAddress": "http://zipkin:9411"}},
+        ),
+        (
+            {"exporter": "zipkin", "endpoint": "http://zipkin.obs:9411/api/v2/spans"},
+            {
+                "samplingRate": "1",
+                "zipkin": {"endpointAddress": "http://zipkin.obs:9411/api/v2/spans"},
+            },
+        ),
+    ],
+)
+def test_dapr_configuration_traces_only_to_a_configured_exporter(
+    tracing: dict, expected: dict
+) -> None:
+    from infra.config.base import TracingConfig
+
+    spec = DaprComponentSpec(name="secretstore", type="secretstores.kubernetes", scopes=("a",))
+    records = run_under_mocks(
+        lambda: (
+            DaprComponents(
+                "dc",
+                DaprComponentsArgs(
+                    namespace="daca",
+                    app_id="a",
+                    components=[spec],
+                    tracing=TracingConfig.model_validate(tracing),
+                ),
+            ).configuration
+        )
+    )
+    config = one(records, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    assert config["spec"]["tracing"] == expected
 
 
 def test_a_component_scoped_elsewhere_is_refused() -> None:
@@ -281,6 +540,15 @@ def test_workload_is_hardened_probed_and_annotated_for_dapr() -> None:
         one(records, "kubernetes:core/v1:ServiceAccount")["inputs"]["automountServiceAccountToken"]
         is False
     )
+
+
+@pytest.mark.parametrize("kubernetes_secret_store", [True, False])
+def test_dapr_builtin_kubernetes_secret_store_is_off(kubernetes_secret_store: bool) -> None:
+    """daprd otherwise loads a store named `kubernetes` that the Configuration's secret
+    scopes (on `secretstore`) do not cover: the scoped component must be the only door."""
+    records = workload(kubernetes_secret_store=kubernetes_secret_store)
+    template = one(records, "kubernetes:apps/v1:Deployment")["inputs"]["spec"]["template"]
+    assert template["metadata"]["annotations"]["dapr.io/disable-builtin-k8s-secret-store"] == "true"
 
 
 def test_scaled_out_workload_gets_hpa_and_pdb_and_no_fixed_replicas() -> None:

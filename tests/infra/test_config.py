@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.config import ConfigError, load_config, read_kind_config
+from infra.config import ConfigError, load_config, parse_image, read_kind_config
 from infra.synth import load_stack_config
 
 BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
@@ -78,7 +78,57 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ("plaintext model key", {"modelApiKey": "sk-plain"}, ["daca:modelApiKey", "--secret"]),
     ("compatible model without URL", {"app.model.provider": "openai-compatible"}, ["baseUrl"]),
     ("kind config without mapping", {"kind.configFile": "Pulumi.yaml"}, ["daca:kind.configFile"]),
+    (
+        "kind node image without digest",
+        {"kind.nodeImage": "kindest/node:v1.34.0"},
+        ["daca:kind.nodeImage", "'kindest/node:v1.34.0'", "@sha256:"],
+    ),
     ("key without namespace", {"@app": {"port": 8000}}, ["daca-ascent:app", "daca:app"]),
+    (
+        "unknown tracing exporter",
+        {"dapr.tracing": {"exporter": "jaeger"}},
+        ["daca:dapr.tracing.exporter", "'jaeger'", "'none'", "'otlp'", "'zipkin'"],
+    ),
+    (
+        "sampling without an exporter",
+        {"dapr.tracing": {"samplingRate": 0.5}},
+        ["daca:dapr.tracing.samplingRate", "0.5", "exporter"],
+    ),
+    (
+        "sampling rate above 1",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "http://z:9411", "samplingRate": 2}},
+        ["daca:dapr.tracing.samplingRate", "2", "1"],
+    ),
+    (
+        "exporter without endpoint",
+        {"dapr.tracing": {"exporter": "otlp"}},
+        ["daca:dapr.tracing", "endpoint", "otlp"],
+    ),
+    (
+        "otlp endpoint with a scheme",
+        {"dapr.tracing": {"exporter": "otlp", "endpoint": "http://otel:4317"}},
+        ["daca:dapr.tracing.endpoint", "'http://otel:4317'", "host:port"],
+    ),
+    (
+        "zipkin endpoint not a URL",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "zipkin:9411"}},
+        ["daca:dapr.tracing.endpoint", "'zipkin:9411'", "URL"],
+    ),
+    (
+        "endpoint without an exporter",
+        {"dapr.tracing": {"endpoint": "otel:4317"}},
+        ["daca:dapr.tracing.endpoint", "'otel:4317'", "exporter"],
+    ),
+    (
+        "otlp settings on zipkin",
+        {"dapr.tracing": {"exporter": "zipkin", "endpoint": "http://z:9411", "protocol": "http"}},
+        ["daca:dapr.tracing.protocol", "'http'", "otlp"],
+    ),
+    (
+        "old tracingSamplingRate key",
+        {"dapr.tracingSamplingRate": 1},
+        ["daca:dapr", "tracingSamplingRate", "1", "daca:dapr.tracing", "exporter"],
+    ),
 ]
 
 
@@ -109,6 +159,58 @@ def test_shipped_prototype_config_is_valid() -> None:
     config, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
     assert config.stage == "prototype"
     assert config.dapr.version.count(".") == 2
+
+
+def test_kind_node_image_is_pinned_by_digest_by_default_and_as_shipped() -> None:
+    """kind publishes node images per kind release, and the same tag is pushed again
+    for later releases: only the digest names the image a kind version was tested with."""
+    from infra.config.prototype import KindConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for image in (KindConfig().node_image, shipped.kind.node_image):  # type: ignore[attr-defined]
+        repository, tag, digest = parse_image(image)
+        assert (repository, tag) == ("kindest/node", "v1.34.0")
+        assert digest is not None
+    assert shipped.kubernetes_version == "1.34.0"
+
+
+def test_redis_image_is_pinned_by_digest_by_default_and_as_shipped() -> None:
+    from infra.config import RedisConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for image in (RedisConfig().image, shipped.redis.image):  # type: ignore[attr-defined]
+        repository, tag, digest = parse_image(image)
+        assert repository == "redis"
+        assert tag is not None
+        assert tag.endswith("-alpine")
+        assert digest is not None
+
+
+def test_registry_defaults_do_not_collide_with_kinds_own_registry_script() -> None:
+    """kind's local-registry script (site/static/examples/kind-with-registry.sh) runs
+    `kind-registry` on 127.0.0.1:5001: most kind users already have that container."""
+    from infra.config.prototype import RegistryConfig
+
+    defaults = RegistryConfig()
+    assert defaults.name != "kind-registry"
+    assert defaults.host_port != 5001
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    registry = shipped.registry  # type: ignore[attr-defined]
+    assert (registry.name, registry.host_port) == (defaults.name, defaults.host_port)
+
+
+def test_tracing_samples_nothing_without_an_exporter() -> None:
+    """Sampling with no exporter costs CPU and memory in every sidecar for traces nobody
+    receives: the default samples nothing."""
+    from infra.config.base import TracingConfig
+
+    shipped, _, _ = load_stack_config(Path(__file__).parents[2] / "Pulumi.prototype.yaml")
+    for tracing in (TracingConfig(), shipped.dapr.tracing):
+        assert tracing.exporter == "none"
+        assert tracing.effective_sampling_rate == 0
+    otlp = TracingConfig.model_validate({"exporter": "otlp", "endpoint": "otel.obs:4317"})
+    assert otlp.effective_sampling_rate == 1
+    assert (otlp.otlp_protocol, otlp.otlp_secure) == ("grpc", True)
 
 
 def test_model_key_given_as_secret_is_accepted() -> None:

@@ -125,7 +125,7 @@ def test_kubeconfig_is_read_once_cloud_init_is_done_and_never_logged(
 ) -> None:
     read = one(oci_stack.resources, "command:remote:Command", "kubeconfig-read")
     assert read["inputs"]["logging"] == "none"
-    assert "stdout" in read["additionalSecretOutputs"]
+    assert "stdout" in read["options"]["additionalSecretOutputs"]
     script = read["inputs"]["create"]
     assert script.index("cloud-init status --wait") < script.index("/etc/rancher/k3s/k3s.yaml")
     public_ip = oci_stack.outputs["publicIp"]
@@ -189,7 +189,7 @@ def test_nodes_are_always_free_a1_with_imdsv2_and_never_replaced_by_a_new_image(
         assert inputs["instanceOptions"]["areLegacyImdsEndpointsDisabled"] is True
         assert inputs["sourceDetails"]["bootVolumeSizeInGbs"] == "50"
         assert inputs["availabilityDomain"] == SYNTH_ADS[0]
-        assert node["ignoreChanges"] == ["metadata", "sourceDetails.sourceId"]
+        assert node["options"]["ignoreChanges"] == ["metadata", "sourceDetails.sourceId"]
 
 
 def test_availability_domain_is_chosen_by_config(tmp_path: Path) -> None:

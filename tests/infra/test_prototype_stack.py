@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -11,7 +12,8 @@ import pytest
 
 from infra.config import read_kind_config
 from infra.synth import SynthResult, evaluate, load_stack_config, synthesize
-from tests.infra.conftest import of_type, one, pod_spec
+from infra.validate import validate_manifests
+from tests.infra.conftest import of_type, one, pod_spec, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
 
@@ -130,9 +132,19 @@ def test_app_image_is_the_built_image_by_digest(prototype: SynthResult) -> None:
     image = one(prototype.resources, "docker:index/image:Image")["inputs"]
     container = pod_spec(one(prototype.resources, "kubernetes:apps/v1:Deployment"))["containers"][0]
     repository = image["imageName"].rsplit(":", 1)[0]
-    assert repository == "localhost:5001/daca-agent"
+    assert repository == "localhost:5017/daca-agent"
     assert container["image"].startswith(f"{repository}@sha256:")
     assert prototype.outputs["image"] == container["image"]
+
+
+def test_the_image_follows_the_registry_container(prototype: SynthResult) -> None:
+    """A recreated registry container (new id) is empty: the image push must depend on it."""
+    image = one(prototype.resources, "docker:index/image:Image")
+    registry = one(prototype.resources, "docker:index/container:Container")
+    tag = image["inputs"]["imageName"].rsplit(":", 1)[1]
+    # the mocks give a resource the id `<name>-id`
+    fingerprint = hashlib.sha256(f"{registry['name']}-id".encode()).hexdigest()[:12]
+    assert tag.endswith(f"-{fingerprint}")
 
 
 def test_chart_version_is_the_configured_pin(prototype: SynthResult) -> None:
@@ -237,3 +249,25 @@ def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
         "pubsub",
         "secretstore",
     )
+
+
+def test_no_command_logs_a_secret_output(prototype: SynthResult) -> None:
+    names = [c["name"] for c in secret_output_commands(prototype.resources)]
+    assert names == ["kind-cluster"]
+
+
+def test_shipped_stack_samples_no_traces(prototype: SynthResult) -> None:
+    config = one(prototype.resources, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    assert config["spec"]["tracing"] == {"samplingRate": "0"}
+
+
+def test_an_otlp_exporter_reaches_the_dapr_configuration(
+    stack_config: Callable[[dict[str, Any]], Path], tmp_path: Path
+) -> None:
+    tracing = {"exporter": "otlp", "endpoint": "otel-collector.obs:4317", "secure": False}
+    result = synthesize("prototype", stack_config({"dapr.tracing": tracing}), tmp_path / "o")
+    config = one(result.resources, "kubernetes:dapr.io/v1alpha1:Configuration")["inputs"]
+    otel = {"endpointAddress": "otel-collector.obs:4317", "isSecure": False, "protocol": "grpc"}
+    assert config["spec"]["tracing"] == {"samplingRate": "1", "otel": otel}
+    version = result.config.kubernetes_version  # type: ignore[attr-defined]
+    assert validate_manifests(result.manifests_dir, version) == []

@@ -803,6 +803,49 @@ CASES: list[Case] = [
         resource("azure-native:containerregistry:Registry", {"sku": {"name": "Basic"}}),
         "pass",
     ),
+    *k(
+        "aca-data-local-auth-disabled",
+        resource("azure-native:cosmosdb:DatabaseAccount", {"disableLocalAuth": True}),
+        resource("azure-native:cosmosdb:DatabaseAccount", {"disableLocalAuth": False}),
+        resource("azure-native:cosmosdb:DatabaseAccount", {"kind": "GlobalDocumentDB"}),
+        "fail",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "servicebus-compliant",
+        (resource("azure-native:servicebus:Namespace", {"disableLocalAuth": True}),),
+        "pass",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "servicebus-sas",
+        (resource("azure-native:servicebus:Namespace", {"sku": {"name": "Standard"}}),),
+        "fail",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "storage-compliant",
+        (resource("azure-native:storage:StorageAccount", {"allowSharedKeyAccess": False}),),
+        "pass",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "storage-shared-key",
+        (resource("azure-native:storage:StorageAccount", {"allowSharedKeyAccess": True}),),
+        "fail",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "storage-default-allows-keys",
+        (resource("azure-native:storage:StorageAccount", {"kind": "StorageV2"}),),
+        "fail",
+    ),
+    Case(
+        "aca-data-local-auth-disabled",
+        "unknown-at-preview",
+        (resource("azure-native:servicebus:Namespace", {"disableLocalAuth": UNKNOWN}),),
+        "na",
+    ),
     # --- oci ---
     *k(
         "oci-instance-free-shape",

@@ -89,7 +89,7 @@ def test_planted_password_and_latest_image_are_caught(planted: Any, capsys: Any)
     ("type_", "name", "field", "value"),
     [
         ("docker:index/remoteImage:RemoteImage", "registry-image", "name", "registry:latest"),
-        ("docker:index/image:Image", "agent-image-image", "imageName", "localhost:5001/daca-agent"),
+        ("docker:index/image:Image", "agent-image-image", "imageName", "localhost:5017/daca-agent"),
     ],
 )
 def test_latest_is_caught_where_docker_images_are_named(

@@ -9,6 +9,7 @@ from typing import Literal
 import pulumi
 import pulumi_azure_native.cosmosdb as cosmosdb
 import pulumi_azure_native.storage as storage
+import pulumi_random as random
 
 from infra.components.azure.identity import (
     COSMOS_DATA_CONTRIBUTOR,
@@ -116,8 +117,15 @@ class AcaState(pulumi.ComponentResource):
             opts=child,
         )
         for grantee in args.writers:
+            label = f"{name}-{grantee.label}-data-contributor"
+            # the assignment's name must be a GUID: kept in state, so stable across updates,
+            # and new for a new principal, so a replacement never reuses the old name
+            assignment_id = random.RandomUuid(
+                f"{label}-id", keepers={"principalId": grantee.principal_id}, opts=child
+            )
             cosmosdb.SqlResourceSqlRoleAssignment(
-                f"{name}-{grantee.label}-data-contributor",
+                label,
+                role_assignment_id=assignment_id.result,
                 resource_group_name=args.resource_group_name,
                 account_name=account.name,
                 principal_id=grantee.principal_id,
@@ -125,7 +133,11 @@ class AcaState(pulumi.ComponentResource):
                     account.id, "/sqlRoleDefinitions/", COSMOS_DATA_CONTRIBUTOR
                 ),
                 scope=account.id,
-                opts=child,
+                # one principal, role and scope cannot be assigned twice: a replacement
+                # (a new name, e.g. from auto-naming) deletes the old one first
+                opts=pulumi.ResourceOptions.merge(
+                    child, pulumi.ResourceOptions(delete_before_replace=True)
+                ),
             )
         return account.id, {
             "url": account.document_endpoint,

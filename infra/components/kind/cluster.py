@@ -11,6 +11,7 @@ import pulumi
 from pulumi_command import local
 
 from infra.components.options import child_options
+from infra.config.prototype import MIN_KIND_VERSION
 
 
 @dataclass(frozen=True)
@@ -21,13 +22,29 @@ class KindClusterArgs:
     node_image: str
     #: the kind config file (port mappings, node labels, the registry patch)
     config_file: Path
+    #: the oldest kind (MAJOR.MINOR.PATCH) the node image is known to work with
+    min_kind_version: str = MIN_KIND_VERSION
+
+
+def kind_version_check(minimum: str) -> str:
+    """A shell command that fails, naming both versions, when `kind version` is older
+    than `minimum` (or unreadable)."""
+    major, minor, patch = (int(part) for part in minimum.split("."))
+    floor = major * 1_000_000 + minor * 1_000 + patch
+    return (
+        'found=$(kind version) || exit 1; set -- $(printf "%s\\n" "$found" | sed -n '
+        "'s/^kind v\\([0-9][0-9]*\\)\\.\\([0-9][0-9]*\\)\\.\\([0-9][0-9]*\\).*/\\1 \\2 \\3/p'); "
+        f"if [ $# -ne 3 ] || [ $(($1 * 1000000 + $2 * 1000 + $3)) -lt {floor} ]; then "
+        f'printf "this stack needs kind v{minimum} or newer, the oldest its node image is '
+        f'checked with; found: %s (upgrade kind)\\n" "$found" >&2; exit 1; fi'
+    )
 
 
 class KindCluster(pulumi.ComponentResource):
     """Runs `kind create cluster` on create and `kind delete cluster` on destroy.
 
-    A change of node image or config file replaces the cluster: kind cannot change
-    either in place.
+    A change of node image or config file replaces the cluster (deleting the old one
+    first): kind cannot change either in place.
     """
 
     kubeconfig: pulumi.Output[str]
@@ -46,6 +63,7 @@ class KindCluster(pulumi.ComponentResource):
             f"{name}-cluster",
             # kind prints progress on stderr; stdout carries only the kubeconfig
             create=(
+                f"{kind_version_check(args.min_kind_version)} && "
                 f"kind create cluster --name {cluster} --image {shlex.quote(args.node_image)} "
                 f"--config {shlex.quote(str(args.config_file))} --wait 180s 1>&2 && "
                 f"kind get kubeconfig --name {cluster}"
@@ -53,9 +71,17 @@ class KindCluster(pulumi.ComponentResource):
             update=f"kind get kubeconfig --name {cluster}",
             delete=f"kind delete cluster --name {cluster}",
             triggers=[args.cluster_name, args.node_image, config_digest],
+            # stdout is the kubeconfig with the admin client key: a secret output is still
+            # logged unless logging is off (kind's progress on stderr is lost with it)
+            logging=local.Logging.NONE,
             opts=pulumi.ResourceOptions.merge(
                 child_options(self, opts),
-                pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
+                pulumi.ResourceOptions(
+                    additional_secret_outputs=["stdout"],
+                    # kind refuses a second cluster of the same name, and a command is
+                    # replaced create-before-delete unless told otherwise
+                    delete_before_replace=True,
+                ),
             ),
         )
         self.kubeconfig = pulumi.Output.secret(created.stdout)

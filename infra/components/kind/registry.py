@@ -36,6 +36,26 @@ class LocalRegistryArgs:
     cluster_id: pulumi.Input[str] = ""
 
 
+def node_config_script(cluster: str, host: str, hosts_toml: str) -> str:
+    """The shell command that writes `hosts_toml` for `host` on every node of `cluster`.
+
+    It fails if any node fails (a loop alone returns only the last node's status) and if
+    the cluster has no nodes (`kind get nodes` exits 0 for a cluster that is not there).
+    """
+    hosts_dir = f"/etc/containerd/certs.d/{host}"
+    return (
+        f"nodes=$(kind get nodes --name {shlex.quote(cluster)}) || exit 1; "
+        f'[ -n "$nodes" ] || {{ printf "kind cluster %s has no nodes\\n" {shlex.quote(cluster)} '
+        ">&2; exit 1; }; "
+        "for node in $nodes; do "
+        f'docker exec "$node" mkdir -p {shlex.quote(hosts_dir)} || exit 1; '
+        f"printf %s {shlex.quote(hosts_toml)} | "
+        f'docker exec -i "$node" cp /dev/stdin {shlex.quote(hosts_dir + "/hosts.toml")} '
+        "|| exit 1; "
+        "done"
+    )
+
+
 class LocalRegistry(pulumi.ComponentResource):
     """The registry container, the node-side containerd config and the ConfigMap.
 
@@ -43,6 +63,9 @@ class LocalRegistry(pulumi.ComponentResource):
     """
 
     host: pulumi.Output[str]
+    #: the registry container's id: a new container starts empty (nothing pushed to the
+    #: old one survives it), so whatever pushes here follows this
+    container_id: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: LocalRegistryArgs, opts: pulumi.ResourceOptions | None = None
@@ -74,16 +97,9 @@ class LocalRegistry(pulumi.ComponentResource):
             ],
             opts=child_options(self, opts),
         )
-        hosts_dir = f"/etc/containerd/certs.d/{host}"
         hosts_toml = f'[host."http://{args.container_name}:{REGISTRY_PORT}"]\n'
         configure_nodes = pulumi.Output.from_input(args.cluster_name).apply(
-            lambda cluster: (
-                f"for node in $(kind get nodes --name {shlex.quote(cluster)}); do "
-                f'docker exec "$node" mkdir -p {shlex.quote(hosts_dir)} && '
-                f"printf %s {shlex.quote(hosts_toml)} | "
-                f'docker exec -i "$node" cp /dev/stdin {shlex.quote(hosts_dir + "/hosts.toml")}; '
-                "done"
-            )
+            lambda cluster: node_config_script(cluster, host, hosts_toml)
         )
         nodes = local.Command(
             f"{name}-node-config",
@@ -102,4 +118,5 @@ class LocalRegistry(pulumi.ComponentResource):
             opts=child_options(self, opts, depends_on=[nodes]),
         )
         self.host = pulumi.Output.all(container.id, nodes.id).apply(lambda _: host)
-        self.register_outputs({"host": self.host})
+        self.container_id = container.id
+        self.register_outputs({"host": self.host, "containerId": self.container_id})

@@ -88,6 +88,10 @@ def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
         "dapr.io/sidecar-cpu-limit": s.cpu_limit,
         "dapr.io/sidecar-memory-limit": s.memory_limit,
         "dapr.io/sidecar-seccomp-profile-type": "RuntimeDefault",
+        # otherwise daprd adds a store named `kubernetes` that the Configuration's secret
+        # scopes (set on our `secretstore`) do not cover; component secretKeyRefs are still
+        # resolved, by the operator
+        "dapr.io/disable-builtin-k8s-secret-store": "true",
     }
 
 

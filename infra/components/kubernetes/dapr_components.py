@@ -10,6 +10,7 @@ import pulumi
 
 from infra.components.kubernetes.conventions import PART_OF
 from infra.components.options import child_options
+from infra.config.base import TracingConfig
 from infra.dapr.kubernetes import API_VERSION, DaprObject, render_k8s_component
 from infra.dapr.spec import PUBSUB, STATESTORE, DaprComponentSpec
 
@@ -22,12 +23,28 @@ class DaprComponentsArgs:
     app_id: str
     #: the components, from the stage-neutral spec
     components: Sequence[DaprComponentSpec]
-    #: the fraction of requests traced, 0..1
-    tracing_sampling_rate: float = 1.0
+    #: where traces go; without an exporter nothing is sampled
+    tracing: TracingConfig = field(default_factory=TracingConfig)
     #: secrets the app may read through the secret store (all others are denied)
     allowed_secrets: Sequence[str] = field(default_factory=list)
     #: the name of the secret store component
     secret_store: str = "secretstore"
+
+
+def tracing_spec(tracing: TracingConfig) -> dict[str, Any]:
+    """The Configuration's `spec.tracing`: an exporter block only when one is configured."""
+    # a plain decimal: the CRD takes a string, and 1e-05 is not one a reader expects
+    rate = f"{tracing.effective_sampling_rate:.10f}".rstrip("0").rstrip(".")
+    spec: dict[str, Any] = {"samplingRate": rate}
+    if tracing.exporter == "otlp":
+        spec["otel"] = {
+            "endpointAddress": tracing.endpoint,
+            "isSecure": tracing.otlp_secure,
+            "protocol": tracing.otlp_protocol,
+        }
+    elif tracing.exporter == "zipkin":
+        spec["zipkin"] = {"endpointAddress": tracing.endpoint}
+    return spec
 
 
 def resiliency_spec() -> dict[str, Any]:
@@ -99,7 +116,7 @@ class DaprComponents(pulumi.ComponentResource):
                 "kind": "Configuration",
                 "metadata": {"name": config_name, "namespace": args.namespace, "labels": labels},
                 "spec": {
-                    "tracing": {"samplingRate": f"{args.tracing_sampling_rate:g}"},
+                    "tracing": tracing_spec(args.tracing),
                     "metric": {"enabled": True},
                     "secrets": {
                         "scopes": [

@@ -177,7 +177,7 @@ def install_platform(
             namespace=namespace.name,
             app_id=app.name,
             components=platform_components(args, redis),
-            tracing_sampling_rate=args.dapr.tracing_sampling_rate,
+            tracing=args.dapr.tracing,
             allowed_secrets=[model_key_secret_name(app.name)] if args.model_api_key else [],
         ),
         opts=after(dapr),
