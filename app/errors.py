@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.route_match import routes_at_path
 from app.store import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,14 @@ _HTTP_CODES = {
 }
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, sorted."""
+    methods: set[str] = set()
+    for route in routes_at_path(request.app.router.routes, request.scope):
+        methods |= route.methods or set()
+    return sorted(methods)
+
+
 def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
     """Register handlers so no error leaves as HTML, a default FastAPI body or a trace."""
 
@@ -93,9 +102,16 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
             return error_response(422, "malformed_json", "request body is not valid JSON")
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route for {request.method} {request.url.path}"
-        return error_response(exc.status_code, code, message, exc.headers)
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; a path served by several
+            # routes (GET and DELETE /v1/sessions/{id}) must list every method
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return error_response(exc.status_code, code, message, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

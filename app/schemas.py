@@ -96,7 +96,7 @@ class PostMessageRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(description="The user's message.")
+    content: str = Field(min_length=1, description="The user's message.")
 
 
 class PostMessageResponse(BaseModel):

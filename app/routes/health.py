@@ -8,6 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import BackendDep, MetricsDep, SettingsDep
 from app.errors import error_response
+from app.schemas import ErrorResponse
 from app.store import BackendUnavailableError
 
 router = APIRouter(tags=["operations"])
@@ -19,7 +20,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"model": ErrorResponse, "description": "Not ready; see Retry-After."}},
+)
 async def readyz(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
     """Readiness: the Dapr sidecar and the state store answer (always, when embedded)."""
     try:
