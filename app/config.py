@@ -158,6 +158,17 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DAPR_API_TOKEN"),
         description="Sidecar API token, when Dapr API token auth is on.",
     )
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None,
+        description="When set, /metrics is served on this port by a separate listener and "
+        "no longer on the main port.",
+    )
+
+    @model_validator(mode="after")
+    def _check_metrics_port(self) -> Self:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("DACA_METRICS_PORT must differ from DACA_PORT")
+        return self
 
     @model_validator(mode="after")
     def _check_provider(self) -> Self:

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from agents import RunConfig
 from fastapi import FastAPI
+from prometheus_client import start_http_server
 
 from app.agents.assistant import build_assistant
 from app.agents.providers import build_model_provider
@@ -69,6 +70,13 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         )
         # Per-request client logs (sidecar probes) would drown the app's own at INFO.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        metrics_server = None
+        if settings.metrics_port is not None:
+            # a listener of its own, so the metrics never share the public port
+            metrics_server, _ = start_http_server(
+                settings.metrics_port, addr=settings.host, registry=metrics.registry
+            )
+            logger.info("metrics on %s:%d/metrics", settings.host, settings.metrics_port)
         active = backend or build_backend(settings)
         await active.start()
         api_key = await _resolve_api_key(settings, active)
@@ -100,6 +108,9 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         finally:
             await provider.aclose()
             await active.close()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
     app = FastAPI(
         title="DACA agent service",
@@ -112,6 +123,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     install_error_handlers(app, settings.retry_after_seconds)
     for router in (sessions.router, reviews.router, health.router, dapr_subscriptions.router):
         app.include_router(router)
+    if settings.metrics_port is None:
+        app.include_router(health.metrics_router)
     # Outermost last: metrics see every answer, including the 413s of the size limit.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)

@@ -12,6 +12,8 @@ from app.schemas import ErrorResponse
 from app.store import BackendUnavailableError
 
 router = APIRouter(tags=["operations"])
+#: mounted on the main port only when no DACA_METRICS_PORT listener serves the metrics
+metrics_router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
@@ -36,7 +38,7 @@ async def readyz(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "backend": backend.kind})
 
 
-@router.get("/metrics", response_class=Response)
+@metrics_router.get("/metrics", response_class=Response)
 async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus exposition of the app's metrics."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -55,6 +55,8 @@ def test_sidecar_is_detected_from_the_injectors_variables(
         ({"DACA_MAX_BODY_BYTES": "10"}, "DACA_MAX_BODY_BYTES='10'"),
         ({"DAPR_GRPC_PORT": "x"}, "DAPR_GRPC_PORT='x'"),
         ({"DACA_LOG_LEVEL": "loud"}, "DACA_LOG_LEVEL='loud'"),
+        ({"DACA_METRICS_PORT": "8000"}, "DACA_METRICS_PORT must differ from DACA_PORT"),
+        ({"DACA_METRICS_PORT": "0"}, "DACA_METRICS_PORT='0'"),
     ],
 )
 def test_bad_settings_name_the_variable(
