@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Self
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "DACA_"
+
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+
+#: comma-separated in the environment, a tuple of lower-case hex digests in the settings
+KeyDigests = Annotated[tuple[str, ...], NoDecode]
 
 
 class ModelProviderName(StrEnum):
@@ -158,11 +171,62 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DAPR_API_TOKEN"),
         description="Sidecar API token, when Dapr API token auth is on.",
     )
+    app_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("APP_API_TOKEN"),
+        description="Token the sidecar sends in `dapr-api-token` on every call to the app "
+        "(Dapr's dapr.io/app-token-secret); when set, /dapr/* requires it.",
+    )
+
+    api_keys: KeyDigests = Field(
+        default=(),
+        description="Comma-separated SHA-256 hex digests of the users' API keys.",
+    )
+    reviewer_keys: KeyDigests = Field(
+        default=(),
+        description="Comma-separated SHA-256 hex digests of the reviewers' API keys (a "
+        "reviewer may also use the user routes).",
+    )
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None,
         description="When set, /metrics is served on this port by a separate listener and "
         "no longer on the main port.",
     )
+
+    @field_validator("api_keys", "reviewer_keys", mode="before")
+    @classmethod
+    def _parse_digests(cls, value: Any) -> tuple[str, ...]:
+        entries = value.split(",") if isinstance(value, str) else list(value or ())
+        digests: list[str] = []
+        for position, entry in enumerate(entries, start=1):
+            digest = str(entry).strip().lower()
+            if not digest:
+                continue
+            if not _SHA256_HEX.match(digest):
+                # the value is never echoed: someone may have pasted a key, not its digest
+                raise ValueError(
+                    f"entry {position} is not a SHA-256 hex digest (64 hex characters); list "
+                    'the digests of the keys (`printf %s "$KEY" | sha256sum`), not the keys'
+                )
+            if digest not in digests:
+                digests.append(digest)
+        return tuple(digests)
+
+    @field_validator("app_api_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # infra may render an unset optional as an empty variable
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Self:
+        digests = set(self.api_keys) | set(self.reviewer_keys)
+        if len({digest[:12] for digest in digests}) != len(digests):
+            raise ValueError(
+                "two different keys in DACA_API_KEYS/DACA_REVIEWER_KEYS share their first 12 "
+                "digest characters (the principal id); generate a new key"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_metrics_port(self) -> Self:
@@ -208,6 +272,11 @@ class Settings(BaseSettings):
     def has_api_key(self) -> bool:
         """True when OPENAI_API_KEY holds a non-empty value."""
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def credentials_configured(self) -> bool:
+        """True when any way to authenticate is configured (API keys)."""
+        return bool(self.api_keys or self.reviewer_keys)
 
     @property
     def sidecar_enabled(self) -> bool:

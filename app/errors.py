@@ -48,6 +48,41 @@ class ServiceUnavailableError(ApiError):
     code = "unavailable"
 
 
+#: the realm of every bearer challenge
+REALM = "daca-agent"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """A ``WWW-Authenticate`` value (RFC 6750): no error code when no token was sent,
+    ``invalid_token`` when one was refused, ``insufficient_scope`` for a missing role."""
+    parts = [f'Bearer realm="{REALM}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        # quoted-string: no quotes or backslashes inside
+        cleaned = description.replace("\\", "").replace('"', "'")
+        parts.append(f'error_description="{cleaned}"')
+    return ", ".join(parts)
+
+
+class UnauthorizedError(ApiError):
+    """No credentials, or credentials refused (401 with a bearer challenge)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, token_refused: bool = False) -> None:
+        challenge = bearer_challenge("invalid_token", message) if token_refused else None
+        super().__init__(message, headers={"WWW-Authenticate": challenge or bearer_challenge()})
+
+
+class ForbiddenError(ApiError):
+    """Authenticated, but not allowed (403)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
 def error_response(
     status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -61,6 +96,8 @@ def error_response(
 _FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 _HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",

@@ -5,22 +5,47 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from agents import RunConfig
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from prometheus_client import start_http_server
 
 from app.agents.assistant import build_assistant
 from app.agents.providers import build_model_provider
+from app.auth.gate import (
+    CREDENTIAL_SETTINGS,
+    AccessGateMiddleware,
+    Authenticator,
+    AuthMode,
+    SidecarGate,
+)
 from app.config import ModelProviderName, Settings, SettingsError, load_settings
 from app.dapr_backend import DaprBackend
+from app.deps import get_principal, require_sidecar
 from app.errors import install_error_handlers
 from app.metrics import BodySizeLimitMiddleware, Metrics, RequestMetricsMiddleware
 from app.routes import dapr_subscriptions, health, reviews, sessions
+from app.schemas import ErrorResponse
 from app.service import ConversationService
 from app.store import Backend, BackendUnavailableError, EmbeddedBackend
 
 logger = logging.getLogger("app")
+
+#: answers every /v1 route may give before it runs (the access gate's)
+V1_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "No credentials, or refused ones (see the WWW-Authenticate header).",
+    },
+    503: {
+        "model": ErrorResponse,
+        "description": "The sidecar or the store is unavailable; see Retry-After.",
+    },
+}
+SIDECAR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "The caller is not the Dapr sidecar."}
+}
 
 
 def build_backend(settings: Settings) -> Backend:
@@ -58,10 +83,39 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     return key
 
 
+def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
+    """Say at startup who may call the app; loudly when that is nobody or everybody local."""
+    if authenticator.mode is AuthMode.LOOPBACK_ONLY:
+        logger.warning(
+            "NO AUTHENTICATION: no credentials are configured (%s) and there is no Dapr "
+            "sidecar, so /v1 answers loopback clients only, without credentials. Fine on a "
+            "laptop; set credentials before exposing this port.",
+            CREDENTIAL_SETTINGS,
+        )
+    elif authenticator.mode is AuthMode.CLOSED:
+        logger.error(
+            "no credentials are configured but a Dapr sidecar is: every /v1 request is "
+            "refused with 401 until %s is set",
+            CREDENTIAL_SETTINGS,
+        )
+    else:
+        logger.info(
+            "authentication: %d API key(s), %d of them reviewers",
+            len(authenticator.keys),
+            len(settings.reviewer_keys),
+        )
+    if settings.sidecar_enabled and settings.app_api_token is None:
+        logger.warning(
+            "APP_API_TOKEN is not set: /dapr routes trust any loopback caller; give the "
+            "sidecar an app token (annotation dapr.io/app-token-secret)"
+        )
+
+
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
     """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan."""
     settings = settings or load_settings()
     metrics = Metrics()
+    authenticator = Authenticator(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +124,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         )
         # Per-request client logs (sidecar probes) would drown the app's own at INFO.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        log_access_setup(settings, authenticator)
         metrics_server = None
         if settings.metrics_port is not None:
             # a listener of its own, so the metrics never share the public port
@@ -120,12 +175,28 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.authenticator = authenticator
     install_error_handlers(app, settings.retry_after_seconds)
-    for router in (sessions.router, reviews.router, health.router, dapr_subscriptions.router):
-        app.include_router(router)
+    for router in (sessions.router, reviews.router):
+        app.include_router(router, dependencies=[Depends(get_principal)], responses=V1_RESPONSES)
+    app.include_router(health.router)
     if settings.metrics_port is None:
         app.include_router(health.metrics_router)
-    # Outermost last: metrics see every answer, including the 413s of the size limit.
+    app.include_router(
+        dapr_subscriptions.router,
+        dependencies=[Depends(require_sidecar)],
+        responses=SIDECAR_RESPONSES,
+    )
+    # Outermost last: metrics see every answer, including the 413s of the size limit and
+    # the gate's 401/403s; the gate runs before any body is read.
+    app.add_middleware(
+        AccessGateMiddleware,
+        authenticator=authenticator,
+        sidecar_gate=SidecarGate(
+            settings.app_api_token.get_secret_value() if settings.app_api_token else None
+        ),
+        router=app.router,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     return app

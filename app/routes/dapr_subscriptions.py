@@ -1,4 +1,5 @@
-"""Dapr programmatic subscription: review decisions can arrive over pub/sub."""
+"""Dapr programmatic subscription: review decisions can arrive over pub/sub. Only the
+sidecar reaches these routes (the access gate and ``require_sidecar``)."""
 
 from __future__ import annotations
 

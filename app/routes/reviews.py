@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.deps import ReviewIdPath, ServiceDep
+from app.deps import ReviewerDep, ReviewIdPath, ServiceDep
 from app.schemas import ErrorResponse, ReviewDecisionRequest, ReviewResponse
 from app.service import review_response
 
@@ -23,13 +23,18 @@ async def get_review(review_id: ReviewIdPath, service: ServiceDep) -> ReviewResp
     "/{review_id}/decision",
     response_model=ReviewResponse,
     responses={
+        403: {"model": ErrorResponse, "description": "The caller is not a reviewer."},
         404: {"model": ErrorResponse},
         409: {"model": ErrorResponse, "description": "Already decided the other way."},
         503: {"model": ErrorResponse},
     },
 )
 async def decide(
-    review_id: ReviewIdPath, body: ReviewDecisionRequest, service: ServiceDep
+    review_id: ReviewIdPath,
+    body: ReviewDecisionRequest,
+    service: ServiceDep,
+    _reviewer: ReviewerDep,
 ) -> ReviewResponse:
-    """Approve or reject a held reply. Repeating a decision returns the same result."""
+    """Approve or reject a held reply (reviewers only). Repeating a decision returns the
+    same result."""
     return await service.decide(review_id, body.approved, body.note)

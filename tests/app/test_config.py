@@ -40,6 +40,18 @@ def test_sidecar_is_detected_from_the_injectors_variables(
     assert settings.dapr_grpc_address == "127.0.0.1:50001"
 
 
+def test_auth_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    digest = "AB" * 32
+    monkeypatch.setenv("DACA_API_KEYS", f"{digest}, {'cd' * 32},")
+    monkeypatch.setenv("DACA_REVIEWER_KEYS", "")
+    monkeypatch.setenv("APP_API_TOKEN", "")
+    settings = load_settings()
+    assert settings.api_keys == ("ab" * 32, "cd" * 32)
+    assert settings.reviewer_keys == ()
+    assert settings.app_api_token is None
+    assert settings.credentials_configured
+
+
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
@@ -55,6 +67,12 @@ def test_sidecar_is_detected_from_the_injectors_variables(
         ({"DACA_MAX_BODY_BYTES": "10"}, "DACA_MAX_BODY_BYTES='10'"),
         ({"DAPR_GRPC_PORT": "x"}, "DAPR_GRPC_PORT='x'"),
         ({"DACA_LOG_LEVEL": "loud"}, "DACA_LOG_LEVEL='loud'"),
+        ({"DACA_API_KEYS": "abc"}, "DACA_API_KEYS: entry 1 is not a SHA-256 hex digest"),
+        ({"DACA_REVIEWER_KEYS": f"{'a' * 64},{'g' * 64}"}, "DACA_REVIEWER_KEYS: entry 2"),
+        (
+            {"DACA_API_KEYS": "a" * 64, "DACA_REVIEWER_KEYS": "a" * 12 + "b" * 52},
+            "share their first 12 digest characters",
+        ),
         ({"DACA_METRICS_PORT": "8000"}, "DACA_METRICS_PORT must differ from DACA_PORT"),
         ({"DACA_METRICS_PORT": "0"}, "DACA_METRICS_PORT='0'"),
     ],
@@ -71,13 +89,16 @@ def test_bad_settings_name_the_variable(
 
 def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DAPR_API_TOKEN", "token-PLANTED")
+    monkeypatch.setenv("APP_API_TOKEN", "token-PLANTED")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-PLANTED")
+    monkeypatch.setenv("DACA_API_KEYS", "raw-key-PLANTED-instead-of-its-digest")
     monkeypatch.setenv("DAPR_GRPC_PORT", "not-a-port")  # makes loading fail
     monkeypatch.setenv("DACA_PORT", "nope")
     with pytest.raises(SettingsError) as caught:
         load_settings()
     message = str(caught.value)
     assert "DACA_PORT" in message
+    assert "DACA_API_KEYS" in message
     assert "PLANTED" not in message
 
 
