@@ -166,8 +166,9 @@ async def test_every_405_allows_exactly_the_documented_methods(
 
 async def test_unexpected_failure_is_a_json_500_without_trace(app_factory: AppFactory) -> None:
     async with app_factory() as (app, client):
+        await client.post("/v1/sessions/s1/messages", json={"content": "hi"})
 
-        async def broken(key: str) -> None:
+        async def broken(key: str, etag: str | None = None) -> None:
             raise RuntimeError("secret internals")
 
         app.state.backend.state.delete = broken

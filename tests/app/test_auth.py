@@ -110,6 +110,14 @@ async def test_auth_matrix(embedded_app: FastAPI, method: str, template: str, ca
 # -- API keys ------------------------------------------------------------------------------
 
 
+async def test_a_key_principal_is_named_by_its_digest_and_owns_its_session(
+    embedded_app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    assert (await client.post("/v1/sessions/mine/messages", json={"content": "hi"})).is_success
+    stored = await embedded_app.state.backend.state.get("session-mine")
+    assert stored.value["owner"] == f"key:{key_digest(USER_KEY)[:12]}"
+
+
 @pytest.mark.parametrize(
     "authorization",
     [f"Basic {USER_KEY}", "Bearer", "Bearer ", USER_KEY, f"Token {USER_KEY}"],
