@@ -187,6 +187,10 @@ class Settings(BaseSettings):
         description="Comma-separated SHA-256 hex digests of the reviewers' API keys (a "
         "reviewer may also use the user routes).",
     )
+    rate_limit_per_minute: Annotated[int, Field(ge=0)] = Field(
+        default=120,
+        description="Requests per minute per principal on /v1 (per replica); 0 disables.",
+    )
     metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
         default=None,
         description="When set, /metrics is served on this port by a separate listener and "

@@ -83,6 +83,13 @@ class ForbiddenError(ApiError):
     code = "forbidden"
 
 
+class RateLimitedError(ApiError):
+    """Over the principal's request budget (429 with Retry-After)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
 def error_response(
     status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -104,6 +111,7 @@ _HTTP_CODES = {
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
     503: "unavailable",
 }
 

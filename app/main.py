@@ -20,6 +20,7 @@ from app.auth.gate import (
     AuthMode,
     SidecarGate,
 )
+from app.auth.rate_limit import RateLimiter
 from app.config import ModelProviderName, Settings, SettingsError, load_settings
 from app.dapr_backend import DaprBackend
 from app.deps import get_principal, require_sidecar
@@ -37,6 +38,10 @@ V1_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {
         "model": ErrorResponse,
         "description": "No credentials, or refused ones (see the WWW-Authenticate header).",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "Over the caller's rate limit; retry after Retry-After seconds.",
     },
     503: {
         "model": ErrorResponse,
@@ -100,9 +105,11 @@ def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
         )
     else:
         logger.info(
-            "authentication: %d API key(s), %d of them reviewers",
+            "authentication: %d API key(s), %d of them reviewers; "
+            "rate limit %s per principal per minute (per replica)",
             len(authenticator.keys),
             len(settings.reviewer_keys),
+            settings.rate_limit_per_minute or "off",
         )
     if settings.sidecar_enabled and settings.app_api_token is None:
         logger.warning(
@@ -188,12 +195,15 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         responses=SIDECAR_RESPONSES,
     )
     # Outermost last: metrics see every answer, including the 413s of the size limit and
-    # the gate's 401/403s; the gate runs before any body is read.
+    # the gate's 401/403/429s; the gate runs before any body is read.
     app.add_middleware(
         AccessGateMiddleware,
         authenticator=authenticator,
         sidecar_gate=SidecarGate(
             settings.app_api_token.get_secret_value() if settings.app_api_token else None
+        ),
+        rate_limiter=(
+            RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
         ),
         router=app.router,
     )

@@ -5,7 +5,7 @@ read, who a request comes from and whether it may go on.
 * ``/dapr/*`` answers only the sidecar: a loopback peer, with ``dapr-api-token`` equal to
   ``APP_API_TOKEN`` when that is set (403 otherwise);
 * every other path (``/v1/*`` and anything added later) needs an authenticated principal
-  (401).
+  (401), within its rate limit (429).
 
 The routes' dependencies (``app/deps.py``) then read the verdict from the request scope and
 fail closed when it is missing.
@@ -23,10 +23,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.api_keys import ApiKeyVerifier
 from app.auth.principal import LOCAL_PRINCIPAL, Principal
+from app.auth.rate_limit import RateLimiter
 from app.config import Settings
 from app.errors import (
     ApiError,
     ForbiddenError,
+    RateLimitedError,
     UnauthorizedError,
     error_response,
 )
@@ -160,7 +162,7 @@ def route_path(scope: Scope) -> str:
 
 
 class AccessGateMiddleware:
-    """Authenticates and gates every HTTP request before it is routed."""
+    """Authenticates, rate-limits and gates every HTTP request before it is routed."""
 
     def __init__(
         self,
@@ -168,11 +170,13 @@ class AccessGateMiddleware:
         *,
         authenticator: Authenticator,
         sidecar_gate: SidecarGate,
+        rate_limiter: RateLimiter | None,
         router: Router,
     ) -> None:
         self.app = app
         self.authenticator = authenticator
         self.sidecar_gate = sidecar_gate
+        self.rate_limiter = rate_limiter
         self.router = router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -190,6 +194,7 @@ class AccessGateMiddleware:
                 principal = await self.authenticator.authenticate(
                     _header(scope, b"authorization"), _client_host(scope)
                 )
+                self._spend(principal)
                 scope[PRINCIPAL_SCOPE_KEY] = principal
         except ApiError as exc:
             self._label_route(scope)
@@ -197,6 +202,16 @@ class AccessGateMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+    def _spend(self, principal: Principal) -> None:
+        if self.rate_limiter is None:
+            return
+        retry_after = self.rate_limiter.acquire(principal.id)
+        if retry_after is not None:
+            raise RateLimitedError(
+                f"too many requests; retry in {retry_after} s",
+                headers={"Retry-After": str(retry_after)},
+            )
 
     def _label_route(self, scope: Scope) -> None:
         # a refused request never reaches the router; name its route for the metrics anyway

@@ -166,7 +166,7 @@ async def test_openapi_declares_the_bearer_scheme_and_the_auth_answers(
     for method, template in OPERATIONS:
         operation = spec["paths"][template][method.lower()]
         assert operation["security"] == [{"bearer": []}], (method, template)
-        assert "401" in operation["responses"], (method, template)
+        assert {"401", "429"} <= set(operation["responses"]), (method, template)
         assert ("403" in operation["responses"]) == ((method, template) in REVIEWER_ONLY)
     for open_path in ("/healthz", "/readyz", "/metrics"):
         assert "security" not in spec["paths"][open_path]["get"]

@@ -49,6 +49,7 @@ def test_auth_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
     assert settings.api_keys == ("ab" * 32, "cd" * 32)
     assert settings.reviewer_keys == ()
     assert settings.app_api_token is None
+    assert settings.rate_limit_per_minute == 120
     assert settings.credentials_configured
 
 
@@ -73,6 +74,7 @@ def test_auth_settings_read_from_the_environment(monkeypatch: pytest.MonkeyPatch
             {"DACA_API_KEYS": "a" * 64, "DACA_REVIEWER_KEYS": "a" * 12 + "b" * 52},
             "share their first 12 digest characters",
         ),
+        ({"DACA_RATE_LIMIT_PER_MINUTE": "-1"}, "DACA_RATE_LIMIT_PER_MINUTE='-1'"),
         ({"DACA_METRICS_PORT": "8000"}, "DACA_METRICS_PORT must differ from DACA_PORT"),
         ({"DACA_METRICS_PORT": "0"}, "DACA_METRICS_PORT='0'"),
     ],
