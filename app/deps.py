@@ -20,8 +20,9 @@ from app.store import Backend
 #: (app/auth/gate.py) has already verified the credential when a route runs
 bearer_scheme = HTTPBearer(
     scheme_name="bearer",
-    bearerFormat="API key",
-    description="An API key (its SHA-256 digest listed in DACA_API_KEYS or DACA_REVIEWER_KEYS).",
+    bearerFormat="API key or OIDC JWT",
+    description="An API key (its SHA-256 digest listed in DACA_API_KEYS or "
+    "DACA_REVIEWER_KEYS) or a JWT from DACA_OIDC_ISSUER for DACA_OIDC_AUDIENCE.",
     auto_error=False,
 )
 

@@ -20,6 +20,7 @@ from app.auth.gate import (
     AuthMode,
     SidecarGate,
 )
+from app.auth.oidc import OidcVerifier
 from app.auth.rate_limit import RateLimiter
 from app.config import ModelProviderName, Settings, SettingsError, load_settings
 from app.dapr_backend import DaprBackend
@@ -45,7 +46,8 @@ V1_RESPONSES: dict[int | str, dict[str, Any]] = {
     },
     503: {
         "model": ErrorResponse,
-        "description": "The sidecar or the store is unavailable; see Retry-After.",
+        "description": "The sidecar, the store or the identity provider is unavailable; "
+        "see Retry-After.",
     },
 }
 SIDECAR_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -88,6 +90,19 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     return key
 
 
+def build_oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The JWT verifier, when DACA_OIDC_ISSUER and DACA_OIDC_AUDIENCE are set."""
+    if settings.oidc_issuer is None or settings.oidc_audience is None:
+        return None
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        reviewer_claim=settings.oidc_reviewer_claim,
+        reviewer_value=settings.oidc_reviewer_value,
+        jwks_ttl=settings.oidc_jwks_ttl_seconds,
+    )
+
+
 def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
     """Say at startup who may call the app; loudly when that is nobody or everybody local."""
     if authenticator.mode is AuthMode.LOOPBACK_ONLY:
@@ -105,10 +120,11 @@ def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
         )
     else:
         logger.info(
-            "authentication: %d API key(s), %d of them reviewers; "
+            "authentication: %d API key(s), %d of them reviewers; OIDC issuer %s; "
             "rate limit %s per principal per minute (per replica)",
             len(authenticator.keys),
             len(settings.reviewer_keys),
+            settings.oidc_issuer or "none",
             settings.rate_limit_per_minute or "off",
         )
     if settings.sidecar_enabled and settings.app_api_token is None:
@@ -122,7 +138,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan."""
     settings = settings or load_settings()
     metrics = Metrics()
-    authenticator = Authenticator(settings)
+    authenticator = Authenticator(settings, build_oidc_verifier(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -170,6 +186,8 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         finally:
             await provider.aclose()
             await active.close()
+            if authenticator.oidc is not None:
+                await authenticator.oidc.aclose()
             if metrics_server is not None:
                 metrics_server.shutdown()
                 metrics_server.server_close()

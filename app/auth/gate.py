@@ -22,6 +22,7 @@ from starlette.routing import Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.auth.api_keys import ApiKeyVerifier
+from app.auth.oidc import IdentityProviderUnavailableError, InvalidTokenError, OidcVerifier
 from app.auth.principal import LOCAL_PRINCIPAL, Principal
 from app.auth.rate_limit import RateLimiter
 from app.config import Settings
@@ -29,6 +30,7 @@ from app.errors import (
     ApiError,
     ForbiddenError,
     RateLimitedError,
+    ServiceUnavailableError,
     UnauthorizedError,
     error_response,
 )
@@ -44,14 +46,14 @@ OPEN_PATHS = frozenset(
     {"/healthz", "/readyz", "/metrics", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
 )
 SIDECAR_PREFIX = "/dapr"
-CREDENTIAL_SETTINGS = "DACA_API_KEYS or DACA_REVIEWER_KEYS"
+CREDENTIAL_SETTINGS = "DACA_API_KEYS, DACA_REVIEWER_KEYS or DACA_OIDC_ISSUER + DACA_OIDC_AUDIENCE"
 MAX_BEARER_BYTES = 16 * 1024
 
 
 class AuthMode(StrEnum):
     """How /v1 authenticates, decided once from the settings."""
 
-    #: API keys: a bearer credential is required
+    #: API keys and/or OIDC tokens: a bearer credential is required
     CREDENTIALS = "credentials"
     #: laptop run (no credentials, no sidecar): loopback clients only, no credential needed
     LOOPBACK_ONLY = "loopback-only"
@@ -108,12 +110,14 @@ def _bearer_token(authorization: bytes | None) -> bytes | None:
 class Authenticator:
     """Turns a request's bearer credential (and, on a laptop, its peer) into a Principal."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, oidc: OidcVerifier | None = None) -> None:
         self.mode = auth_mode(settings)
+        self._retry_after = str(settings.retry_after_seconds)
         self.keys = ApiKeyVerifier(settings.api_keys, settings.reviewer_keys)
+        self.oidc = oidc
 
     async def authenticate(self, authorization: bytes | None, client_host: str | None) -> Principal:
-        """The caller, or UnauthorizedError."""
+        """The caller, or UnauthorizedError / ServiceUnavailableError (issuer unreachable)."""
         if self.mode is AuthMode.LOOPBACK_ONLY:
             if is_loopback(client_host):
                 return LOCAL_PRINCIPAL
@@ -134,6 +138,19 @@ class Authenticator:
         principal = self.keys.verify(token)
         if principal is not None:
             return principal
+        if self.oidc is not None and token.count(b".") == 2:
+            try:
+                return await self.oidc.verify(token.decode("ascii"))
+            except UnicodeDecodeError:
+                raise UnauthorizedError("malformed token", token_refused=True) from None
+            except InvalidTokenError as exc:
+                raise UnauthorizedError(str(exc), token_refused=True) from None
+            except IdentityProviderUnavailableError as exc:
+                logger.warning("cannot verify a token: %s", exc)
+                raise ServiceUnavailableError(
+                    "the identity provider cannot be reached to verify the token; retry later",
+                    headers={"Retry-After": self._retry_after},
+                ) from None
         raise UnauthorizedError("invalid credentials", token_refused=True)
 
 

@@ -64,7 +64,7 @@ async def test_a_sidecar_without_credentials_fails_closed_and_says_what_to_set(
     assert sidecar.value("session-s") is None
     error = messages(caplog, logging.ERROR)
     assert "DACA_API_KEYS" in error
-    assert "DACA_REVIEWER_KEYS" in error
+    assert "DACA_OIDC_ISSUER" in error
     assert "APP_API_TOKEN is not set" in messages(caplog, logging.WARNING)
 
 
