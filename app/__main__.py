@@ -3,10 +3,25 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import uvicorn
 
-from app.config import SettingsError, load_settings
+from app.config import Settings, SettingsError, load_settings
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How the image serves the app. No proxy headers: the client address must be the TCP
+    peer, because /dapr/* and a laptop run trust loopback peers, and an X-Forwarded-For
+    must never turn an ingress request into a loopback one (whatever FORWARDED_ALLOW_IPS
+    says)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_level": settings.log_level.value,
+        "proxy_headers": False,
+        "server_header": False,
+    }
 
 
 def main() -> int:
@@ -16,14 +31,7 @@ def main() -> int:
     except SettingsError as exc:
         print(f"daca-agent: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "app.main:app",
-        host=settings.host,
-        port=settings.port,
-        log_level=settings.log_level.value,
-        proxy_headers=True,
-        server_header=False,
-    )
+    uvicorn.run("app.main:app", **uvicorn_options(settings))
     return 0
 
 

@@ -3,13 +3,33 @@
 from __future__ import annotations
 
 import os
+import re
 from enum import StrEnum
 from typing import Annotated, Any, Self
+from urllib.parse import urlsplit
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_PREFIX = "DACA_"
+
+_SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+_LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+#: comma-separated in the environment, a tuple of lower-case hex digests in the settings
+KeyDigests = Annotated[tuple[str, ...], NoDecode]
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for http(s) URLs whose host is this machine (a local identity provider)."""
+    return (urlsplit(url).hostname or "") in _LOOPBACK_HOSTS
 
 
 class ModelProviderName(StrEnum):
@@ -158,6 +178,103 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("DAPR_API_TOKEN"),
         description="Sidecar API token, when Dapr API token auth is on.",
     )
+    app_api_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("APP_API_TOKEN"),
+        description="Token the sidecar sends in `dapr-api-token` on every call to the app "
+        "(Dapr's dapr.io/app-token-secret); when set, /dapr/* requires it.",
+    )
+
+    api_keys: KeyDigests = Field(
+        default=(),
+        description="Comma-separated SHA-256 hex digests of the users' API keys.",
+    )
+    reviewer_keys: KeyDigests = Field(
+        default=(),
+        description="Comma-separated SHA-256 hex digests of the reviewers' API keys (a "
+        "reviewer may also use the user routes).",
+    )
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="OIDC issuer URL; with DACA_OIDC_AUDIENCE, bearer JWTs it signed are "
+        "accepted (keys from its JWKS, found through /.well-known/openid-configuration).",
+    )
+    oidc_audience: str | None = Field(
+        default=None, description="The `aud` an accepted JWT must carry."
+    )
+    oidc_reviewer_claim: str = Field(
+        default="roles",
+        min_length=1,
+        description="Claim naming a token's roles; a dotted path reaches into objects "
+        "(`realm_access.roles`). A list, or a space-separated string.",
+    )
+    oidc_reviewer_value: str = Field(
+        default="reviewer",
+        min_length=1,
+        description="Value of that claim that makes the caller a reviewer.",
+    )
+    oidc_jwks_ttl_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=600.0, description="How long the issuer's signing keys are cached."
+    )
+    rate_limit_per_minute: Annotated[int, Field(ge=0)] = Field(
+        default=120,
+        description="Requests per minute per principal on /v1 (per replica); 0 disables.",
+    )
+    metrics_port: Annotated[int, Field(ge=1, le=65535)] | None = Field(
+        default=None,
+        description="When set, /metrics is served on this port by a separate listener and "
+        "no longer on the main port.",
+    )
+
+    @field_validator("api_keys", "reviewer_keys", mode="before")
+    @classmethod
+    def _parse_digests(cls, value: Any) -> tuple[str, ...]:
+        entries = value.split(",") if isinstance(value, str) else list(value or ())
+        digests: list[str] = []
+        for position, entry in enumerate(entries, start=1):
+            digest = str(entry).strip().lower()
+            if not digest:
+                continue
+            if not _SHA256_HEX.match(digest):
+                # the value is never echoed: someone may have pasted a key, not its digest
+                raise ValueError(
+                    f"entry {position} is not a SHA-256 hex digest (64 hex characters); list "
+                    'the digests of the keys (`printf %s "$KEY" | sha256sum`), not the keys'
+                )
+            if digest not in digests:
+                digests.append(digest)
+        return tuple(digests)
+
+    @field_validator("oidc_issuer", "oidc_audience", "app_api_token", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: Any) -> Any:
+        # infra may render an unset optional as an empty variable
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _check_auth(self) -> Self:
+        if bool(self.oidc_issuer) != bool(self.oidc_audience):
+            raise ValueError("DACA_OIDC_ISSUER and DACA_OIDC_AUDIENCE must be set together")
+        if self.oidc_issuer is not None:
+            scheme = urlsplit(self.oidc_issuer).scheme
+            if not (scheme == "https" or (scheme == "http" and is_loopback_url(self.oidc_issuer))):
+                raise ValueError(
+                    f"DACA_OIDC_ISSUER must be an https:// URL (http:// only for localhost), "
+                    f"got {self.oidc_issuer!r}"
+                )
+        digests = set(self.api_keys) | set(self.reviewer_keys)
+        if len({digest[:12] for digest in digests}) != len(digests):
+            raise ValueError(
+                "two different keys in DACA_API_KEYS/DACA_REVIEWER_KEYS share their first 12 "
+                "digest characters (the principal id); generate a new key"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_metrics_port(self) -> Self:
+        if self.metrics_port is not None and self.metrics_port == self.port:
+            raise ValueError("DACA_METRICS_PORT must differ from DACA_PORT")
+        return self
 
     @model_validator(mode="after")
     def _check_provider(self) -> Self:
@@ -197,6 +314,16 @@ class Settings(BaseSettings):
     def has_api_key(self) -> bool:
         """True when OPENAI_API_KEY holds a non-empty value."""
         return self.openai_api_key is not None and bool(self.openai_api_key.get_secret_value())
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """True when bearer JWTs from DACA_OIDC_ISSUER are accepted."""
+        return self.oidc_issuer is not None and self.oidc_audience is not None
+
+    @property
+    def credentials_configured(self) -> bool:
+        """True when any way to authenticate is configured (keys or OIDC)."""
+        return bool(self.api_keys or self.reviewer_keys) or self.oidc_enabled
 
     @property
     def sidecar_enabled(self) -> bool:

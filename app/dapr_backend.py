@@ -104,9 +104,20 @@ class DaprStateStore:
                 raise ETagMismatchError(grpc_details(exc)) from exc
             raise self._backend.unavailable(exc, "save state") from exc
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, etag: str | None = None) -> None:
         client = await self._backend.client()
-        await self._backend.call(client.delete_state(self._store, key), "delete state")
+        try:
+            await self._backend.call(
+                client.delete_state(self._store, key, etag=etag, options=self._options),
+                "delete state",
+                passthrough=True,
+            )
+        except BackendUnavailableError:
+            raise
+        except Exception as exc:
+            if etag is not None and grpc_status(exc) in _ETAG_MISMATCH:
+                raise ETagMismatchError(grpc_details(exc)) from exc
+            raise self._backend.unavailable(exc, "delete state") from exc
 
 
 class DaprEventPublisher:

@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.route_match import routes_at_path
 from app.store import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -47,6 +48,48 @@ class ServiceUnavailableError(ApiError):
     code = "unavailable"
 
 
+#: the realm of every bearer challenge
+REALM = "daca-agent"
+
+
+def bearer_challenge(error: str | None = None, description: str | None = None) -> str:
+    """A ``WWW-Authenticate`` value (RFC 6750): no error code when no token was sent,
+    ``invalid_token`` when one was refused, ``insufficient_scope`` for a missing role."""
+    parts = [f'Bearer realm="{REALM}"']
+    if error:
+        parts.append(f'error="{error}"')
+    if description:
+        # quoted-string: no quotes or backslashes inside
+        cleaned = description.replace("\\", "").replace('"', "'")
+        parts.append(f'error_description="{cleaned}"')
+    return ", ".join(parts)
+
+
+class UnauthorizedError(ApiError):
+    """No credentials, or credentials refused (401 with a bearer challenge)."""
+
+    status_code = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, token_refused: bool = False) -> None:
+        challenge = bearer_challenge("invalid_token", message) if token_refused else None
+        super().__init__(message, headers={"WWW-Authenticate": challenge or bearer_challenge()})
+
+
+class ForbiddenError(ApiError):
+    """Authenticated, but not allowed (403)."""
+
+    status_code = 403
+    code = "forbidden"
+
+
+class RateLimitedError(ApiError):
+    """Over the principal's request budget (429 with Retry-After)."""
+
+    status_code = 429
+    code = "rate_limited"
+
+
 def error_response(
     status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:
@@ -60,14 +103,25 @@ def error_response(
 _FASTAPI_BODY_PARSE_ERROR = "There was an error parsing the body"
 _HTTP_CODES = {
     400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "validation_error",
+    429: "rate_limited",
     503: "unavailable",
 }
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at the request's path, sorted."""
+    methods: set[str] = set()
+    for route in routes_at_path(request.app.router.routes, request.scope):
+        methods |= route.methods or set()
+    return sorted(methods)
 
 
 def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
@@ -93,9 +147,16 @@ def install_error_handlers(app: FastAPI, retry_after_seconds: int) -> None:
             return error_response(422, "malformed_json", "request body is not valid JSON")
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        headers = dict(exc.headers or {})
         if exc.status_code == 404 and message == "Not Found":
             message = f"no route for {request.method} {request.url.path}"
-        return error_response(exc.status_code, code, message, exc.headers)
+        if exc.status_code == 405:
+            # Starlette names only the first route of the path; a path served by several
+            # routes (GET and DELETE /v1/sessions/{id}) must list every method
+            allowed = allowed_methods(request)
+            headers["Allow"] = ", ".join(allowed)
+            message = f"{request.method} is not allowed here; allowed: {', '.join(allowed)}"
+        return error_response(exc.status_code, code, message, headers)
 
     async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, RequestValidationError)

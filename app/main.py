@@ -5,21 +5,54 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from agents import RunConfig
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+from prometheus_client import start_http_server
 
 from app.agents.assistant import build_assistant
 from app.agents.providers import build_model_provider
+from app.auth.gate import (
+    CREDENTIAL_SETTINGS,
+    AccessGateMiddleware,
+    Authenticator,
+    AuthMode,
+    SidecarGate,
+)
+from app.auth.oidc import OidcVerifier
+from app.auth.rate_limit import RateLimiter
 from app.config import ModelProviderName, Settings, SettingsError, load_settings
 from app.dapr_backend import DaprBackend
+from app.deps import get_principal, require_sidecar
 from app.errors import install_error_handlers
 from app.metrics import BodySizeLimitMiddleware, Metrics, RequestMetricsMiddleware
 from app.routes import dapr_subscriptions, health, reviews, sessions
+from app.schemas import ErrorResponse
 from app.service import ConversationService
 from app.store import Backend, BackendUnavailableError, EmbeddedBackend
 
 logger = logging.getLogger("app")
+
+#: answers every /v1 route may give before it runs (the access gate's)
+V1_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        "model": ErrorResponse,
+        "description": "No credentials, or refused ones (see the WWW-Authenticate header).",
+    },
+    429: {
+        "model": ErrorResponse,
+        "description": "Over the caller's rate limit; retry after Retry-After seconds.",
+    },
+    503: {
+        "model": ErrorResponse,
+        "description": "The sidecar, the store or the identity provider is unavailable; "
+        "see Retry-After.",
+    },
+}
+SIDECAR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    403: {"model": ErrorResponse, "description": "The caller is not the Dapr sidecar."}
+}
 
 
 def build_backend(settings: Settings) -> Backend:
@@ -57,10 +90,55 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     return key
 
 
+def build_oidc_verifier(settings: Settings) -> OidcVerifier | None:
+    """The JWT verifier, when DACA_OIDC_ISSUER and DACA_OIDC_AUDIENCE are set."""
+    if settings.oidc_issuer is None or settings.oidc_audience is None:
+        return None
+    return OidcVerifier(
+        issuer=settings.oidc_issuer,
+        audience=settings.oidc_audience,
+        reviewer_claim=settings.oidc_reviewer_claim,
+        reviewer_value=settings.oidc_reviewer_value,
+        jwks_ttl=settings.oidc_jwks_ttl_seconds,
+    )
+
+
+def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
+    """Say at startup who may call the app; loudly when that is nobody or everybody local."""
+    if authenticator.mode is AuthMode.LOOPBACK_ONLY:
+        logger.warning(
+            "NO AUTHENTICATION: no credentials are configured (%s) and there is no Dapr "
+            "sidecar, so /v1 answers loopback clients only, without credentials. Fine on a "
+            "laptop; set credentials before exposing this port.",
+            CREDENTIAL_SETTINGS,
+        )
+    elif authenticator.mode is AuthMode.CLOSED:
+        logger.error(
+            "no credentials are configured but a Dapr sidecar is: every /v1 request is "
+            "refused with 401 until %s is set",
+            CREDENTIAL_SETTINGS,
+        )
+    else:
+        logger.info(
+            "authentication: %d API key(s), %d of them reviewers; OIDC issuer %s; "
+            "rate limit %s per principal per minute (per replica)",
+            len(authenticator.keys),
+            len(settings.reviewer_keys),
+            settings.oidc_issuer or "none",
+            settings.rate_limit_per_minute or "off",
+        )
+    if settings.sidecar_enabled and settings.app_api_token is None:
+        logger.warning(
+            "APP_API_TOKEN is not set: /dapr routes trust any loopback caller; give the "
+            "sidecar an app token (annotation dapr.io/app-token-secret)"
+        )
+
+
 def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
     """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan."""
     settings = settings or load_settings()
     metrics = Metrics()
+    authenticator = Authenticator(settings, build_oidc_verifier(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -69,6 +147,14 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         )
         # Per-request client logs (sidecar probes) would drown the app's own at INFO.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        log_access_setup(settings, authenticator)
+        metrics_server = None
+        if settings.metrics_port is not None:
+            # a listener of its own, so the metrics never share the public port
+            metrics_server, _ = start_http_server(
+                settings.metrics_port, addr=settings.host, registry=metrics.registry
+            )
+            logger.info("metrics on %s:%d/metrics", settings.host, settings.metrics_port)
         active = backend or build_backend(settings)
         await active.start()
         api_key = await _resolve_api_key(settings, active)
@@ -100,6 +186,11 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         finally:
             await provider.aclose()
             await active.close()
+            if authenticator.oidc is not None:
+                await authenticator.oidc.aclose()
+            if metrics_server is not None:
+                metrics_server.shutdown()
+                metrics_server.server_close()
 
     app = FastAPI(
         title="DACA agent service",
@@ -109,10 +200,31 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.authenticator = authenticator
     install_error_handlers(app, settings.retry_after_seconds)
-    for router in (sessions.router, reviews.router, health.router, dapr_subscriptions.router):
-        app.include_router(router)
-    # Outermost last: metrics see every answer, including the 413s of the size limit.
+    for router in (sessions.router, reviews.router):
+        app.include_router(router, dependencies=[Depends(get_principal)], responses=V1_RESPONSES)
+    app.include_router(health.router)
+    if settings.metrics_port is None:
+        app.include_router(health.metrics_router)
+    app.include_router(
+        dapr_subscriptions.router,
+        dependencies=[Depends(require_sidecar)],
+        responses=SIDECAR_RESPONSES,
+    )
+    # Outermost last: metrics see every answer, including the 413s of the size limit and
+    # the gate's 401/403/429s; the gate runs before any body is read.
+    app.add_middleware(
+        AccessGateMiddleware,
+        authenticator=authenticator,
+        sidecar_gate=SidecarGate(
+            settings.app_api_token.get_secret_value() if settings.app_api_token else None
+        ),
+        rate_limiter=(
+            RateLimiter(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
+        ),
+        router=app.router,
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestMetricsMiddleware, metrics=metrics)
     return app

@@ -64,6 +64,11 @@ class Session(StoredModel):
     """A conversation, oldest message first."""
 
     session_id: str
+    owner: str | None = Field(
+        default=None,
+        description="Principal id of the creator; None for sessions stored before ownership "
+        "existed, which no principal can reach.",
+    )
     messages: list[Message] = Field(default_factory=list)
     created_at: str = Field(default_factory=utcnow)
     updated_at: str = Field(default_factory=utcnow)
@@ -77,6 +82,9 @@ class Review(StoredModel):
     message_id: str
     kind: ReviewKind
     reason: str
+    owner: str | None = Field(
+        default=None, description="Principal id of the session's owner (may read the review)."
+    )
     status: ReviewStatus = ReviewStatus.PENDING
     draft: str | None = None
     run_state: str | None = Field(default=None, description="Serialized SDK RunState.")
@@ -84,6 +92,9 @@ class Review(StoredModel):
     final_reply: str | None = None
     created_at: str = Field(default_factory=utcnow)
     decided_at: str | None = None
+    decided_by: str | None = Field(
+        default=None, description="Principal id of the reviewer, or `dapr:pubsub`."
+    )
     resolving_until: str | None = Field(
         default=None,
         description="Lease of the replica resuming the paused run after a decision; "
@@ -96,7 +107,7 @@ class PostMessageRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    content: str = Field(description="The user's message.")
+    content: str = Field(min_length=1, description="The user's message.")
 
 
 class PostMessageResponse(BaseModel):

@@ -28,6 +28,7 @@ from openai import OpenAIError
 from pydantic import BaseModel
 
 from app.agents.assistant import AgentReply, AssistantContext
+from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import (
     ApiError,
@@ -58,6 +59,9 @@ EVENT_MESSAGE_COMPLETED = "message.completed"
 EVENT_REVIEW_REQUESTED = "review.requested"
 EVENT_REVIEW_DECIDED = "review.decided"
 
+#: who decided a review that arrived as a CloudEvent from the sidecar
+PUBSUB_DECIDER = "dapr:pubsub"
+
 
 class ModelUnavailableError(ApiError):
     """The model provider failed (network, quota, auth, malformed output)."""
@@ -77,6 +81,14 @@ RESOLVE_LEASE = timedelta(minutes=5)
 
 def _lease_alive(until: str | None) -> bool:
     return until is not None and datetime.fromisoformat(until) > datetime.now(UTC)
+
+
+def _owned(session_id: str, session: Session | None, principal: Principal) -> Session:
+    """The session if ``principal`` created it. Anything else, including a session stored
+    before sessions had owners, answers exactly like a session that does not exist."""
+    if session is None or session.owner != principal.id:
+        raise NotFoundError(f"session {session_id!r} not found")
+    return session
 
 
 def review_key(review_id: str) -> str:
@@ -238,9 +250,14 @@ class ConversationService:
 
     # -- sessions ------------------------------------------------------------------------
 
-    async def post_message(self, session_id: str, content: str) -> PostMessageResponse:
-        """Run the agent on a user message; store both sides; publish the outcome."""
+    async def post_message(
+        self, session_id: str, content: str, principal: Principal
+    ) -> PostMessageResponse:
+        """Run the agent on a user message; store both sides; publish the outcome. A new
+        session belongs to ``principal``; someone else's is 404 (and costs no model call)."""
         session = await self._load(session_key(session_id), Session)
+        if session is not None:
+            _owned(session_id, session, principal)
         run_input = [*self._history(session), {"role": "user", "content": content}]
         result = await self._run(run_input)  # type: ignore[arg-type]  # dicts are input items
 
@@ -256,6 +273,7 @@ class ConversationService:
                 message_id=reply_id,
                 kind=ReviewKind.TOOL_APPROVAL,
                 reason=f"the agent wants to call {tools}, which needs a human's approval",
+                owner=principal.id,
                 run_state=result.to_state().to_string(),
             )
         else:
@@ -270,6 +288,7 @@ class ConversationService:
                     message_id=reply_id,
                     kind=ReviewKind.OUTPUT_REVIEW,
                     reason=f"the agent asked for review (confidence {output.confidence:.2f})",
+                    owner=principal.id,
                     draft=output.reply,
                 )
             else:
@@ -289,7 +308,12 @@ class ConversationService:
             )
 
         def append(current: Session | None) -> Session:
-            target = current or Session(session_id=session_id)
+            # re-checked on every attempt: another principal may have created the id since
+            target = (
+                Session(session_id=session_id, owner=principal.id)
+                if current is None
+                else _owned(session_id, current, principal)
+            )
             known = {message.message_id for message in target.messages}
             target.messages.extend(m for m in (user_message, reply) if m.message_id not in known)
             target.updated_at = utcnow()
@@ -324,27 +348,44 @@ class ConversationService:
             review_id=reply.review_id,
         )
 
-    async def get_session(self, session_id: str) -> Session:
-        """The stored conversation, or 404."""
-        session = await self._load(session_key(session_id), Session)
-        if session is None:
-            raise NotFoundError(f"session {session_id!r} not found")
-        return session
+    async def get_session(self, session_id: str, principal: Principal) -> Session:
+        """The principal's stored conversation, or 404."""
+        return _owned(session_id, await self._load(session_key(session_id), Session), principal)
 
-    async def delete_session(self, session_id: str) -> None:
-        """Remove a session; deleting a missing one is not an error."""
-        await self._backend.state.delete(session_key(session_id))
+    async def delete_session(self, session_id: str, principal: Principal) -> None:
+        """Remove the principal's session; a missing one is not an error, someone else's is
+        404. The delete carries the ETag read, so it removes only the session checked."""
+        key = session_key(session_id)
+        async with self._locks.hold(key):
+            for attempt in range(self._settings.state_max_retries + 1):
+                current = await self._backend.state.get(key)
+                if current.value is None:
+                    return
+                _owned(session_id, Session.model_validate(current.value), principal)
+                try:
+                    await self._backend.state.delete(key, current.etag)
+                    return
+                except ETagMismatchError:
+                    self._metrics.state_conflicts.inc()
+                    if attempt < self._settings.state_max_retries:
+                        await asyncio.sleep(self._backoff_seconds(attempt))
+        raise ServiceUnavailableError(
+            "too many concurrent writers to this session; retry",
+            headers={"Retry-After": str(self._settings.retry_after_seconds)},
+        )
 
     # -- reviews -------------------------------------------------------------------------
 
-    async def get_review(self, review_id: str) -> Review:
-        """A review, or 404."""
+    async def get_review(self, review_id: str, principal: Principal) -> Review:
+        """A review for a reviewer or the owner of its session; 404 for anyone else."""
         review = await self._load(review_key(review_id), Review)
-        if review is None:
+        if review is None or not (principal.reviewer or review.owner == principal.id):
             raise NotFoundError(f"review {review_id!r} not found")
         return review
 
-    async def decide(self, review_id: str, approved: bool, note: str | None) -> ReviewResponse:
+    async def decide(
+        self, review_id: str, approved: bool, note: str | None, decided_by: str
+    ) -> ReviewResponse:
         """Apply a reviewer's decision. Repeating it is harmless; contradicting it is 409.
 
         The paused run is resumed (and an approved tool run) exactly once: in this process
@@ -353,9 +394,11 @@ class ConversationService:
         is taken over once it expires.
         """
         async with self._decisions.hold(review_id):
-            return await self._decide(review_id, approved, note)
+            return await self._decide(review_id, approved, note, decided_by)
 
-    async def _decide(self, review_id: str, approved: bool, note: str | None) -> ReviewResponse:
+    async def _decide(
+        self, review_id: str, approved: bool, note: str | None, decided_by: str
+    ) -> ReviewResponse:
         wanted = ReviewStatus.APPROVED if approved else ReviewStatus.REJECTED
         key = review_key(review_id)
         claimed = False
@@ -373,6 +416,7 @@ class ConversationService:
                         "status": wanted,
                         "note": note,
                         "decided_at": utcnow(),
+                        "decided_by": decided_by,
                         "resolving_until": lease,
                     }
                 )
@@ -417,6 +461,7 @@ class ConversationService:
                 "session_id": review.session_id,
                 "message_id": review.message_id,
                 "approved": approved,
+                "decided_by": review.decided_by,
             },
         )
         if approved:

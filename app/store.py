@@ -30,14 +30,15 @@ class StateStore(Protocol):
     """Key/value store with Dapr's ETag semantics.
 
     ``save`` with an ETag succeeds only if the stored ETag still matches; ``save`` without an
-    ETag succeeds only if the key does not exist (Dapr's first-write concurrency).
+    ETag succeeds only if the key does not exist (Dapr's first-write concurrency). ``delete``
+    with an ETag likewise removes only the version that was read.
     """
 
     async def get(self, key: str) -> Versioned: ...
 
     async def save(self, key: str, value: dict[str, Any], etag: str | None) -> None: ...
 
-    async def delete(self, key: str) -> None: ...
+    async def delete(self, key: str, etag: str | None = None) -> None: ...
 
 
 class EventPublisher(Protocol):
@@ -95,8 +96,11 @@ class EmbeddedStateStore:
                 raise ETagMismatchError(f"possible etag mismatch for key {key!r}")
             self._data[key] = (raw, current[1] + 1)
 
-    async def delete(self, key: str) -> None:
+    async def delete(self, key: str, etag: str | None = None) -> None:
         async with self._lock:
+            current = self._data.get(key)
+            if etag is not None and (current is None or str(current[1]) != etag):
+                raise ETagMismatchError(f"possible etag mismatch for key {key!r}")
             self._data.pop(key, None)
 
 

@@ -1,4 +1,5 @@
-"""Dapr programmatic subscription: review decisions can arrive over pub/sub."""
+"""Dapr programmatic subscription: review decisions can arrive over pub/sub. Only the
+sidecar reaches these routes (the access gate and ``require_sidecar``)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pydantic import BaseModel, ValidationError
 from app.deps import ServiceDep, SettingsDep
 from app.errors import ApiError
 from app.schemas import ReviewDecisionRequest, ReviewId, SubscriptionResult
+from app.service import PUBSUB_DECIDER
 from app.store import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,7 @@ async def on_review_decision(request: Request, service: ServiceDep) -> Subscript
         logger.warning("dropping malformed review-decision event: %s", type(exc).__name__)
         return SubscriptionResult(status="DROP")
     try:
-        await service.decide(decision.review_id, decision.approved, decision.note)
+        await service.decide(decision.review_id, decision.approved, decision.note, PUBSUB_DECIDER)
     except BackendUnavailableError:
         return SubscriptionResult(status="RETRY")
     except ApiError as exc:

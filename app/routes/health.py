@@ -8,9 +8,12 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from app.deps import BackendDep, MetricsDep, SettingsDep
 from app.errors import error_response
+from app.schemas import ErrorResponse
 from app.store import BackendUnavailableError
 
 router = APIRouter(tags=["operations"])
+#: mounted on the main port only when no DACA_METRICS_PORT listener serves the metrics
+metrics_router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
@@ -19,7 +22,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"model": ErrorResponse, "description": "Not ready; see Retry-After."}},
+)
 async def readyz(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
     """Readiness: the Dapr sidecar and the state store answer (always, when embedded)."""
     try:
@@ -31,7 +38,7 @@ async def readyz(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"status": "ready", "backend": backend.kind})
 
 
-@router.get("/metrics", response_class=Response)
+@metrics_router.get("/metrics", response_class=Response)
 async def metrics(metrics: MetricsDep) -> Response:
     """Prometheus exposition of the app's metrics."""
     return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)

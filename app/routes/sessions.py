@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from app.deps import ServiceDep, SessionIdPath
+from app.deps import PrincipalDep, ServiceDep, SessionIdPath
 from app.schemas import ErrorResponse, PostMessageRequest, PostMessageResponse, SessionResponse
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"])
@@ -18,13 +18,22 @@ _ERRORS: dict[int | str, dict[str, object]] = {
 @router.post(
     "/{session_id}/messages",
     response_model=PostMessageResponse,
-    responses={**_ERRORS, 413: {"model": ErrorResponse}, 502: {"model": ErrorResponse}},
+    responses={
+        **_ERRORS,
+        404: {"model": ErrorResponse, "description": "The session belongs to someone else."},
+        413: {"model": ErrorResponse},
+        502: {"model": ErrorResponse},
+    },
 )
 async def post_message(
-    session_id: SessionIdPath, body: PostMessageRequest, service: ServiceDep
+    session_id: SessionIdPath,
+    body: PostMessageRequest,
+    service: ServiceDep,
+    principal: PrincipalDep,
 ) -> PostMessageResponse:
-    """Send a user message; get the agent's reply, or a review id if the reply is held."""
-    return await service.post_message(session_id, body.content)
+    """Send a user message; get the agent's reply, or a review id if the reply is held.
+    A new session id creates a session owned by the caller; another caller's is 404."""
+    return await service.post_message(session_id, body.content, principal)
 
 
 @router.get(
@@ -32,14 +41,25 @@ async def post_message(
     response_model=SessionResponse,
     responses={**_ERRORS, 404: {"model": ErrorResponse}},
 )
-async def get_session(session_id: SessionIdPath, service: ServiceDep) -> SessionResponse:
-    """The conversation, oldest message first."""
-    session = await service.get_session(session_id)
+async def get_session(
+    session_id: SessionIdPath, service: ServiceDep, principal: PrincipalDep
+) -> SessionResponse:
+    """The caller's conversation, oldest message first (404 for anyone else's)."""
+    session = await service.get_session(session_id, principal)
     return SessionResponse.model_validate(session.model_dump())
 
 
-@router.delete("/{session_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**_ERRORS})
-async def delete_session(session_id: SessionIdPath, service: ServiceDep) -> Response:
-    """Delete the conversation; deleting an unknown session also answers 204."""
-    await service.delete_session(session_id)
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        **_ERRORS,
+        404: {"model": ErrorResponse, "description": "The session belongs to someone else."},
+    },
+)
+async def delete_session(
+    session_id: SessionIdPath, service: ServiceDep, principal: PrincipalDep
+) -> Response:
+    """Delete the caller's conversation; deleting an unknown session also answers 204."""
+    await service.delete_session(session_id, principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

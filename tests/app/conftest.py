@@ -11,6 +11,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.auth.api_keys import key_digest, key_principal_id
 from app.config import load_settings
 from app.main import create_app
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
@@ -21,6 +22,8 @@ _OWNED_ENV = (
     "DAPR_GRPC_ENDPOINT",
     "DAPR_HTTP_ENDPOINT",
     "DAPR_API_TOKEN",
+    "APP_API_TOKEN",
+    "FORWARDED_ALLOW_IPS",
     "OPENAI_API_KEY",
 )
 
@@ -40,22 +43,60 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 AppFactory = Callable[..., AbstractAsyncContextManager[tuple[FastAPI, httpx.AsyncClient]]]
 
+# The keys the tests present; the app is configured with their digests, as in production.
+USER_KEY = "test-user-key-0f5b2c"
+OTHER_USER_KEY = "test-other-user-key-7a1e9d"
+REVIEWER_KEY = "test-reviewer-key-3c8d41"
+CREDENTIALS = {
+    "api_keys": f"{key_digest(USER_KEY)},{key_digest(OTHER_USER_KEY)}",
+    "reviewer_keys": key_digest(REVIEWER_KEY),
+}
+#: the principal id USER_KEY authenticates as
+USER_PRINCIPAL = key_principal_id(key_digest(USER_KEY))
+LOOPBACK = ("127.0.0.1", 50123)
+#: a client reaching the app through an ingress (not the sidecar, not this machine)
+REMOTE = ("10.0.0.5", 41234)
+
+
+def http_client(
+    app: FastAPI, key: str | None = USER_KEY, client: tuple[str, int] = LOOPBACK
+) -> httpx.AsyncClient:
+    """An in-process client of ``app``, from ``client``'s address, presenting ``key``."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
+    headers = {"authorization": f"Bearer {key}"} if key else {}
+    return httpx.AsyncClient(transport=transport, base_url="http://app", headers=headers)
+
 
 @asynccontextmanager
-async def running_app(**overrides: Any) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-    """create_app with settings from the environment (+ overrides), lifespan run, and an
-    httpx client bound to it in-process."""
-    app = create_app(load_settings(**overrides))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
-            yield app, client
+async def running_app(
+    *, credentials: bool = True, **overrides: Any
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """create_app with settings from the environment (+ the test keys' digests unless
+    ``credentials=False``, + overrides), lifespan run, and a client presenting USER_KEY."""
+    settings = load_settings(**({**CREDENTIALS, **overrides} if credentials else overrides))
+    app = create_app(settings)
+    async with app.router.lifespan_context(app), http_client(app) as client:
+        yield app, client
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    """The app on its embedded store and event log."""
-    async with running_app() as (_, http):
+async def embedded_app() -> AsyncIterator[FastAPI]:
+    """The app on its embedded store and event log, with the test credentials."""
+    async with running_app() as (app, _):
+        yield app
+
+
+@pytest.fixture
+async def client(embedded_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A user of the embedded app."""
+    async with http_client(embedded_app) as http:
+        yield http
+
+
+@pytest.fixture
+async def reviewer(embedded_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A reviewer of the embedded app."""
+    async with http_client(embedded_app, REVIEWER_KEY) as http:
         yield http
 
 
@@ -74,7 +115,7 @@ def sidecar(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeDaprSidecar]:
 
 @pytest.fixture
 async def dapr_client(sidecar: FakeDaprSidecar) -> AsyncIterator[httpx.AsyncClient]:
-    """The app going through the fake sidecar."""
+    """A user of the app going through the fake sidecar."""
     async with running_app(sidecar_wait_seconds=5) as (_, http):
         yield http
 

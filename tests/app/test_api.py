@@ -63,7 +63,6 @@ async def test_delete_is_204_and_idempotent(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("content", "fragment"),
     [
-        ("", "empty"),
         ("   \n ", "empty"),
         ("bell\x07", "control character"),
         ("nul\x00byte", "control character"),
@@ -77,6 +76,17 @@ async def test_guardrail_rejects_bad_input(
     assert_error(response, 422, "input_rejected")
     assert fragment in response.json()["error"]["message"]
     # Nothing was stored for the rejected message.
+    assert_error(await client.get("/v1/sessions/s1"), 404, "not_found")
+
+
+async def test_empty_message_is_refused_by_the_published_schema(
+    client: httpx.AsyncClient,
+) -> None:
+    schema = (await client.get("/openapi.json")).json()["components"]["schemas"]
+    assert schema["PostMessageRequest"]["properties"]["content"]["minLength"] == 1
+    response = await client.post("/v1/sessions/s1/messages", json={"content": ""})
+    assert_error(response, 422, "validation_error")
+    assert "content" in response.json()["error"]["message"]
     assert_error(await client.get("/v1/sessions/s1"), 404, "not_found")
 
 
@@ -131,13 +141,34 @@ async def test_invalid_session_id_is_422(client: httpx.AsyncClient) -> None:
 
 async def test_unknown_route_is_404_and_wrong_method_405(client: httpx.AsyncClient) -> None:
     assert_error(await client.get("/v2/whatever"), 404, "not_found")
-    assert_error(await client.put("/v1/sessions/s1"), 405, "method_not_allowed")
+    wrong = await client.put("/v1/sessions/s1")
+    assert_error(wrong, 405, "method_not_allowed")
+    # GET and DELETE are two routes on one path: the Allow header names both
+    assert wrong.headers["allow"] == "DELETE, GET"
+
+
+async def test_every_405_allows_exactly_the_documented_methods(
+    client: httpx.AsyncClient,
+) -> None:
+    """What OpenAPI documents for a path is what a 405 on that path says is allowed."""
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    concrete = {"{session_id}": "s1", "{review_id}": "abc123"}
+    for template, operations in paths.items():
+        path = template
+        for param, value in concrete.items():
+            path = path.replace(param, value)
+        documented = {method.upper() for method in operations}
+        unused = sorted({"GET", "POST", "PUT", "PATCH", "DELETE"} - documented)[0]
+        response = await client.request(unused, path)
+        assert response.status_code == 405, (template, unused, response.text)
+        assert set(response.headers["allow"].split(", ")) - {"HEAD"} == documented, template
 
 
 async def test_unexpected_failure_is_a_json_500_without_trace(app_factory: AppFactory) -> None:
     async with app_factory() as (app, client):
+        await client.post("/v1/sessions/s1/messages", json={"content": "hi"})
 
-        async def broken(key: str) -> None:
+        async def broken(key: str, etag: str | None = None) -> None:
             raise RuntimeError("secret internals")
 
         app.state.backend.state.delete = broken

@@ -14,7 +14,7 @@ from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
 
 from app.dapr_backend import grpc_status
-from tests.app.conftest import AppFactory
+from tests.app.conftest import USER_PRINCIPAL, AppFactory
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
 pytestmark = pytest.mark.anyio
@@ -200,6 +200,7 @@ async def test_racing_session_creation_keeps_both(
                 key,
                 {
                     "session_id": "new",
+                    "owner": USER_PRINCIPAL,  # the same user, through another replica
                     "messages": [{"message_id": "o", "role": "user", "content": "other"}],
                 },
             )

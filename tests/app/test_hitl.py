@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.store import EmbeddedBackend
-from tests.app.conftest import AppFactory
+from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client
 
 pytestmark = pytest.mark.anyio
 
@@ -51,9 +51,9 @@ async def test_tool_needing_approval_holds_the_reply(client: httpx.AsyncClient) 
 
 
 async def test_approval_runs_the_tool_and_releases_the_reply(app_factory: AppFactory) -> None:
-    async with app_factory() as (app, client):
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
-        decision = await client.post(
+        decision = await reviewer.post(
             f"/v1/reviews/{held['review_id']}/decision", json={"approved": True, "note": "ok"}
         )
         assert decision.status_code == 200
@@ -69,9 +69,11 @@ async def test_approval_runs_the_tool_and_releases_the_reply(app_factory: AppFac
     assert types == ["review.requested", "review.decided", "message.completed"]
 
 
-async def test_rejection_is_shown_in_the_history(client: httpx.AsyncClient) -> None:
+async def test_rejection_is_shown_in_the_history(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
     held = await hold(client)
-    decision = await client.post(
+    decision = await reviewer.post(
         f"/v1/reviews/{held['review_id']}/decision",
         json={"approved": False, "note": "order already refunded"},
     )
@@ -81,14 +83,16 @@ async def test_rejection_is_shown_in_the_history(client: httpx.AsyncClient) -> N
     assert last["content"] == "I did not issue the refund: order already refunded"
 
 
-async def test_decisions_are_idempotent_and_conflicts_are_409(client: httpx.AsyncClient) -> None:
+async def test_decisions_are_idempotent_and_conflicts_are_409(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
     held = await hold(client)
     url = f"/v1/reviews/{held['review_id']}/decision"
-    first = await client.post(url, json={"approved": True})
-    again = await client.post(url, json={"approved": True})
+    first = await reviewer.post(url, json={"approved": True})
+    again = await reviewer.post(url, json={"approved": True})
     assert first.status_code == again.status_code == 200
     assert first.json() == again.json()
-    conflict = await client.post(url, json={"approved": False})
+    conflict = await reviewer.post(url, json={"approved": False})
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "conflict"
     # The session got exactly one released reply.
@@ -96,21 +100,23 @@ async def test_decisions_are_idempotent_and_conflicts_are_409(client: httpx.Asyn
     assert [m["status"] for m in messages] == ["completed", "approved"]
 
 
-async def test_low_confidence_reply_is_held_until_approved(client: httpx.AsyncClient) -> None:
+async def test_low_confidence_reply_is_held_until_approved(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
     response = await client.post("/v1/sessions/h2/messages", json={"content": "review my text"})
     held = response.json()
     assert held["status"] == "pending_review"
     review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
     assert review["kind"] == "output_review"
     assert "confidence 0.30" in review["reason"]
-    decided = await client.post(
+    decided = await reviewer.post(
         f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
     )
     assert decided.json()["final_reply"].startswith('You said: "review my text"')
 
 
-async def test_unknown_review_is_404(client: httpx.AsyncClient) -> None:
-    response = await client.post("/v1/reviews/abc123/decision", json={"approved": True})
+async def test_unknown_review_is_404(reviewer: httpx.AsyncClient) -> None:
+    response = await reviewer.post("/v1/reviews/abc123/decision", json={"approved": True})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
 
@@ -168,11 +174,11 @@ async def test_parallel_approvals_run_the_tool_once(app_factory: AppFactory) -> 
     """A reviewer's double click, or an HTTP decision racing the same one over pub/sub."""
     import asyncio
 
-    async with app_factory() as (app, client):
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
         url = f"/v1/reviews/{held['review_id']}/decision"
         answers = await asyncio.gather(
-            *(client.post(url, json={"approved": True}) for _ in range(4))
+            *(reviewer.post(url, json={"approved": True}) for _ in range(4))
         )
         backend = app.state.backend
         assert isinstance(backend, EmbeddedBackend)
@@ -201,10 +207,10 @@ async def _decided_elsewhere(app: Any, review_id: str, lease_seconds: float) -> 
 async def test_a_review_another_replica_is_resolving_is_not_resumed_twice(
     app_factory: AppFactory,
 ) -> None:
-    async with app_factory() as (app, client):
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
         await _decided_elsewhere(app, held["review_id"], lease_seconds=120)
-        answer = await client.post(
+        answer = await reviewer.post(
             f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
         )
         types = [event["type"] for event in app.state.backend.events.events]
@@ -215,10 +221,10 @@ async def test_a_review_another_replica_is_resolving_is_not_resumed_twice(
 
 
 async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) -> None:
-    async with app_factory() as (app, client):
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
         await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)
-        answer = await client.post(
+        answer = await reviewer.post(
             f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
         )
         types = [event["type"] for event in app.state.backend.events.events]
@@ -228,11 +234,11 @@ async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) ->
 
 @pytest.mark.parametrize("approved", ["yes", 1, "false", None])
 async def test_a_decision_must_be_a_json_boolean(
-    client: httpx.AsyncClient, approved: object
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient, approved: object
 ) -> None:
     held = await hold(client)
     url = f"/v1/reviews/{held['review_id']}/decision"
-    response = await client.post(url, json={"approved": approved})
+    response = await reviewer.post(url, json={"approved": approved})
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "validation_error"
     review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()

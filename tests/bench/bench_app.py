@@ -6,6 +6,8 @@ Serves, one after the other, with uvicorn in a subprocess on 127.0.0.1:
   * ``dapr``     - the app, offline model, through the fake Dapr sidecar (gRPC, loopback),
 then drives POST /v1/sessions/{id}/messages at a few concurrency levels and prints req/s,
 p50/p99 latency and the ratio to bare FastAPI, plus start-to-ready time and idle RSS.
+The app runs as deployed: an API key is required (every request presents one), and the
+rate limiter is on with a budget the benchmark cannot exhaust, so its cost is measured.
 The load generator shares the machine's cores with the server: compare ratios, not
 absolutes. Runs in well under two minutes.
 """
@@ -15,7 +17,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import hashlib
 import os
+import secrets
 import socket
 import statistics
 import subprocess
@@ -30,6 +34,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 ROOT = Path(__file__).resolve().parents[2]
+BENCH_KEY = secrets.token_urlsafe(32)
 
 bare_app = FastAPI()
 
@@ -74,7 +79,15 @@ def clean_env() -> dict[str, str]:
     return {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("DACA_", "DAPR_")) and k != "OPENAI_API_KEY"
+        if not k.startswith(("DACA_", "DAPR_")) and k not in ("OPENAI_API_KEY", "APP_API_TOKEN")
+    }
+
+
+def app_env() -> dict[str, str]:
+    """The app's environment: the benchmark's key accepted, a limit it never reaches."""
+    return clean_env() | {
+        "DACA_API_KEYS": hashlib.sha256(BENCH_KEY.encode()).hexdigest(),
+        "DACA_RATE_LIMIT_PER_MINUTE": str(10**9),
     }
 
 
@@ -119,7 +132,10 @@ async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", limits=limits, timeout=30
+        base_url=f"http://127.0.0.1:{port}",
+        limits=limits,
+        timeout=30,
+        headers={"authorization": f"Bearer {BENCH_KEY}"},
     ) as client:
 
         async def worker(index: int, until: float, record: bool) -> None:
@@ -159,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
 
     targets: list[tuple[str, str, dict[str, str]]] = [
         ("bare", "tests.bench.bench_app:bare_app", clean_env()),
-        ("embedded", "app.main:app", clean_env()),
+        ("embedded", "app.main:app", app_env()),
     ]
     sidecar: subprocess.Popen[bytes] | None = None
     if not args.no_dapr:
@@ -178,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
             env=clean_env(),
             stdout=subprocess.DEVNULL,
         )
-        dapr_env = clean_env() | {
+        dapr_env = app_env() | {
             "DAPR_GRPC_PORT": str(grpc_port),
             "DAPR_HTTP_PORT": str(http_port),
         }

@@ -71,6 +71,8 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self.calls: dict[str, int] = {}
         # Test hook: runs (outside the lock) before each SaveState, e.g. to inject a race.
         self.before_save: Callable[[str], None] | None = None
+        # Test hook: runs (outside the lock) before each DeleteState.
+        self.before_delete: Callable[[str], None] | None = None
         self._lock = threading.Lock()
         self._grpc: grpc.Server | None = None
         self._http: ThreadingHTTPServer | None = None
@@ -212,6 +214,8 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
     ) -> empty_pb2.Empty:
         self._count("DeleteState")
         self._check_store(request.store_name, context)
+        if self.before_delete is not None:
+            self.before_delete(request.key)
         with self._lock:
             current = self.state.get(request.key)
             has_etag = request.HasField("etag") and request.etag.value != ""
