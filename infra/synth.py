@@ -480,12 +480,21 @@ def write_manifests(records: list[dict[str, Any]], directory: Path) -> int:
     for old in directory.glob("*.yaml"):
         old.unlink()
     objects = [m for m in (manifest_of(r) for r in records) if m is not None]
-    objects.sort(key=lambda m: _KIND_ORDER.get(m["kind"], len(_KIND_ORDER)))
+
+    def order(obj: Mapping[str, Any]) -> tuple[int, str, str, str]:
+        meta = obj.get("metadata") or {}
+        rank = _KIND_ORDER.get(obj["kind"], len(_KIND_ORDER))
+        return rank, obj["kind"], str(meta.get("namespace") or ""), str(meta.get("name") or "")
+
+    # the same program gives the same files, byte for byte (the engine registers in no
+    # fixed order): objects by kind, namespace and name; keys sorted, which also puts
+    # apiVersion, kind, metadata and spec first
+    objects.sort(key=order)
     for index, obj in enumerate(objects):
         meta = obj.get("metadata") or {}
         parts = [f"{index:03d}", obj["kind"].lower(), meta.get("namespace"), meta.get("name")]
         filename = "-".join(str(p) for p in parts if p) + ".yaml"
-        (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=False))
+        (directory / filename).write_text(yaml.safe_dump(obj, sort_keys=True))
     return len(objects)
 
 
@@ -502,8 +511,10 @@ def synthesize(
     records, outputs = evaluate(stack, values, secrets, config)
     out = out_dir or REPO_ROOT / "build" / "synth" / stack
     out.mkdir(parents=True, exist_ok=True)
-    (out / "resources.json").write_text(json.dumps(records, indent=2, sort_keys=False) + "\n")
-    (out / "outputs.json").write_text(json.dumps(outputs, indent=2) + "\n")
+    # by URN, keys sorted: the same program gives the same file, byte for byte
+    by_urn = sorted(records, key=lambda record: str(record["urn"]))
+    (out / "resources.json").write_text(json.dumps(by_urn, indent=2, sort_keys=True) + "\n")
+    (out / "outputs.json").write_text(json.dumps(outputs, indent=2, sort_keys=True) + "\n")
     write_manifests(records, out / "manifests")
     not_rendered = [
         f"{r['type']} {r['name']}" for r in records if r["type"].startswith(EXPANDED_AT_DEPLOY)

@@ -95,3 +95,18 @@ def test_unknown_kind_is_invalid_not_skipped(tmp_path: Path) -> None:
         )
     )
     assert validate_manifests(tmp_path, "1.34.0")[0].startswith("x.yaml: Widget/w: no Kubernetes")
+
+
+def test_synth_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
+    """A GitOps diff shows changes, never the engine's registration order."""
+    from infra.synth import synthesize
+
+    first = synthesize("prototype", out_dir=tmp_path / "a")
+    synthesize("prototype", out_dir=tmp_path / "b")
+    names = sorted(p.name for p in (tmp_path / "a" / "manifests").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "b" / "manifests").iterdir())
+    assert len(names) == len(list(first.manifests_dir.glob("*.yaml"))) > 10
+    for name in ("resources.json", "outputs.json", *(f"manifests/{n}" for n in names)):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    first_manifest = (tmp_path / "a" / "manifests" / names[0]).read_text()
+    assert first_manifest.startswith("apiVersion: ")
