@@ -25,8 +25,9 @@ test: lint unit check ## everything CI runs
 synth: ## daca synth STACK=<stack> (default prototype)
 	uv run daca synth $(STACK)
 
-bench: ## app throughput/latency vs bare FastAPI, start-to-ready, idle RSS
+bench: ## app throughput/latency vs bare FastAPI, start-to-ready, idle RSS; planet synth scaling
 	uv run python -m tests.bench.bench_app
+	uv run python -m tests.bench.bench_synth
 
 policy-docs: ## regenerate the policy tables in README.md and policies/README.md
 	uv run --directory policies python -m daca_policies.docs
