@@ -10,6 +10,7 @@ stand-ins, marked in `resources.json` only through what the program passes on.
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import json
 import time
@@ -255,6 +256,22 @@ def _oci_outputs(token: str, name: str, state: dict[str, Any]) -> str:
     return f"ocid1.{kind}.oc1.synth.{hashlib.sha256(name.encode()).hexdigest()[:24]}"
 
 
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _kubernetes_read(token: str, resource_id: str) -> dict[str, Any] | None:
+    """What reading an existing object (`Resource.get`) answers offline: a Secret named
+    `*-kubeconfig` holds a kubeconfig (Karmada's chart writes one), a Service has a load
+    balancer address (documentation range, RFC 5737)."""
+    name = resource_id.rsplit("/", 1)[-1]
+    if token == "kubernetes:core/v1:Secret" and name.endswith("-kubeconfig"):
+        return {"data": {"kubeconfig": _b64(FAKE_KUBECONFIG)}}
+    if token == "kubernetes:core/v1:Service":
+        return {"status": {"loadBalancer": {"ingress": [{"ip": f"192.0.2.{_octet(name)}"}]}}}
+    return None
+
+
 class SynthMocks(pulumi_mocks.Mocks):
     """Echo inputs; fill in the computed outputs the program reads."""
 
@@ -262,7 +279,18 @@ class SynthMocks(pulumi_mocks.Mocks):
         self, args: pulumi_mocks.MockResourceArgs
     ) -> tuple[str | None, dict[str, Any]]:
         state = dict(args.inputs)
-        if args.typ == "command:local:Command":
+        read = _kubernetes_read(args.typ, args.resource_id) if args.resource_id else None
+        if read is not None:
+            return args.resource_id, {**state, **read}
+        if args.typ == "kubernetes:core/v1:Secret" and (
+            state.get("type") == "kubernetes.io/service-account-token"
+        ):
+            # the token controller fills these in; the provider waits for them
+            state["data"] = {
+                "token": _b64(f"synth-token-{args.name}"),
+                "ca.crt": _b64("-----BEGIN CERTIFICATE-----\nsynth\n-----END CERTIFICATE-----\n"),
+            }
+        elif args.typ == "command:local:Command":
             create = str(state.get("create", ""))
             state["stdout"] = FAKE_KUBECONFIG if "kind get kubeconfig" in create else ""
             state["stderr"] = ""

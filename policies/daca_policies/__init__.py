@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aca, dapr, images, k8s, oci
+from . import aca, dapr, images, k8s, karmada, oci
 from .spec import PolicySpec
 
 PACK_NAME = "daca-ascent"
@@ -17,6 +17,7 @@ SPECS: list[PolicySpec] = [
     *dapr.POLICIES,
     *aca.POLICIES,
     *oci.POLICIES,
+    *karmada.POLICIES,
     *images.POLICIES,
 ]
 

@@ -188,6 +188,9 @@ CLUSTER_SCOPED_KINDS = {
     # cert-manager
     "ClusterIssuer",
 }
+# cluster-scoped kinds whose bare kind name is namespaced elsewhere (CloudNativePG's
+# `Cluster` is namespaced), so they are told apart by the whole type token
+CLUSTER_SCOPED_TYPES = {"kubernetes:cluster.karmada.io/v1alpha1:Cluster"}
 
 
 def validate_namespace(resource: Resource, config: Config) -> list[str]:
@@ -197,7 +200,11 @@ def validate_namespace(resource: Resource, config: Config) -> list[str]:
         namespace = resource.props.get("namespace")
     else:
         kind = resource.type.rsplit(":", 1)[-1]
-        if kind in CLUSTER_SCOPED_KINDS or kind.endswith("List"):
+        if (
+            kind in CLUSTER_SCOPED_KINDS
+            or kind.endswith("List")
+            or resource.type in CLUSTER_SCOPED_TYPES
+        ):
             return []
         namespace = get(resource.props, "metadata", "namespace")
     if is_unknown(namespace):

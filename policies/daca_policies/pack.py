@@ -114,7 +114,7 @@ POLICIES: list[Policy] = _build()
 
 PACK_KWARGS: dict[str, Any] = {
     "description": "DACA Ascent guard rails: Kubernetes, Dapr, Azure Container Apps, OCI "
-    "Always Free and image hygiene.",
+    "Always Free, Karmada federation and image hygiene.",
     "display_name": "DACA Ascent",
     # Each policy sets its own level; this applies only to policies that do not.
     "enforcement_level": EnforcementLevel.ADVISORY,

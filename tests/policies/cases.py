@@ -14,6 +14,7 @@ from typing import Any
 from daca_policies.spec import Resource
 
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+_MISSING: Any = object()  # "not given", where None means "remove"
 OPERATOR_CIDR = "203.0.113.7/32"
 DIGEST = "sha256:" + "a" * 64
 
@@ -359,6 +360,50 @@ def oci_stack(*extra: Resource, **nodes: Resource) -> tuple[Resource, ...]:
     )
 
 
+def karmada_cluster(
+    name: str, region: str | None = None, labels: dict[str, str] | None = None
+) -> Resource:
+    """A member cluster registered with Karmada (cluster-scoped, Push mode)."""
+    spec: dict[str, Any] = {"syncMode": "Push", "apiEndpoint": f"https://{name}.example:6443"}
+    if region:
+        spec["region"] = region
+    props = {
+        "apiVersion": "cluster.karmada.io/v1alpha1",
+        "kind": "Cluster",
+        "metadata": {"name": name, "labels": labels or {}},
+        "spec": spec,
+    }
+    return resource("kubernetes:cluster.karmada.io/v1alpha1:Cluster", props, f"{name}-cluster")
+
+
+def propagation(placement: Any = _MISSING, name: str = "agent-propagation") -> Resource:
+    """The app's PropagationPolicy; by default on the clusters `eu` and `us`."""
+    spec: dict[str, Any] = {
+        "resourceSelectors": [
+            {"apiVersion": "apps/v1", "kind": "Deployment", "name": "agent", "namespace": "daca"}
+        ],
+        "placement": {
+            "clusterAffinity": {"clusterNames": ["eu", "us"]},
+            "replicaScheduling": {"replicaSchedulingType": "Duplicated"},
+        },
+    }
+    if placement is None:
+        del spec["placement"]
+    elif placement is not _MISSING:
+        spec["placement"] = placement
+    props = {
+        "apiVersion": "policy.karmada.io/v1alpha1",
+        "kind": "PropagationPolicy",
+        "metadata": {"name": "agent", "namespace": "daca"},
+        "spec": spec,
+    }
+    return resource("kubernetes:policy.karmada.io/v1alpha1:PropagationPolicy", props, name)
+
+
+def members(*names: str) -> tuple[Resource, ...]:
+    return tuple(karmada_cluster(n, region=f"{n}-region") for n in names)
+
+
 def docker_image(dockerfile: str | None, context: str | None = None) -> Resource:
     build: dict[str, Any] = {}
     if dockerfile is not None:
@@ -560,6 +605,12 @@ CASES: list[Case] = [
         "pass",
     ),
     Case("k8s-resource-not-default-namespace", "helm-release", (dapr_release(),), "pass"),
+    Case(
+        "k8s-resource-not-default-namespace",
+        "karmada-cluster-is-cluster-scoped",
+        (karmada_cluster("eu"),),
+        "pass",
+    ),
     Case(
         "k8s-resource-not-default-namespace",
         "yaml-component",
@@ -1148,6 +1199,140 @@ CASES: list[Case] = [
         "oci-nlb-listener-ports",
         "nsg-list-unknown",
         (nlb(nsgs=UNKNOWN), listener(6443)),
+        "na",
+    ),
+    # --- karmada ---
+    Case(
+        "karmada-propagation-min-regions",
+        "compliant",
+        (*members("eu", "us"), propagation()),
+        "pass",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "violating",
+        (*members("eu", "us"), propagation({"clusterAffinity": {"clusterNames": ["eu"]}})),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "missing",
+        # no placement (every cluster), and no cluster registered here to count
+        (propagation(None),),
+        "na",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "no-placement-counts-registered-clusters",
+        (*members("eu", "us", "ap"), propagation(None)),
+        "pass",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "no-placement-one-registered-cluster",
+        (*members("eu"), propagation(None)),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "misspelled-cluster-does-not-count",
+        (*members("eu", "us"), propagation({"clusterAffinity": {"clusterNames": ["eu", "usa"]}})),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "excluded-cluster-does-not-count",
+        (
+            *members("eu", "us"),
+            propagation({"clusterAffinity": {"clusterNames": ["eu", "us"], "exclude": ["us"]}}),
+        ),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "clusters-registered-outside-the-stack",
+        (propagation(),),
+        "pass",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "three-required-by-config",
+        (*members("eu", "us"), propagation()),
+        "fail",
+        {"minRegions": 3},
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "label-selector",
+        (
+            karmada_cluster("eu", labels={"daca.io/tier": "prod"}),
+            karmada_cluster("us", labels={"daca.io/tier": "prod"}),
+            karmada_cluster("lab", labels={"daca.io/tier": "test"}),
+            propagation(
+                {"clusterAffinity": {"labelSelector": {"matchLabels": {"daca.io/tier": "prod"}}}}
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "field-selector-one-region",
+        (
+            *members("eu", "us"),
+            propagation(
+                {
+                    "clusterAffinity": {
+                        "fieldSelector": {
+                            "matchExpressions": [
+                                {"key": "region", "operator": "In", "values": ["eu-region"]}
+                            ]
+                        }
+                    }
+                }
+            ),
+        ),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "first-affinity-term-decides",
+        (
+            *members("eu", "us"),
+            propagation(
+                {
+                    "clusterAffinities": [
+                        {"affinityName": "primary", "clusterNames": ["eu"]},
+                        {"affinityName": "backup", "clusterNames": ["eu", "us"]},
+                    ]
+                }
+            ),
+        ),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "spread-constraint-caps-clusters",
+        (
+            *members("eu", "us"),
+            propagation(
+                {
+                    "clusterAffinity": {"clusterNames": ["eu", "us"]},
+                    "spreadConstraints": [{"spreadByField": "cluster", "maxGroups": 1}],
+                }
+            ),
+        ),
+        "fail",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "cluster-names-unknown",
+        (*members("eu", "us"), propagation({"clusterAffinity": {"clusterNames": UNKNOWN}})),
+        "na",
+    ),
+    Case(
+        "karmada-propagation-min-regions",
+        "selector-without-registered-clusters",
+        (propagation({"clusterAffinity": {"labelSelector": {"matchLabels": {"a": "b"}}}}),),
         "na",
     ),
     # --- images ---
