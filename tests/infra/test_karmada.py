@@ -199,7 +199,7 @@ def test_member_credentials_are_a_secret_token_and_ca_bundle_in_karmada() -> Non
     assert token["inputs"]["metadata"]["annotations"] == {
         "kubernetes.io/service-account.name": "karmada-eastus"
     }
-    assert "data" in token["additionalSecretOutputs"]
+    assert "data" in token["options"]["additionalSecretOutputs"]
     impersonator = one(records, SECRET, "eastus-member-impersonator-credentials")["inputs"]
     assert impersonator["metadata"]["name"] == "eastus-impersonator"
     assert impersonator["data"] == {"token": "[secret]"}
