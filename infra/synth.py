@@ -174,6 +174,13 @@ _AZURE_NAME_KEYS = {
     "servicebus:Namespace": "namespaceName",
     "servicebus:Topic": "topicName",
     "servicebus:Subscription": "subscriptionName",
+    "containerservice:ManagedCluster": "resourceName",
+    "network:PublicIPAddress": "publicIpAddressName",
+    "cdn:Profile": "profileName",
+    "cdn:AFDEndpoint": "endpointName",
+    "cdn:AFDOriginGroup": "originGroupName",
+    "cdn:AFDOrigin": "originName",
+    "cdn:Route": "routeName",
 }
 SYNTH_SUBSCRIPTION = "00000000-0000-0000-0000-00000000c0de"
 SYNTH_TENANT = "00000000-0000-0000-0000-0000000071e7"
@@ -224,6 +231,8 @@ def _azure_outputs(token: str, name: str, state: dict[str, Any]) -> str:
         config["ingress"] = {**dict(config.get("ingress") or {}), "fqdn": fqdn}
         state["configuration"] = config
         state["latestRevisionFqdn"] = fqdn.replace(own, f"{own}--synth", 1)
+    else:
+        _fill_planet_outputs(token, name, own, state)
     group = state.get("resourceGroupName") or "synth-rg"
     if token == "resources:ResourceGroup":
         return f"/subscriptions/{SYNTH_SUBSCRIPTION}/resourceGroups/{own}"
@@ -232,6 +241,79 @@ def _azure_outputs(token: str, name: str, state: dict[str, Any]) -> str:
         f"/subscriptions/{SYNTH_SUBSCRIPTION}/resourceGroups/{group}/providers/"
         f"Microsoft.{module}/{kind}/{own}"
     )
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:16]
+
+
+def _fill_planet_outputs(token: str, name: str, own: str, state: dict[str, Any]) -> None:
+    """The computed outputs of the planet's Azure resources: AKS, its IP, Front Door."""
+    location = str(state.get("location") or "synth")
+    if token == "containerservice:ManagedCluster":
+        prefix = str(state.get("dnsPrefix") or own)
+        state["fqdn"] = f"{prefix}-{_short_hash(name)[:8]}.hcp.{location}.azmk8s.io"
+        identity = dict(state.get("identity") or {})
+        if identity.get("type") == "SystemAssigned":
+            identity["principalId"] = _fake_guid("principal", name)
+            identity["tenantId"] = SYNTH_TENANT
+        state["identity"] = identity
+    elif token == "network:PublicIPAddress":
+        state["ipAddress"] = f"192.0.2.{10 + int(_short_hash(name), 16) % 200}"
+        dns = dict(state.get("dnsSettings") or {})
+        if dns.get("domainNameLabel"):
+            dns["fqdn"] = f"{dns['domainNameLabel']}.{location}.cloudapp.azure.com"
+            state["dnsSettings"] = dns
+    elif token == "cdn:Profile":
+        state["frontDoorId"] = _fake_guid("frontdoor", name)
+    elif token == "cdn:AFDEndpoint":
+        state["hostName"] = f"{own}-{_short_hash(name)}.z01.azurefd.net"
+
+
+#: the AKS server id and client id kubelogin asks Entra ID for (the same in every tenant)
+AKS_AAD_SERVER_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_AAD_CLIENT_ID = "80faf920-1908-4b52-b5ef-a8e7bedfc67a"
+
+
+def fake_aks_kubeconfig(resource_group: str, cluster: str) -> str:
+    """An AKS user kubeconfig as `listClusterUserCredential?format=exec` returns it for a
+    cluster with Entra ID: kubelogin, device-code login."""
+    server = f"https://{cluster}-{_short_hash(resource_group, cluster)[:8]}.hcp.synth.azmk8s.io:443"
+    user = f"clusterUser_{resource_group}_{cluster}"
+    document = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {"server": server}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+        "current-context": cluster,
+        "users": [
+            {
+                "name": user,
+                "user": {
+                    "exec": {
+                        "apiVersion": "client.authentication.k8s.io/v1beta1",
+                        "command": "kubelogin",
+                        "args": [
+                            "get-token",
+                            "--environment",
+                            "AzurePublicCloud",
+                            "--server-id",
+                            AKS_AAD_SERVER_ID,
+                            "--client-id",
+                            AKS_AAD_CLIENT_ID,
+                            "--tenant-id",
+                            SYNTH_TENANT,
+                            "--login",
+                            "devicecode",
+                        ],
+                        "env": None,
+                        "provideClusterInfo": False,
+                    }
+                },
+            }
+        ],
+    }
+    return yaml.safe_dump(document, sort_keys=False)
 
 
 #: what `daca synth` answers for the region's availability domains and images
@@ -338,6 +420,12 @@ class SynthMocks(pulumi_mocks.Mocks):
         if args.token == "azure-native:operationalinsights:getSharedKeys":
             key = hashlib.sha256(str(args.args.get("workspaceName")).encode()).hexdigest()
             return {"primarySharedKey": f"synth-{key[:32]}", "secondarySharedKey": ""}, []
+        if args.token == "azure-native:containerservice:listManagedClusterUserCredentials":
+            kubeconfig = fake_aks_kubeconfig(
+                str(args.args.get("resourceGroupName")), str(args.args.get("resourceName"))
+            )
+            value = base64.b64encode(kubeconfig.encode()).decode()
+            return {"kubeconfigs": [{"name": "clusterUser", "value": value}]}, []
         if args.token == "oci:Identity/getAvailabilityDomains:getAvailabilityDomains":
             compartment = args.args.get("compartmentId")
             ads = [

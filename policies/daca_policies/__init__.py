@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aca, dapr, images, k8s, karmada, oci
+from . import aca, azure_global, dapr, images, k8s, karmada, oci
 from .spec import PolicySpec
 
 PACK_NAME = "daca-ascent"
@@ -16,6 +16,7 @@ SPECS: list[PolicySpec] = [
     *k8s.POLICIES,
     *dapr.POLICIES,
     *aca.POLICIES,
+    *azure_global.POLICIES,
     *oci.POLICIES,
     *karmada.POLICIES,
     *images.POLICIES,

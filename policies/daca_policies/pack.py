@@ -113,8 +113,8 @@ def _build() -> list[Policy]:
 POLICIES: list[Policy] = _build()
 
 PACK_KWARGS: dict[str, Any] = {
-    "description": "DACA Ascent guard rails: Kubernetes, Dapr, Azure Container Apps, OCI "
-    "Always Free, Karmada federation and image hygiene.",
+    "description": "DACA Ascent guard rails: Kubernetes, Dapr, Azure Container Apps, Azure "
+    "Front Door and AKS, OCI Always Free, Karmada federation and image hygiene.",
     "display_name": "DACA Ascent",
     # Each policy sets its own level; this applies only to policies that do not.
     "enforcement_level": EnforcementLevel.ADVISORY,

@@ -416,6 +416,51 @@ def docker_image(dockerfile: str | None, context: str | None = None) -> Resource
     return resource("docker:index/image:Image", props, "agent-image")
 
 
+def fd_route(**overrides: Any) -> Resource:
+    """A Front Door route as the FrontDoor component writes it."""
+    props: dict[str, Any] = {
+        "routeName": "daca-route",
+        "originGroup": {"id": "/subscriptions/x/resourceGroups/rg/providers/Microsoft.Cdn/g"},
+        "supportedProtocols": ["Https", "Http"],
+        "httpsRedirect": "Enabled",
+        "forwardingProtocol": "HttpsOnly",
+        "patternsToMatch": ["/*"],
+        "linkToDefaultDomain": "Enabled",
+    }
+    props.update(overrides)
+    return resource("azure-native:cdn:Route", {k: v for k, v in props.items() if v is not _DELETE})
+
+
+def fd_origin_group(**probe: Any) -> Resource:
+    settings: dict[str, Any] = {
+        "probePath": "/healthz",
+        "probeProtocol": "Https",
+        "probeRequestType": "GET",
+        "probeIntervalInSeconds": 100.0,
+    }
+    settings.update(probe)
+    props = {
+        "healthProbeSettings": {k: v for k, v in settings.items() if v is not _DELETE},
+        "loadBalancingSettings": {"sampleSize": 4.0, "successfulSamplesRequired": 3.0},
+    }
+    return resource("azure-native:cdn:AFDOriginGroup", props)
+
+
+def aks_cluster(**overrides: Any) -> Resource:
+    props: dict[str, Any] = {
+        "resourceName": "daca-eu",
+        "enableRBAC": True,
+        "disableLocalAccounts": True,
+        "aadProfile": {"managed": True, "enableAzureRBAC": True, "tenantID": "t"},
+        "identity": {"type": "SystemAssigned"},
+    }
+    props.update(overrides)
+    return resource(
+        "azure-native:containerservice:ManagedCluster",
+        {k: v for k, v in props.items() if v is not _DELETE},
+    )
+
+
 def _set(path: list[Any], value: Any) -> Callable[[dict[str, Any]], None]:
     def apply(props: dict[str, Any]) -> None:
         cur: Any = props
@@ -895,6 +940,122 @@ CASES: list[Case] = [
         "aca-data-local-auth-disabled",
         "unknown-at-preview",
         (resource("azure-native:servicebus:Namespace", {"disableLocalAuth": UNKNOWN}),),
+        "na",
+    ),
+    # --- azure (planet) ---
+    *k(
+        "azure-frontdoor-route-https-only",
+        fd_route(),
+        fd_route(forwardingProtocol="MatchRequest"),
+        # Azure's defaults: MatchRequest, both protocols, no redirect
+        fd_route(forwardingProtocol=_DELETE, httpsRedirect=_DELETE, supportedProtocols=_DELETE),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-route-https-only",
+        "http-without-redirect",
+        (fd_route(httpsRedirect="Disabled"),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-route-https-only",
+        "redirect-left-out",
+        (fd_route(httpsRedirect=_DELETE),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-route-https-only",
+        "https-only-needs-no-redirect",
+        (fd_route(supportedProtocols=["Https"], httpsRedirect=_DELETE),),
+        "pass",
+    ),
+    Case(
+        "azure-frontdoor-route-https-only",
+        "forwards-over-http",
+        (fd_route(forwardingProtocol="HttpOnly"),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-route-https-only",
+        "forwarding-unknown",
+        (fd_route(forwardingProtocol=UNKNOWN),),
+        "na",
+    ),
+    *k(
+        "azure-frontdoor-origin-group-health-probe",
+        fd_origin_group(),
+        fd_origin_group(probeProtocol="Http"),
+        resource("azure-native:cdn:AFDOriginGroup", {"sessionAffinityState": "Disabled"}),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-origin-group-health-probe",
+        "http-probe-allowed-by-config",
+        (fd_origin_group(probeProtocol="Http"),),
+        "pass",
+        {"allowedProbeProtocols": ["Http", "Https"]},
+    ),
+    Case(
+        "azure-frontdoor-origin-group-health-probe",
+        "no-path",
+        (fd_origin_group(probePath=_DELETE),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-origin-group-health-probe",
+        "request-type-not-set",
+        (fd_origin_group(probeRequestType="NotSet"),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-origin-group-health-probe",
+        "no-interval",
+        (fd_origin_group(probeIntervalInSeconds=_DELETE),),
+        "fail",
+    ),
+    Case(
+        "azure-frontdoor-origin-group-health-probe",
+        "path-unknown",
+        (fd_origin_group(probePath=UNKNOWN),),
+        "na",
+    ),
+    *k(
+        "azure-aks-rbac-no-local-accounts",
+        aks_cluster(),
+        aks_cluster(disableLocalAccounts=False),
+        # Azure's default keeps the local admin account
+        aks_cluster(disableLocalAccounts=_DELETE),
+        "fail",
+    ),
+    Case(
+        "azure-aks-rbac-no-local-accounts",
+        "rbac-off",
+        (aks_cluster(enableRBAC=False),),
+        "fail",
+    ),
+    Case(
+        "azure-aks-rbac-no-local-accounts",
+        "no-entra-id",
+        (aks_cluster(aadProfile=_DELETE),),
+        "fail",
+    ),
+    Case(
+        "azure-aks-rbac-no-local-accounts",
+        "kubernetes-rbac-only",
+        (aks_cluster(aadProfile={"managed": True}),),
+        "fail",
+    ),
+    Case(
+        "azure-aks-rbac-no-local-accounts",
+        "kubernetes-rbac-only-allowed-by-config",
+        (aks_cluster(aadProfile={"managed": True}),),
+        "pass",
+        {"requireAzureRbac": False},
+    ),
+    Case(
+        "azure-aks-rbac-no-local-accounts",
+        "local-accounts-unknown",
+        (aks_cluster(disableLocalAccounts=UNKNOWN),),
         "na",
     ),
     # --- oci ---
