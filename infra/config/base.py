@@ -146,6 +146,8 @@ class AppConfig(_Section):
     name: DnsLabel = "daca-agent"
     namespace: DnsLabel = "daca"
     port: Port = 8000
+    #: Prometheus metrics, on a listener of their own that no Service or ingress publishes
+    metrics_port: Port = 9464
     min_replicas: Annotated[int, Field(ge=1, le=100)] = 1
     max_replicas: Annotated[int, Field(ge=1, le=100)] = 1
     target_cpu_utilization: Annotated[int, Field(ge=10, le=100)] = 70
@@ -160,6 +162,11 @@ class AppConfig(_Section):
             raise ValueError(
                 f"minReplicas ({self.min_replicas}) is above maxReplicas "
                 f"({self.max_replicas}); minReplicas must be <= maxReplicas"
+            )
+        if self.metrics_port == self.port:
+            raise ValueError(
+                f"metricsPort ({self.metrics_port}) is the app's port; the metrics listener "
+                "needs a port of its own"
             )
         return self
 

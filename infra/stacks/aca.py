@@ -12,6 +12,7 @@ import pulumi_azure_native.provider as azure_provider
 import pulumi_azure_native.resources as resources
 import pulumi_random as random
 
+from infra.components.api_keys import ApiKeys
 from infra.components.app_image import AppImage, AppImageArgs, image_tag
 from infra.components.azure.container_app import (
     AcaContainerApp,
@@ -33,6 +34,9 @@ from infra.stacks.common import app_environment
 REVIEW_TOPIC = "agent-reviews"
 #: the Key Vault secret holding the model key
 MODEL_KEY_VAULT_SECRET = "model-api-key"
+#: the Key Vault secrets holding the app's API keys (the app itself gets only digests)
+API_KEY_VAULT_SECRET = "api-key"
+REVIEWER_KEY_VAULT_SECRET = "reviewer-key"
 
 
 def azure_label(text: str) -> str:
@@ -155,8 +159,13 @@ def app_image(
     return registry, image.ref
 
 
-def key_vault(config: AcaConfig, target: AzureTarget, ids: AppIdentities) -> AcaKeyVault:
-    secrets: dict[str, pulumi.Output[str]] = {}
+def key_vault(
+    config: AcaConfig, target: AzureTarget, ids: AppIdentities, api_keys: ApiKeys
+) -> AcaKeyVault:
+    secrets: dict[str, pulumi.Output[str]] = {
+        API_KEY_VAULT_SECRET: api_keys.user_key,
+        REVIEWER_KEY_VAULT_SECRET: api_keys.reviewer_key,
+    }
     if config.model_api_key:
         secrets[MODEL_KEY_VAULT_SECRET] = pulumi.Output.secret(config.model_api_key)
     return AcaKeyVault(
@@ -271,7 +280,8 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
         opts=target.options,
     )
     registry, image_ref = app_image(config, target, ids.app)
-    vault = key_vault(config, target, ids)
+    api_keys = ApiKeys("api-keys")
+    vault = key_vault(config, target, ids, api_keys)
     state = state_store(config, target, ids)
     bus = service_bus(config, target, ids)
     components = AcaDaprComponents(
@@ -303,6 +313,8 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
             env=app_environment(config),
             registry_server=registry.login_server if registry is not None else None,
             model_key_url=vault.secret_urls.get(MODEL_KEY_VAULT_SECRET),
+            api_keys=api_keys,
+            metrics_port=app.metrics_port,
             service_bus_rule=ServiceBusScaleRule(
                 namespace=bus.name,
                 topic=REVIEW_TOPIC,
@@ -328,4 +340,7 @@ def build(config: AcaConfig) -> dict[str, pulumi.Input[object]]:
         "daprAppId": app.name,
         "keyVault": vault.name,
         "serviceBusNamespace": bus.name,
+        # bearer keys for /v1 (secret: `pulumi stack output apiKey --show-secrets`)
+        "apiKey": api_keys.user_key,
+        "reviewerKey": api_keys.reviewer_key,
     }

@@ -293,5 +293,8 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
         "image": image_ref,
         "daprVersion": platform.dapr.version,
         "loadBalancerId": site.entry.load_balancer_id,
+        # bearer keys for /v1 (secret: `pulumi stack output apiKey --show-secrets`)
+        "apiKey": platform.api_keys.user_key,
+        "reviewerKey": platform.api_keys.reviewer_key,
     }
     return outputs

@@ -78,4 +78,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
         "kubeContext": cluster.context,
         "image": image_ref,
         "daprVersion": platform.dapr.version,
+        # bearer keys for /v1 (secret: `pulumi stack output apiKey --show-secrets`)
+        "apiKey": platform.api_keys.user_key,
+        "reviewerKey": platform.api_keys.reviewer_key,
     }

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .spec import (
+    AUTH_ENV_SCHEMA,
     SECRET_NAME_SCHEMA,
     SECRET_PLACEHOLDER,
     Config,
@@ -14,6 +15,7 @@ from .spec import (
     Resource,
     as_list,
     as_number,
+    env_sets_any,
     fmt_num,
     get,
     is_unknown,
@@ -147,6 +149,37 @@ def validate_data_local_auth(resource: Resource, config: Config) -> list[str]:
     return [f"{prop} is {shown}: account keys / SAS would work beside managed identity"]
 
 
+def validate_published_auth(resource: Resource, config: Config) -> list[str]:
+    configuration = resource.props.get("configuration")
+    settings = configuration if isinstance(configuration, Mapping) else {}
+    ingress, dapr = settings.get("ingress"), settings.get("dapr")
+    flags = [
+        section.get(key)
+        for section, key in ((ingress, "external"), (dapr, "enabled"))
+        if isinstance(section, Mapping)
+    ]
+    if any(is_unknown(v) for v in (configuration, ingress, dapr, *flags)):
+        raise NotApplicable("the ingress or Dapr settings are unknown at preview")
+    if not isinstance(ingress, Mapping) or truthy(ingress.get("external")) is not True:
+        return []  # reachable only inside the environment
+    if not isinstance(dapr, Mapping) or truthy(dapr.get("enabled")) is not True:
+        return []
+    names = [str(n) for n in config.get("authVariables", [])]
+    unknown = False
+    for _, c in _app_containers(resource, include_init=False):
+        found = env_sets_any(c.get("env"), names, ref_key="secretRef")
+        if found:
+            return []
+        unknown = unknown or found is None
+    if unknown:
+        raise NotApplicable("the containers' env is unknown at preview")
+    return [
+        f"the app (Dapr app-id '{dapr.get('appId')}') is published by its external ingress, "
+        f"but no container sets any of {', '.join(names)}: it has no way to authenticate "
+        "callers"
+    ]
+
+
 def validate_registry_admin(resource: Resource, config: Config) -> list[str]:
     if truthy(resource.props.get("adminUserEnabled")) is True:
         return ["the registry's admin user is enabled; pull with managed identity (AcrPull)"]
@@ -249,6 +282,19 @@ POLICIES: list[PolicySpec] = [
         "allowSharedKeyAccess: false (Storage) and grant the identity a data role.",
         resource_types=tuple(LOCAL_AUTH_OFF),
         validate_resource=validate_data_local_auth,
+    ),
+    PolicySpec(
+        name="aca-app-published-without-auth",
+        description="A Dapr-enabled Container App with external ingress must be given its "
+        "auth settings (API key digests or an OIDC issuer).",
+        severity="high",
+        enforcement="mandatory",
+        remediation="Set DACA_API_KEYS (the SHA-256 digests of keys the stack generates) or "
+        "DACA_OIDC_ISSUER + DACA_OIDC_AUDIENCE on the app container, or make the ingress "
+        "internal.",
+        config_schema=AUTH_ENV_SCHEMA,
+        resource_types=_APP,
+        validate_resource=validate_published_auth,
     ),
     PolicySpec(
         name="aca-registry-admin-disabled",

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from .spec import (
+    AUTH_ENV_SCHEMA,
     LONG_RUNNING_TYPES,
     SECRET_NAME_SCHEMA,
     SECRET_PLACEHOLDER,
@@ -18,10 +19,12 @@ from .spec import (
     as_list,
     as_number,
     containers,
+    env_sets_any,
     fmt_num,
     get,
     is_unknown,
     named_in,
+    pod_template,
     require_pod_spec,
     secret_name_matcher,
     truthy,
@@ -276,6 +279,99 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
     return []
 
 
+SERVICE = "kubernetes:core/v1:Service"
+INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
+#: Service types that publish pods beyond the cluster on their own
+PUBLISHING_SERVICE_TYPES = ("NodePort", "LoadBalancer")
+
+
+def _namespace(resource: Resource) -> Any:
+    """metadata.namespace; None when not set or not known (matches any namespace)."""
+    return get(resource.props, "metadata", "namespace")
+
+
+def _same_namespace(a: Resource, b: Resource) -> bool:
+    first, second = _namespace(a), _namespace(b)
+    return first is None or second is None or first == second
+
+
+def _selects(service: Resource, workload: Resource) -> bool:
+    """Whether the Service's selector picks the workload's pods; False when either side is
+    not known yet (preview): the update judges it with the real values."""
+    selector = get(service.props, "spec", "selector")
+    labels = get(pod_template(workload), "metadata", "labels")
+    if not isinstance(selector, Mapping) or not selector or not isinstance(labels, Mapping):
+        return False  # a Service without a selector has hand-made endpoints
+    return all(
+        isinstance(value, str) and not is_unknown(value) and labels.get(key) == value
+        for key, value in selector.items()
+    ) and _same_namespace(service, workload)
+
+
+def _ingress_service_names(ingress: Resource) -> set[str]:
+    backends = [get(ingress.props, "spec", "defaultBackend")]
+    for rule in as_list(get(ingress.props, "spec", "rules")):
+        backends += [get(path, "backend") for path in as_list(get(rule, "http", "paths"))]
+    names = {get(backend, "service", "name") for backend in backends}
+    return {name for name in names if isinstance(name, str)}
+
+
+def _publications(resources: Sequence[Resource]) -> Iterator[tuple[Resource, Resource, str]]:
+    """(publisher, Service, how) for every NodePort/LoadBalancer Service and every Service
+    an Ingress routes to."""
+    services = [r for r in resources if r.type == SERVICE]
+    for service in services:
+        svc_type = get(service.props, "spec", "type")
+        if named_in(svc_type, PUBLISHING_SERVICE_TYPES):
+            yield service, service, f"{svc_type} Service '{service.name}'"
+    for ingress in (r for r in resources if r.type == INGRESS):
+        names = _ingress_service_names(ingress)
+        for service in services:
+            if get(service.props, "metadata", "name") in names and _same_namespace(
+                ingress, service
+            ):
+                yield ingress, service, f"Ingress '{ingress.name}' (to Service '{service.name}')"
+
+
+def _dapr_app_id(workload: Resource) -> Any:
+    annotations = get(pod_template(workload), "metadata", "annotations")
+    return annotations.get("dapr.io/app-id") if isinstance(annotations, Mapping) else None
+
+
+def _authenticates(workload: Resource, names: Sequence[str]) -> bool | None:
+    """Whether a container sets one of `names`; None when that is not known yet."""
+    unknown = False
+    for _, c in containers(workload, include_init=False):
+        if c.get("envFrom"):
+            return None  # a whole ConfigMap or Secret may carry it: not judged
+        found = env_sets_any(c.get("env"), names)
+        if found:
+            return True
+        unknown = unknown or found is None
+    return None if unknown else False
+
+
+def validate_published_auth(
+    resources: Sequence[Resource], config: Config
+) -> list[tuple[Resource | None, str]]:
+    names = [str(n) for n in config.get("authVariables", [])]
+    apps = [r for r in resources if r.type in WORKLOAD_TYPES and _dapr_app_id(r) is not None]
+    out: list[tuple[Resource | None, str]] = []
+    for publisher, service, how in _publications(resources):
+        for app in apps:
+            if not _selects(service, app) or _authenticates(app, names) is not False:
+                continue
+            out.append(
+                (
+                    publisher,
+                    f"{how} publishes the Dapr app '{_dapr_app_id(app)}' (workload "
+                    f"'{app.name}'), whose containers set none of {', '.join(names)}: the "
+                    "app has no way to authenticate callers",
+                )
+            )
+    return out
+
+
 _EXEMPT_CONTAINERS = {
     "exemptContainers": {
         "type": "array",
@@ -498,5 +594,17 @@ POLICIES: list[PolicySpec] = [
             "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
         ),
         validate_resource=validate_min_replicas,
+    ),
+    PolicySpec(
+        name="k8s-app-published-without-auth",
+        description="A Dapr app published by an Ingress or a NodePort/LoadBalancer Service "
+        "must be given its auth settings (API key digests or an OIDC issuer).",
+        severity="high",
+        enforcement="mandatory",
+        remediation="Set DACA_API_KEYS (the SHA-256 digests of keys the stack generates) or "
+        "DACA_OIDC_ISSUER + DACA_OIDC_AUDIENCE on the app container, or publish it only "
+        "through a ClusterIP Service.",
+        config_schema=AUTH_ENV_SCHEMA,
+        validate_stack=validate_published_auth,
     ),
 ]

@@ -193,10 +193,47 @@ SECRET_NAME_SCHEMA: dict[str, dict[str, Any]] = {
     "allowedNames": {
         "type": "array",
         "items": {"type": "string"},
-        "description": "Names that match the pattern but are known not to hold a credential.",
-        "default": [],
+        "description": "Names that match the pattern but are known not to hold a credential "
+        "(by default the app's key digests: a digest cannot be turned back into a key).",
+        "default": ["DACA_API_KEYS", "DACA_REVIEWER_KEYS"],
     },
 }
+
+#: the app's settings that let it authenticate callers: key digests or an OIDC issuer
+AUTH_ENV_SCHEMA: dict[str, dict[str, Any]] = {
+    "authVariables": {
+        "type": "array",
+        "items": {"type": "string"},
+        "minItems": 1,
+        "default": ["DACA_API_KEYS", "DACA_OIDC_ISSUER"],
+        "description": "Environment variables of which a published app must set at least one.",
+    }
+}
+
+
+def env_sets_any(env: Any, names: Sequence[str], ref_key: str = "valueFrom") -> bool | None:
+    """Whether an env list sets one of `names` (a non-empty value, or `ref_key`: a
+    reference to a secret); None when the list is not known yet (preview)."""
+    if is_unknown(env):
+        return None
+    if not isinstance(env, Sequence) or isinstance(env, str):
+        return False  # missing or mistyped: nothing is set
+    unknown = False
+    for entry in env:
+        if is_unknown(entry) or not isinstance(entry, Mapping):
+            unknown = unknown or is_unknown(entry)
+            continue
+        name = entry.get("name")
+        if is_unknown(name):
+            unknown = True
+        if name not in names:
+            continue
+        value = entry.get("value")
+        if is_unknown(value) or (isinstance(value, str) and value.strip()):
+            return True  # an unknown value is one the update will set
+        if entry.get(ref_key):
+            return True
+    return None if unknown else False
 
 
 # --- Kubernetes workload helpers -----------------------------------------------------

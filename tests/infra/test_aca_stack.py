@@ -197,7 +197,7 @@ def test_no_plaintext_secret_anywhere(tmp_path: Path) -> None:
     records, outputs = evaluate("aca", values, [*secrets, "daca:modelApiKey"], config)
     dumped = json.dumps(records) + json.dumps(outputs)
     assert PLANTED not in dumped
-    secret = one(records, "azure-native:keyvault:Secret")["inputs"]
+    secret = one(records, "azure-native:keyvault:Secret", "vault-model-api-key")["inputs"]
     assert secret["properties"] == {"value": "[secret]"}
     app = one(records, APP)["inputs"]
     (app_secret,) = app["configuration"]["secrets"]

@@ -535,7 +535,11 @@ def test_workload_is_hardened_probed_and_annotated_for_dapr() -> None:
     assert deployment["inputs"]["spec"]["replicas"] == 1
     assert not of_type(records, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
     assert not of_type(records, "kubernetes:policy/v1:PodDisruptionBudget")
-    assert not of_type(records, "kubernetes:core/v1:Secret"), "no key configured, no Secret"
+    # no model key and no API keys given: the only Secret is Dapr's app token
+    secrets = [
+        s["inputs"]["metadata"]["name"] for s in of_type(records, "kubernetes:core/v1:Secret")
+    ]
+    assert secrets == ["agent-app-token"]
     assert (
         one(records, "kubernetes:core/v1:ServiceAccount")["inputs"]["automountServiceAccountToken"]
         is False
@@ -564,7 +568,7 @@ def test_scaled_out_workload_gets_hpa_and_pdb_and_no_fixed_replicas() -> None:
 def test_model_key_reaches_the_pod_only_through_a_secret() -> None:
     records = workload(model_api_key=pulumi.Output.secret("sk-PLANTED-KEY"))
     assert "sk-PLANTED-KEY" not in json.dumps(records)
-    secret = one(records, "kubernetes:core/v1:Secret")["inputs"]
+    secret = one(records, "kubernetes:core/v1:Secret", "agent-model-key")["inputs"]
     assert secret["stringData"] == {"OPENAI_API_KEY": "[secret]"}
     container = pod_spec(one(records, "kubernetes:apps/v1:Deployment"))["containers"][0]
     env = {e["name"]: e for e in container["env"]}

@@ -30,6 +30,11 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     ("port too high", {"app.port": 70000}, ["daca:app.port", "70000", "65535"]),
     (
+        "metrics on the app port",
+        {"app.port": 9000, "app.metricsPort": 9000},
+        ["daca:app", "metricsPort (9000)", "a port of its own"],
+    ),
+    (
         "registry port privileged",
         {"registry.hostPort": 80},
         ["daca:registry.hostPort", "80", "1024"],

@@ -181,7 +181,9 @@ def test_resources_hang_off_their_components(prototype: SynthResult) -> None:
 
 def test_resources_json_is_what_a_policy_pack_reads(prototype: SynthResult) -> None:
     written = json.loads(prototype.resources_path.read_text())
-    assert written == json.loads(json.dumps(prototype.resources))
+    # the file holds every record, ordered by URN (registration order is not stable)
+    registered = json.loads(json.dumps(prototype.resources))
+    assert written == sorted(registered, key=lambda record: record["urn"])
     for record in written:
         assert set(record) >= {"type", "name", "parent", "inputs"}
 
@@ -243,6 +245,10 @@ def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
         monkeypatch.setenv(name, value)
     settings = load_settings()
     assert settings.port == prototype.config.app.port
+    # auth on: the digests of the generated user and reviewer keys, metrics off the API port
+    assert len(settings.api_keys) == 1
+    assert len(settings.reviewer_keys) == 1
+    assert settings.metrics_port == prototype.config.app.metrics_port != settings.port
     assert settings.pubsub_topic == prototype.config.app.pubsub_topic
     assert (settings.statestore, settings.pubsub, settings.secretstore) == (
         "statestore",

@@ -17,6 +17,8 @@ UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 _MISSING: Any = object()  # "not given", where None means "remove"
 OPERATOR_CIDR = "203.0.113.7/32"
 DIGEST = "sha256:" + "a" * 64
+#: what the stacks give the app: the SHA-256 hex digest of its API key, never the key
+KEY_DIGESTS = {"name": "DACA_API_KEYS", "value": "c" * 64}
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,7 @@ def container(**overrides: Any) -> dict[str, Any]:
                 "name": "OPENAI_API_KEY",
                 "valueFrom": {"secretKeyRef": {"name": "agent", "key": "openai"}},
             },
+            KEY_DIGESTS,
         ],
     }
     c.update(overrides)
@@ -120,6 +123,37 @@ def service(svc_type: str | None = "ClusterIP", ports: list[Any] | None = None) 
         "kubernetes:core/v1:Service",
         {"metadata": {"name": "agent", "namespace": "daca"}, "spec": spec},
         "svc",
+    )
+
+
+def app_service(
+    svc_type: str = "NodePort", selector: Any = None, namespace: str = "daca"
+) -> Resource:
+    """The app's Service, selecting the pods of `deployment()`."""
+    return resource(
+        "kubernetes:core/v1:Service",
+        {
+            "metadata": {"name": "agent", "namespace": namespace},
+            "spec": {
+                "type": svc_type,
+                "selector": {"app": "agent"} if selector is None else selector,
+                "ports": [{"port": 80.0, "targetPort": "http"}],
+            },
+        },
+        "agent-service",
+    )
+
+
+def app_ingress(service_name: str = "agent") -> Resource:
+    backend = {"service": {"name": service_name, "port": {"name": "http"}}}
+    path = {"path": "/v1", "pathType": "Prefix", "backend": backend}
+    return resource(
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        {
+            "metadata": {"name": "agent", "namespace": "daca"},
+            "spec": {"rules": [{"host": "a.example", "http": {"paths": [path]}}]},
+        },
+        "public-ingress",
     )
 
 
@@ -214,6 +248,7 @@ def container_app(mutate: Callable[[dict[str, Any]], None] | None = None) -> Res
                     "env": [
                         {"name": "OPENAI_API_KEY", "secretRef": "openai"},
                         {"name": "LOG_LEVEL", "value": "info"},
+                        KEY_DIGESTS,
                     ],
                 }
             ],
@@ -625,6 +660,13 @@ CASES: list[Case] = [
     ),
     Case(
         "k8s-container-env-no-literal-secret",
+        "key-digests-need-their-allowance",
+        (d(),),
+        "fail",
+        {"allowedNames": []},
+    ),
+    Case(
+        "k8s-container-env-no-literal-secret",
         "pulumi-secret-literal",
         (d(_set([*C, "env"], [{"name": "SETTINGS", "value": "[secret]"}])),),
         "fail",
@@ -728,6 +770,123 @@ CASES: list[Case] = [
         ),
         "fail",
         {"minReplicas": 2},
+    ),
+    Case("k8s-app-published-without-auth", "compliant", (d(), app_service()), "pass"),
+    Case(
+        "k8s-app-published-without-auth",
+        "violating",
+        (d(_set([*C, "env"], [{"name": "LOG_LEVEL", "value": "info"}])), app_service()),
+        "fail",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "missing",
+        (d(_set([*C, "env"], _DELETE)), app_service()),
+        "fail",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "load-balancer",
+        (d(_set([*C, "env"], _DELETE)), app_service("LoadBalancer")),
+        "fail",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "cluster-ip-only",
+        (d(_set([*C, "env"], _DELETE)), app_service("ClusterIP")),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "ingress",
+        (d(_set([*C, "env"], _DELETE)), app_service("ClusterIP"), app_ingress()),
+        "fail",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "ingress-with-keys",
+        (d(), app_service("ClusterIP"), app_ingress()),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "ingress-to-another-service",
+        (d(_set([*C, "env"], _DELETE)), app_service("ClusterIP"), app_ingress("docs")),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "oidc",
+        (
+            d(_set([*C, "env"], [{"name": "DACA_OIDC_ISSUER", "value": "https://id.example"}])),
+            app_service(),
+        ),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "digests-from-a-secret",
+        (
+            d(
+                _set(
+                    [*C, "env"],
+                    [
+                        {
+                            "name": "DACA_API_KEYS",
+                            "valueFrom": {"secretKeyRef": {"name": "keys", "key": "digests"}},
+                        }
+                    ],
+                )
+            ),
+            app_service(),
+        ),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "empty-digests",
+        (d(_set([*C, "env"], [{"name": "DACA_API_KEYS", "value": " "}])), app_service()),
+        "fail",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "digests-unknown-at-preview",
+        (d(_set([*C, "env"], [{"name": "DACA_API_KEYS", "value": UNKNOWN}])), app_service()),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "env-unknown-at-preview",
+        (d(_set([*C, "env"], UNKNOWN)), app_service()),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "selects-other-pods",
+        (d(_set([*C, "env"], _DELETE)), app_service(selector={"app": "docs"})),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "other-namespace",
+        (d(_set([*C, "env"], _DELETE)), app_service(namespace="web")),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "not-a-dapr-app",
+        (
+            d(lambda p: (p["spec"]["template"]["metadata"].pop("annotations"), ctr(p).pop("env"))),
+            app_service(),
+        ),
+        "pass",
+    ),
+    Case(
+        "k8s-app-published-without-auth",
+        "config-names-the-variables",
+        (d(), app_service()),
+        "fail",
+        {"authVariables": ["DACA_OIDC_ISSUER"]},
     ),
     # --- dapr ---
     *k(
@@ -858,6 +1017,13 @@ CASES: list[Case] = [
         ),
         "fail",
     ),
+    Case(
+        "aca-containerapp-secret-refs",
+        "key-digests-need-their-allowance",
+        (container_app(),),
+        "fail",
+        {"allowedNames": []},
+    ),
     *k(
         "aca-containerapp-replica-bounds",
         container_app(),
@@ -891,6 +1057,85 @@ CASES: list[Case] = [
         container_app(_set(["template", "containers", 0, "probes"], [{"type": "Liveness"}])),
         container_app(_set(["template", "containers", 0, "probes"], _DELETE)),
         "fail",
+    ),
+    *k(
+        "aca-app-published-without-auth",
+        container_app(),
+        container_app(
+            _set(["template", "containers", 0, "env"], [{"name": "LOG_LEVEL", "value": "info"}])
+        ),
+        container_app(_set(["template", "containers", 0, "env"], _DELETE)),
+        "fail",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "internal-ingress",
+        (
+            container_app(
+                lambda p: (
+                    p["configuration"]["ingress"].update(external=False),
+                    p["template"]["containers"][0].pop("env"),
+                )
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "no-ingress",
+        (
+            container_app(
+                lambda p: (
+                    p["configuration"].pop("ingress"),
+                    p["template"]["containers"][0].pop("env"),
+                )
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "dapr-off",
+        (
+            container_app(
+                lambda p: (
+                    p["configuration"]["dapr"].update(enabled=False),
+                    p["template"]["containers"][0].pop("env"),
+                )
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "oidc-from-a-secret",
+        (
+            container_app(
+                _set(
+                    ["template", "containers", 0, "env"],
+                    [{"name": "DACA_OIDC_ISSUER", "secretRef": "issuer"}],
+                )
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "external-unknown-at-preview",
+        (container_app(_set(["configuration", "ingress", "external"], UNKNOWN)),),
+        "na",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "env-unknown-at-preview",
+        (container_app(_set(["template", "containers", 0, "env"], UNKNOWN)),),
+        "na",
+    ),
+    Case(
+        "aca-app-published-without-auth",
+        "no-template",
+        (container_app(_set(["template"], _DELETE)),),
+        "na",
     ),
     *k(
         "aca-registry-admin-disabled",

@@ -166,6 +166,28 @@ def test_stack_policy_reports_the_offending_resource(tmp_path: Path) -> None:
     assert "agnet" in finding.message
 
 
+def test_published_app_without_auth_is_caught_through_the_pack(tmp_path: Path) -> None:
+    """The stack policy, as the real pack runs it: the kind NodePort Service selects the
+    Dapr app's pods, and only the key digests in the app's env make that acceptable."""
+    data = json.loads((FIXTURES / "clean-prototype.json").read_text())
+    by_name = {r["name"]: r for r in data}
+    by_name["agent-svc"]["inputs"]["spec"]["selector"] = {"app": "agent"}
+    report = evaluate_policies(write(tmp_path, data), PROTOTYPE_CONFIG, "prototype")
+    (finding,) = report.violations
+    assert (finding.policy, finding.resource, finding.level) == (
+        "k8s-app-published-without-auth",
+        "agent-svc",
+        "mandatory",
+    )
+    assert "DACA_API_KEYS" in finding.message
+    container = by_name["agent"]["inputs"]["spec"]["template"]["spec"]["containers"][0]
+    container["env"].append({"name": "DACA_API_KEYS", "value": "d" * 64})
+    report = evaluate_policies(
+        write(tmp_path, data, "with-keys.json"), PROTOTYPE_CONFIG, "prototype"
+    )
+    assert not report.violations
+
+
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
@@ -245,6 +267,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
         assert all("default" in prop for prop in p["schema"].values()), p["name"]
     assert {p["name"] for p in policies if p["stack"]} == {
         "dapr-component-scopes-deployed",
+        "k8s-app-published-without-auth",
         "oci-stack-free-tier-caps",
         "oci-nlb-listener-ports",
         "karmada-propagation-min-regions",

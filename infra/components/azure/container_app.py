@@ -9,6 +9,7 @@ import pulumi
 import pulumi_azure_native.app as app
 from pulumi_command import local
 
+from infra.components.api_keys import REVIEWER_DIGESTS_ENV, USER_DIGESTS_ENV, ApiKeys
 from infra.components.options import child_options
 
 #: the Container App secret that holds the model key (a Key Vault reference)
@@ -63,6 +64,12 @@ class AcaContainerAppArgs:
     model_key_url: pulumi.Input[str] | None = None
     #: a KEDA Service Bus rule on the app's subscription backlog
     service_bus_rule: ServiceBusScaleRule | None = None
+    #: the app's API keys, of which the app gets only the digests (plain env); None leaves
+    #: it without credentials (behind ACA's Dapr it then refuses every /v1 call)
+    api_keys: ApiKeys | None = None
+    #: the port the app serves Prometheus metrics on; ingress targets only `port`, so it
+    #: stays inside the replica. None keeps `/metrics` on the app port (and public)
+    metrics_port: int | None = None
     #: seconds to wait after the role assignments before the first revision: Azure RBAC
     #: takes a while to apply, and the revision pulls and reads secrets at once
     rbac_settle_seconds: int = 60
@@ -100,7 +107,12 @@ class AcaContainerApp(pulumi.ComponentResource):
                 )
             )
         # the app listens on DACA_PORT (default 8000): ingress, Dapr and probes use `port`
-        plain = {"DACA_PORT": str(args.port), **args.env}
+        plain: dict[str, pulumi.Input[str]] = {"DACA_PORT": str(args.port), **args.env}
+        if args.metrics_port is not None:
+            plain["DACA_METRICS_PORT"] = str(args.metrics_port)
+        if args.api_keys is not None:
+            plain[USER_DIGESTS_ENV] = args.api_keys.user_key_digest
+            plain[REVIEWER_DIGESTS_ENV] = args.api_keys.reviewer_key_digest
         env: list[app.EnvironmentVarArgsDict] = [
             {"name": key, "value": value} for key, value in sorted(plain.items())
         ]

@@ -8,7 +8,9 @@ from typing import Any, Literal
 
 import pulumi
 import pulumi_kubernetes as k8s
+import pulumi_random as random
 
+from infra.components.api_keys import REVIEWER_DIGESTS_ENV, USER_DIGESTS_ENV, ApiKeys
 from infra.components.kubernetes.conventions import (
     container_security_context,
     pod_security_context,
@@ -24,6 +26,14 @@ MODEL_KEY_ENV = "OPENAI_API_KEY"
 DAPR_INTERNAL_GRPC_PORT = 50002  # sidecar-to-sidecar service invocation
 DAPR_METRICS_PORT = 9090
 DAPR_HEALTH_PORT = 3501  # the kubelet probes daprd here
+#: the Secret key daprd reads the app token from (Dapr's convention for app-token-secret)
+APP_TOKEN_KEY = "token"
+#: where the app reads that token: it then answers /dapr/* only to requests carrying it
+APP_TOKEN_ENV = "APP_API_TOKEN"
+METRICS_PORT_ENV = "DACA_METRICS_PORT"
+#: the keys of the `<app-id>-api-keys` Secret (what an operator reads with kubectl)
+USER_KEY_SECRET_KEY = "api-key"
+REVIEWER_KEY_SECRET_KEY = "reviewer-key"
 
 
 @dataclass(frozen=True)
@@ -62,11 +72,27 @@ class AgentWorkloadArgs:
     node_port: int | None = None
     #: a `kubernetes.io/dockerconfigjson` Secret for a private registry
     image_pull_secret: pulumi.Input[str] | None = None
+    #: the app's API keys: kept in the Secret `<app-id>-api-keys`, given to the app only as
+    #: digests; None leaves the app without credentials (behind a sidecar it refuses all)
+    api_keys: ApiKeys | None = None
+    #: the port the app serves Prometheus metrics on, reachable from pods only (not in the
+    #: Service); None keeps `/metrics` on the app port
+    metrics_port: int | None = None
 
 
 def model_key_secret_name(app_id: str) -> str:
     """The Secret holding the model key (the Dapr Configuration allows exactly this one)."""
     return f"{app_id}-model"
+
+
+def api_keys_secret_name(app_id: str) -> str:
+    """The Secret holding the app's API keys; neither the app nor Dapr may read it."""
+    return f"{app_id}-api-keys"
+
+
+def app_token_secret_name(app_id: str) -> str:
+    """The Secret holding the token daprd sends the app (`dapr.io/app-token-secret`)."""
+    return f"{app_id}-app-token"
 
 
 def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
@@ -128,10 +154,19 @@ def _probes() -> dict[str, Any]:
     }
 
 
+def container_ports(args: AgentWorkloadArgs) -> list[dict[str, Any]]:
+    """The API first (Dapr's app-port), then the metrics listener where there is one."""
+    ports = [{"name": "http", "containerPort": args.port, "protocol": "TCP"}]
+    if args.metrics_port is not None:
+        ports.append({"name": "metrics", "containerPort": args.metrics_port, "protocol": "TCP"})
+    return ports
+
+
 def deployment_spec(
     args: AgentWorkloadArgs,
     service_account: pulumi.Input[str],
     env: list[dict[str, Any]],
+    app_token_secret: pulumi.Input[str],
 ) -> dict[str, Any]:
     """The Deployment's spec: one app container, hardened, probed, with the Dapr annotations."""
     r = args.resources
@@ -144,7 +179,11 @@ def deployment_spec(
         "template": {
             "metadata": {
                 "labels": standard_labels(args.app_id, "agent"),
-                "annotations": dapr_annotations(args),
+                "annotations": {
+                    **dapr_annotations(args),
+                    # daprd sends this Secret's `token` with every call to the app
+                    "dapr.io/app-token-secret": app_token_secret,
+                },
             },
             "spec": {
                 "serviceAccountName": service_account,
@@ -156,7 +195,7 @@ def deployment_spec(
                         "name": "agent",
                         "image": args.image,
                         "imagePullPolicy": "IfNotPresent",
-                        "ports": [{"name": "http", "containerPort": args.port, "protocol": "TCP"}],
+                        "ports": container_ports(args),
                         "env": env,
                         "resources": resource_requirements(
                             r.cpu_request, r.memory_request, r.cpu_limit, r.memory_limit
@@ -193,12 +232,17 @@ def network_policy_spec(args: AgentWorkloadArgs) -> dict[str, Any]:
                     {"protocol": "TCP", "port": DAPR_HEALTH_PORT},
                 ]
             },
-            # other apps' sidecars invoking this one, and metrics scrapes
+            # other apps' sidecars invoking this one, and metrics scrapes (daprd's, the app's)
             {
                 "from": [{"namespaceSelector": {}}],
                 "ports": [
                     {"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT},
                     {"protocol": "TCP", "port": DAPR_METRICS_PORT},
+                    *(
+                        [{"protocol": "TCP", "port": args.metrics_port}]
+                        if args.metrics_port is not None
+                        else []
+                    ),
                 ],
             },
         ],
@@ -227,7 +271,8 @@ def autoscaler_spec(args: AgentWorkloadArgs, deployment: pulumi.Input[str]) -> d
 
 
 class AgentWorkload(pulumi.ComponentResource):
-    """ServiceAccount, Deployment, Service, NetworkPolicy, and PDB/HPA when scaled out."""
+    """ServiceAccount, Deployment, Service, NetworkPolicy, the Secrets of Dapr's app token
+    and of the API keys, and PDB/HPA when scaled out."""
 
     service_name: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
@@ -244,12 +289,23 @@ class AgentWorkload(pulumi.ComponentResource):
             {"name": "DACA_PORT", "value": str(args.port)},
             *({"name": key, "value": value} for key, value in sorted(args.env.items())),
         ]
+        if args.metrics_port is not None:
+            env.append({"name": METRICS_PORT_ENV, "value": str(args.metrics_port)})
+        if args.api_keys is not None:
+            env.extend(self._api_keys(name, args, args.api_keys, child))
+        app_token = self._app_token(name, args, child)
+        env.append(
+            {
+                "name": APP_TOKEN_ENV,
+                "valueFrom": {"secretKeyRef": {"name": app_token, "key": APP_TOKEN_KEY}},
+            }
+        )
         if args.model_api_key is not None:
             env.append(self._model_key(name, args, account, child))
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
             metadata=_meta(args),
-            spec=deployment_spec(args, account.metadata.name, env),
+            spec=deployment_spec(args, account.metadata.name, env, app_token),
             opts=child,
         )
         service = self._service(name, args, child)
@@ -281,6 +337,42 @@ class AgentWorkload(pulumi.ComponentResource):
         self.register_outputs(
             {"serviceName": self.service_name, "deploymentName": self.deployment_name}
         )
+
+    def _api_keys(
+        self, name: str, args: AgentWorkloadArgs, keys: ApiKeys, child: pulumi.ResourceOptions
+    ) -> list[dict[str, Any]]:
+        """The keys in their Secret (for the operator: no Role lets the pod read it); returns
+        the container's env entries: the digests, the only form the app gets."""
+        k8s.core.v1.Secret(
+            f"{name}-api-keys",
+            metadata=_meta(args, api_keys_secret_name(args.app_id)),
+            type="Opaque",
+            string_data={
+                USER_KEY_SECRET_KEY: keys.user_key,
+                REVIEWER_KEY_SECRET_KEY: keys.reviewer_key,
+            },
+            opts=child,
+        )
+        return [
+            {"name": USER_DIGESTS_ENV, "value": keys.user_key_digest},
+            {"name": REVIEWER_DIGESTS_ENV, "value": keys.reviewer_key_digest},
+        ]
+
+    def _app_token(
+        self, name: str, args: AgentWorkloadArgs, child: pulumi.ResourceOptions
+    ) -> pulumi.Output[str]:
+        """Dapr's app API token, generated, in the Secret the annotation names; returns the
+        Secret's name."""
+        token = random.RandomPassword(f"{name}-app-token", length=40, special=False, opts=child)
+        secret = k8s.core.v1.Secret(
+            f"{name}-app-token-secret",
+            metadata=_meta(args, app_token_secret_name(args.app_id)),
+            type="Opaque",
+            string_data={APP_TOKEN_KEY: token.result},
+            opts=child,
+        )
+        secret_name: pulumi.Output[str] = secret.metadata.name
+        return secret_name
 
     def _model_key(
         self,

@@ -4,8 +4,9 @@
 with their own `kubernetes.Provider`; a cluster stage adds only what creates the
 cluster. It registers named components in the order the cluster needs them: Dapr's
 CRDs and control plane, the app namespace, Redis, the Dapr components, a pull secret
-for a private registry, the agent workload, and the public ingress (cert-manager + an
-HTTPS-only Ingress) where the stage asks for one.
+for a private registry, the app's API keys, the agent workload (which gets only the
+keys' digests, Dapr's app token and a metrics port no Service publishes), and the public
+ingress (cert-manager + an HTTPS-only Ingress) where the stage asks for one.
 
 It is a plain composition, not a ComponentResource of its own: a new parent would
 change the URN of every object on clusters that already run the prototype stage
@@ -21,6 +22,7 @@ from typing import Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.api_keys import ApiKeys
 from infra.components.app_image import RegistryLogin
 from infra.components.kubernetes.agent_workload import (
     AgentWorkload,
@@ -98,6 +100,8 @@ class KubernetesPlatform:
     redis: Redis
     components: DaprComponents
     workload: AgentWorkload
+    #: the app's API keys (secret outputs); the workload holds them in `<app-id>-api-keys`
+    api_keys: ApiKeys
     #: the public HTTPS entry, where the stage has one
     ingress: AppIngress | None = None
 
@@ -193,6 +197,7 @@ def install_platform(
             ),
             opts=on_cluster,
         ).name
+    api_keys = ApiKeys(_named(args.prefix, "api-keys"))
     workload = AgentWorkload(
         _named(args.prefix, "agent"),
         AgentWorkloadArgs(
@@ -214,6 +219,8 @@ def install_platform(
             service_type=args.service_type,
             node_port=args.node_port,
             image_pull_secret=pull_secret,
+            api_keys=api_keys,
+            metrics_port=app.metrics_port,
         ),
         opts=after(dapr, components, redis),
     )
@@ -224,6 +231,7 @@ def install_platform(
         redis=redis,
         components=components,
         workload=workload,
+        api_keys=api_keys,
         ingress=ingress,
     )
 
