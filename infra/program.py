@@ -10,12 +10,13 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from infra.config import NAMESPACE, ConfigError, StackConfig, decode_pulumi_values, load_config
-from infra.stacks import aca, oci, prototype
+from infra.stacks import aca, oci, planet, prototype
 
 STAGES: dict[str, Callable[[Any], dict[str, pulumi.Input[object]]]] = {
     "prototype": prototype.build,
     "aca": aca.build,
     "oci": oci.build,
+    "planet": planet.build,
 }
 
 

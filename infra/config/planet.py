@@ -119,6 +119,16 @@ class FrontDoorConfig(_Section):
     origin_response_timeout_seconds: Annotated[int, Field(ge=16, le=240)] = 60
 
 
+class KarmadaConfig(_Section):
+    """Karmada on the hub region (`federation: karmada`)."""
+
+    #: who may reach the Karmada API server's load balancer (its kubeconfig is an admin's):
+    #: the operator's and CI's CIDRs; required in karmada mode
+    api_sources: list[Annotated[str, AfterValidator(_operator_cidr)]] = Field(default_factory=list)
+    #: how long the app may be unhealthy in a region before Karmada fails it over
+    failover_toleration_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
+
+
 class PlanetAzureConfig(_Section):
     """Where the global resources (Front Door, AKS clusters' groups) live."""
 
@@ -136,6 +146,7 @@ class PlanetConfig(_Section):
     #: karmada only: the region whose cluster runs the Karmada control plane
     hub: DnsLabel | None = None
     defaults: RegionOverrides = RegionOverrides()
+    karmada: KarmadaConfig = KarmadaConfig()
     front_door: FrontDoorConfig = FrontDoorConfig()
     azure: PlanetAzureConfig = PlanetAzureConfig()
 
@@ -158,6 +169,11 @@ class PlanetConfig(_Section):
                 )
             if self.hub not in names:
                 raise ValueError(f"hub {self.hub!r} is not a region; regions: {', '.join(names)}")
+            if not self.karmada.api_sources:
+                raise ValueError(
+                    "federation 'karmada' needs karmada.apiSources: the CIDRs allowed to reach "
+                    "the Karmada API (its kubeconfig holds admin credentials)"
+                )
         elif self.hub is not None:
             raise ValueError("hub is only for federation 'karmada'")
         return self

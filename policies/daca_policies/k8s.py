@@ -279,6 +279,49 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
     return []
 
 
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+
+
+def _autoscaled(resources: Sequence[Resource]) -> tuple[set[tuple[Any, Any]], set[Any]]:
+    """(namespace, name) of the Deployments an HPA scales; and the namespaces where an
+    HPA's target is not known yet (at preview), where any Deployment may be one."""
+    known: set[tuple[Any, Any]] = set()
+    unknown: set[Any] = set()
+    for r in resources:
+        if r.type != HPA:
+            continue
+        target = get(r.props, "spec", "scaleTargetRef")
+        name = get(target, "name") if isinstance(target, Mapping) else target
+        if is_unknown(target) or is_unknown(name):
+            unknown.add(_namespace(r))
+        elif get(target, "kind") == "Deployment":
+            known.add((_namespace(r), name))
+    return known, unknown
+
+
+def validate_min_replicas_stack(
+    resources: Sequence[Resource], config: Config
+) -> list[tuple[Resource | None, str]]:
+    """Each Deployment and HPA against the minimum. A Deployment that leaves
+    spec.replicas to its HPA is judged by the HPA's minReplicas instead (Kubernetes would
+    default an unscaled one to 1)."""
+    scaled, undecided = _autoscaled(resources)
+    out: list[tuple[Resource | None, str]] = []
+    for r in resources:
+        if r.type not in (DEPLOYMENT, HPA):
+            continue
+        if r.type == DEPLOYMENT and get(r.props, "spec", "replicas") is None:
+            name = get(r.props, "metadata", "name")
+            if (_namespace(r), name) in scaled or _namespace(r) in undecided:
+                continue
+        try:
+            out.extend((r, message) for message in validate_min_replicas(r, config))
+        except NotApplicable:
+            continue  # this one is unknown at preview; the others are still judged
+    return out
+
+
 SERVICE = "kubernetes:core/v1:Service"
 INGRESS = "kubernetes:networking.k8s.io/v1:Ingress"
 #: Service types that publish pods beyond the cluster on their own
@@ -589,11 +632,7 @@ POLICIES: list[PolicySpec] = [
                 "description": "Minimum replicas per Deployment/HPA on this stack.",
             }
         },
-        resource_types=(
-            "kubernetes:apps/v1:Deployment",
-            "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
-        ),
-        validate_resource=validate_min_replicas,
+        validate_stack=validate_min_replicas_stack,
     ),
     PolicySpec(
         name="k8s-app-published-without-auth",

@@ -761,6 +761,54 @@ CASES: list[Case] = [
     ),
     Case(
         "k8s-workload-min-replicas",
+        "replicas-left-to-its-hpa",
+        (
+            d(_set(["spec", "replicas"], _DELETE)),
+            resource(
+                "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                {
+                    "metadata": {"name": "agent", "namespace": "daca"},
+                    "spec": {
+                        "minReplicas": 2.0,
+                        "maxReplicas": 4.0,
+                        "scaleTargetRef": {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": "agent",
+                        },
+                    },
+                },
+            ),
+        ),
+        "pass",
+        {"minReplicas": 2},
+    ),
+    Case(
+        "k8s-workload-min-replicas",
+        "hpa-scales-another-deployment",
+        (
+            d(_set(["spec", "replicas"], _DELETE)),
+            resource(
+                "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+                {
+                    "metadata": {"name": "other", "namespace": "daca"},
+                    "spec": {
+                        "minReplicas": 2.0,
+                        "maxReplicas": 4.0,
+                        "scaleTargetRef": {
+                            "apiVersion": "apps/v1",
+                            "kind": "Deployment",
+                            "name": "other",
+                        },
+                    },
+                },
+            ),
+        ),
+        "fail",
+        {"minReplicas": 2},
+    ),
+    Case(
+        "k8s-workload-min-replicas",
         "hpa",
         (
             resource(

@@ -268,6 +268,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
     assert {p["name"] for p in policies if p["stack"]} == {
         "dapr-component-scopes-deployed",
         "k8s-app-published-without-auth",
+        "k8s-workload-min-replicas",
         "oci-stack-free-tier-caps",
         "oci-nlb-listener-ports",
         "karmada-propagation-min-regions",

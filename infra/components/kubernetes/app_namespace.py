@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -20,6 +21,8 @@ class AppNamespaceArgs:
     #: addresses the namespace's pods may never reach (e.g. a cloud's instance metadata
     #: service, which serves the node's cloud-init and so the cluster's join token)
     deny_egress_to: tuple[str, ...] = ()
+    #: more labels on the namespace (e.g. Karmada's skip-auto-propagation)
+    extra_labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class AppNamespace(pulumi.ComponentResource):
@@ -45,6 +48,7 @@ class AppNamespace(pulumi.ComponentResource):
                     "pod-security.kubernetes.io/enforce": args.enforce,
                     "pod-security.kubernetes.io/warn": "restricted",
                     "pod-security.kubernetes.io/audit": "restricted",
+                    **args.extra_labels,
                 },
             },
             opts=child_options(self, opts),

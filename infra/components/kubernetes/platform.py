@@ -60,7 +60,7 @@ class PublicIngress:
     acme_email: str | None = None
     #: install Traefik first (clusters without an ingress controller), with these
     #: LoadBalancer Service annotations; None: the cluster has one (k3s's Traefik)
-    install_controller: Mapping[str, pulumi.Input[str]] | None = None
+    install_controller: pulumi.Input[Mapping[str, str]] | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,14 @@ class KubernetesPlatformArgs:
     registry: RegistryLogin | None = None
     #: addresses the app's pods may never reach (the cloud's instance metadata service)
     deny_egress_to: tuple[str, ...] = ()
+    #: the app's API keys; None generates them here. Planet generates them once for every
+    #: region, since Front Door may send a client to any of them
+    api_keys: ApiKeys | None = None
+    #: the app workload is not applied here but once to a federation control plane
+    #: (Karmada), which propagates it; the rest of the platform is installed as usual
+    federated_workload: bool = False
+    #: with `federated_workload`: what the Ingress waits for instead of the workload
+    workload_ready: tuple[pulumi.Resource, ...] = ()
     #: starts every logical name (a planet region's name); empty on single-cluster stages
     prefix: str = ""
 
@@ -99,7 +107,8 @@ class KubernetesPlatform:
     namespace: AppNamespace
     redis: Redis
     components: DaprComponents
-    workload: AgentWorkload
+    #: the app workload; None when it is federated (`federated_workload`)
+    workload: AgentWorkload | None
     #: the app's API keys (secret outputs); the workload holds them in `<app-id>-api-keys`
     api_keys: ApiKeys
     #: the public HTTPS entry, where the stage has one
@@ -197,17 +206,52 @@ def install_platform(
             ),
             opts=on_cluster,
         ).name
-    api_keys = ApiKeys(_named(args.prefix, "api-keys"))
-    workload = AgentWorkload(
-        _named(args.prefix, "agent"),
+    api_keys = args.api_keys or ApiKeys(_named(args.prefix, "api-keys"))
+    workload = None
+    if not args.federated_workload:
+        workload = agent_workload(
+            _named(args.prefix, "agent"),
+            args,
+            namespace.name,
+            components.configuration,
+            api_keys,
+            pull_secret,
+            after(dapr, components, redis),
+        )
+    ready: list[pulumi.Resource] = [workload] if workload else list(args.workload_ready)
+    ingress = _public_ingress(args, namespace, ready, on_cluster)
+    return KubernetesPlatform(
+        dapr=dapr,
+        namespace=namespace,
+        redis=redis,
+        components=components,
+        workload=workload,
+        api_keys=api_keys,
+        ingress=ingress,
+    )
+
+
+def agent_workload(
+    name: str,
+    args: KubernetesPlatformArgs,
+    namespace: pulumi.Input[str],
+    dapr_config: pulumi.Input[str],
+    api_keys: ApiKeys,
+    pull_secret: pulumi.Input[str] | None,
+    opts: pulumi.ResourceOptions,
+) -> AgentWorkload:
+    """The app itself, on a cluster or (federated) on Karmada's API."""
+    app = args.app
+    return AgentWorkload(
+        name,
         AgentWorkloadArgs(
             app_id=app.name,
-            namespace=namespace.name,
+            namespace=namespace,
             image=args.image,
             port=app.port,
             resources=app.resources,
             sidecar=args.dapr.sidecar,
-            dapr_config=components.configuration,
+            dapr_config=dapr_config,
             min_replicas=app.min_replicas,
             max_replicas=app.max_replicas,
             target_cpu_utilization=app.target_cpu_utilization,
@@ -222,24 +266,14 @@ def install_platform(
             api_keys=api_keys,
             metrics_port=app.metrics_port,
         ),
-        opts=after(dapr, components, redis),
-    )
-    ingress = _public_ingress(args, namespace, workload, on_cluster)
-    return KubernetesPlatform(
-        dapr=dapr,
-        namespace=namespace,
-        redis=redis,
-        components=components,
-        workload=workload,
-        api_keys=api_keys,
-        ingress=ingress,
+        opts=opts,
     )
 
 
 def _public_ingress(
     args: KubernetesPlatformArgs,
     namespace: AppNamespace,
-    workload: AgentWorkload,
+    ready: list[pulumi.Resource],
     on_cluster: pulumi.ResourceOptions,
 ) -> AppIngress | None:
     """cert-manager with its issuer, then the app's Ingress (after the Service exists)."""
@@ -277,6 +311,6 @@ def _public_ingress(
             cluster_issuer=certificates.issuer,
         ),
         opts=pulumi.ResourceOptions.merge(
-            after_controller, pulumi.ResourceOptions(depends_on=[certificates, workload])
+            after_controller, pulumi.ResourceOptions(depends_on=[certificates, *ready])
         ),
     )

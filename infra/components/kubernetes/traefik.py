@@ -22,7 +22,7 @@ class TraefikControllerArgs:
     #: the IngressClass it serves (Ingresses name it)
     ingress_class: str = "traefik"
     #: annotations of its LoadBalancer Service (e.g. Azure's static public IP by name)
-    service_annotations: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    service_annotations: pulumi.Input[Mapping[str, str]] = field(default_factory=dict)
     namespace: str = "traefik"
     version: str = CHART_VERSION
 
@@ -56,7 +56,7 @@ class TraefikController(pulumi.ComponentResource):
                 },
                 "providers": {"kubernetesIngress": {"enabled": True}},
                 "service": {
-                    "annotations": dict(args.service_annotations),
+                    "annotations": args.service_annotations,
                     # keep the client's address (and skip a node hop)
                     "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
                 },

@@ -1,0 +1,412 @@
+"""The `planet` stage: the shared platform in every region, one global front door.
+
+    for each region: its cluster (AKS | k3s on OCI | an existing one) → its provider
+        pulumi mode:  the whole platform on it (Dapr, Redis, components, app, ingress)
+        karmada mode: the platform minus the app; the app once to Karmada on the hub
+    Azure Front Door: one origin per active region, the route after every origin
+
+Every logical name starts with its region's name, so adding or removing a region never
+renames another region's resources.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_azure_native.authorization as authorization
+import pulumi_azure_native.provider as azure_provider
+import pulumi_azure_native.resources as resources
+import pulumi_kubernetes as k8s
+import yaml
+
+from infra.components.api_keys import ApiKeys
+from infra.components.azure.aks_cluster import AksCluster, AksClusterArgs
+from infra.components.azure.front_door import FrontDoor, FrontDoorArgs, FrontDoorOrigin
+from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.karmada import KarmadaControlPlane, KarmadaControlPlaneArgs
+from infra.components.kubernetes.karmada_member import KarmadaMember, KarmadaMemberArgs
+from infra.components.kubernetes.karmada_policies import (
+    KarmadaAppPolicies,
+    KarmadaAppPoliciesArgs,
+)
+from infra.components.kubernetes.platform import (
+    KubernetesPlatform,
+    KubernetesPlatformArgs,
+    PublicIngress,
+    agent_workload,
+    install_platform,
+)
+from infra.config.oci import OciNetworkConfig
+from infra.config.planet import (
+    AksClusterConfig,
+    KubeconfigClusterConfig,
+    OciClusterConfig,
+    PlanetStackConfig,
+    RegionConfig,
+)
+from infra.stacks.aca import azure_label
+from infra.stacks.common import app_environment
+from infra.stacks.oci import INGRESS_CLASS, INSTANCE_METADATA, K3sSite, k3s_on_oci
+
+
+@dataclass(frozen=True)
+class AzureScope:
+    """The Azure provider, the deployer, and the global resource group."""
+
+    options: pulumi.ResourceOptions
+    subscription_id: pulumi.Output[str]
+    tenant_id: pulumi.Output[str]
+    object_id: pulumi.Output[str]
+    resource_group_name: pulumi.Output[str]
+    prefix: str
+    stack: str
+
+
+@dataclass(frozen=True)
+class RegionCluster:
+    """A region's cluster, as the platform sees it."""
+
+    provider: k8s.Provider
+    #: the region's public host name (its ingress controller's address)
+    host: pulumi.Input[str]
+    kubeconfig: pulumi.Output[str]
+    ingress_class: str
+    #: install Traefik with these Service annotations; None: the cluster has one
+    controller: pulumi.Input[Mapping[str, str]] | None
+    #: addresses the app's pods may never reach
+    deny_egress_to: tuple[str, ...] = ()
+
+
+def azure_scope(config: PlanetStackConfig) -> AzureScope:
+    azure = config.planet.azure
+    provider = azure_provider.Provider("azure", subscription_id=azure.subscription_id or None)
+    options = pulumi.ResourceOptions(providers={"azure-native": provider})
+    client = authorization.get_client_config_output(
+        opts=pulumi.InvokeOutputOptions(provider=provider)
+    )
+    stack = azure_label(pulumi.get_stack())
+    group = resources.ResourceGroup(
+        "global-rg",
+        resource_group_name=f"{azure.name_prefix}-{stack}-global-rg",
+        location=azure.location,
+        opts=options,
+    )
+    return AzureScope(
+        options=options,
+        subscription_id=client.subscription_id,
+        tenant_id=client.tenant_id,
+        object_id=client.object_id,
+        resource_group_name=group.name,
+        prefix=azure.name_prefix,
+        stack=stack,
+    )
+
+
+def aks_region(name: str, cluster: AksClusterConfig, scope: AzureScope) -> RegionCluster:
+    group = resources.ResourceGroup(
+        f"{name}-rg",
+        resource_group_name=f"{scope.prefix}-{scope.stack}-{name}-rg",
+        location=cluster.location,
+        opts=scope.options,
+    )
+    aks = AksCluster(
+        f"{name}-aks",
+        AksClusterArgs(
+            resource_group_name=group.name,
+            location=cluster.location,
+            cluster_name=f"{scope.prefix}-{scope.stack}-{name}",
+            subscription_id=scope.subscription_id,
+            tenant_id=scope.tenant_id,
+            deployer_object_id=scope.object_id,
+            dns_label=f"{scope.prefix}-{scope.stack}-{name}"[:63],
+            kubernetes_version=cluster.kubernetes_version,
+            node_vm_size=cluster.node_vm_size,
+            node_count=cluster.node_count,
+            min_count=cluster.node_count,
+            max_count=cluster.max_node_count or cluster.node_count,
+        ),
+        opts=scope.options,
+    )
+    provider = k8s.Provider(
+        name,
+        kubeconfig=aks.kubeconfig,
+        delete_unreachable=True,
+        cluster_identifier=aks.cluster_name,
+    )
+    return RegionCluster(
+        provider=provider,
+        host=aks.ingress_host,
+        kubeconfig=aks.kubeconfig,
+        ingress_class=INGRESS_CLASS,
+        # the region's static public IP, by name, for the controller's LoadBalancer
+        controller=aks.ingress_service_annotations,
+    )
+
+
+def oci_region(name: str, cluster: OciClusterConfig) -> RegionCluster:
+    site = k3s_on_oci(
+        K3sSite(
+            region=cluster.region,
+            config_profile=cluster.config_profile,
+            compartment_id=cluster.compartment_id,
+            availability_domain=cluster.availability_domain,
+            operator_cidr=cluster.operator_cidr,
+            k3s_version=cluster.k3s_version,
+            image=cluster.image,
+            server=cluster.server,
+            agents=cluster.agents,
+            network=OciNetworkConfig(),
+        ),
+        prefix=name,
+    )
+    return RegionCluster(
+        provider=site.provider,
+        host=pulumi.Output.concat(site.address.ip_address, ".sslip.io"),
+        kubeconfig=site.kubeconfig.kubeconfig,
+        ingress_class=INGRESS_CLASS,
+        controller=None,  # k3s ships Traefik
+        deny_egress_to=(INSTANCE_METADATA,),
+    )
+
+
+def existing_region(
+    name: str, cluster: KubeconfigClusterConfig, config: PlanetStackConfig
+) -> RegionCluster:
+    if cluster.stack_reference is not None:
+        reference = pulumi.StackReference(f"{name}-stack", stack_name=cluster.stack_reference)
+        kubeconfig = pulumi.Output.secret(reference.require_output(cluster.output)).apply(str)
+    else:
+        kubeconfig = pulumi.Output.secret((config.region_kubeconfigs or {})[name])
+    provider = k8s.Provider(
+        name, kubeconfig=kubeconfig, delete_unreachable=True, cluster_identifier=name
+    )
+    return RegionCluster(
+        provider=provider,
+        host=cluster.host,
+        kubeconfig=kubeconfig,
+        ingress_class=cluster.ingress_class,
+        controller={} if cluster.install_ingress_controller else None,
+    )
+
+
+def region_cluster(
+    region: RegionConfig, config: PlanetStackConfig, scope: AzureScope
+) -> RegionCluster:
+    cluster = region.cluster
+    if isinstance(cluster, AksClusterConfig):
+        return aks_region(region.name, cluster, scope)
+    if isinstance(cluster, OciClusterConfig):
+        return oci_region(region.name, cluster)
+    return existing_region(region.name, cluster, config)
+
+
+def region_platform(
+    region: RegionConfig,
+    cluster: RegionCluster,
+    config: PlanetStackConfig,
+    api_keys: ApiKeys,
+    federated: bool,
+) -> KubernetesPlatform:
+    """The shared platform on the region's cluster, with its overrides."""
+    return install_platform(
+        KubernetesPlatformArgs(
+            app=config.region_app(region),
+            dapr=config.dapr,
+            redis=config.region_redis(region),
+            image=str(config.app.image),
+            env=app_environment(config),
+            model_api_key=config.model_api_key,
+            ingress=PublicIngress(
+                host=cluster.host,
+                ingress_class=cluster.ingress_class,
+                install_controller=cluster.controller,
+            ),
+            deny_egress_to=cluster.deny_egress_to,
+            api_keys=api_keys,
+            federated_workload=federated,
+            prefix=region.name,
+        ),
+        cluster.provider,
+    )
+
+
+def kubeconfig_server(kubeconfig: str) -> str:
+    """The API server URL of a kubeconfig's current context."""
+    document = yaml.safe_load(kubeconfig) or {}
+    contexts = {c["name"]: c["context"] for c in document.get("contexts") or []}
+    current = contexts.get(document.get("current-context"), {})
+    clusters = {c["name"]: c["cluster"] for c in document.get("clusters") or []}
+    cluster: dict[str, Any] = clusters.get(current.get("cluster")) or next(
+        iter(clusters.values()), {}
+    )
+    return str(cluster.get("server", ""))
+
+
+def federate(
+    config: PlanetStackConfig,
+    clusters: Mapping[str, RegionCluster],
+    platforms: Mapping[str, KubernetesPlatform],
+    api_keys: ApiKeys,
+) -> KarmadaAppPolicies:
+    """Karmada on the hub; every active region a member; the app sent once, propagated."""
+    hub = str(config.planet.hub)
+    app = config.app
+    control_plane = KarmadaControlPlane(
+        f"{hub}-karmada",
+        KarmadaControlPlaneArgs(
+            api_service_type="LoadBalancer",
+            allowed_source_ranges=tuple(config.planet.karmada.api_sources),
+        ),
+        opts=pulumi.ResourceOptions(providers={"kubernetes": clusters[hub].provider}),
+    )
+    karmada = k8s.Provider(
+        "karmada-api", kubeconfig=control_plane.kubeconfig, cluster_identifier=f"{hub}-karmada"
+    )
+    on_karmada = pulumi.ResourceOptions(providers={"kubernetes": karmada})
+    active = config.active_regions
+    members = [
+        KarmadaMember(
+            f"{region.name}-member",
+            KarmadaMemberArgs(
+                cluster_name=region.name,
+                api_endpoint=clusters[region.name].kubeconfig.apply(kubeconfig_server),
+                member_provider=clusters[region.name].provider,
+                region=region.name,
+            ),
+            opts=on_karmada,
+        )
+        for region in active
+    ]
+    # the app's namespace must exist in Karmada's API; each region has its own already
+    namespace = AppNamespace(
+        "karmada-app",
+        AppNamespaceArgs(
+            name=app.namespace,
+            extra_labels={"namespace.karmada.io/skip-auto-propagation": "true"},
+        ),
+        opts=on_karmada,
+    )
+    template = platforms[hub]
+    workload = agent_workload(
+        "federated-agent",
+        KubernetesPlatformArgs(
+            app=app,
+            dapr=config.dapr,
+            redis=config.redis,
+            image=str(app.image),
+            env=app_environment(config),
+            model_api_key=config.model_api_key,
+        ),
+        namespace.name,
+        template.components.configuration,
+        api_keys,
+        None,
+        pulumi.ResourceOptions.merge(on_karmada, pulumi.ResourceOptions(depends_on=members)),
+    )
+    return KarmadaAppPolicies(
+        "federated-app",
+        KarmadaAppPoliciesArgs(
+            app_id=app.name,
+            namespace=app.namespace,
+            resources=propagated_resources(config),
+            clusters=[region.name for region in active],
+            replicas_by_cluster={r.name: config.region_app(r).min_replicas for r in active},
+            failover_toleration_seconds=config.planet.karmada.failover_toleration_seconds,
+        ),
+        opts=pulumi.ResourceOptions.merge(
+            on_karmada, pulumi.ResourceOptions(depends_on=[workload, *members])
+        ),
+    )
+
+
+def propagated_resources(config: PlanetStackConfig) -> list[tuple[str, str, str]]:
+    """What the app is, in Karmada's API. The Secrets and ServiceAccount its pods mount or
+    read follow the Deployment (`propagateDeps`); the app token Secret is named only by an
+    annotation, so it is listed."""
+    app = config.app.name
+    scaled = any(config.region_app(r).max_replicas > config.region_app(r).min_replicas
+                 for r in config.active_regions)  # fmt: skip
+    resources = [
+        ("apps/v1", "Deployment", app),
+        ("v1", "Service", app),
+        ("networking.k8s.io/v1", "NetworkPolicy", f"{app}-ingress"),
+        ("v1", "Secret", f"{app}-app-token"),
+        ("policy/v1", "PodDisruptionBudget", app),
+    ]
+    if scaled:
+        resources.append(("autoscaling/v2", "HorizontalPodAutoscaler", app))
+    return resources
+
+
+def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
+    """Register the planet stage's resources; return the stack outputs."""
+    scope = azure_scope(config)
+    # one set of keys for the planet: the front door may send a client to any region
+    api_keys = ApiKeys("api-keys")
+    federated = config.planet.federation == "karmada"
+    clusters: dict[str, RegionCluster] = {}
+    platforms: dict[str, KubernetesPlatform] = {}
+    for region in config.planet.regions:
+        clusters[region.name] = region_cluster(region, config, scope)
+        platforms[region.name] = region_platform(
+            region, clusters[region.name], config, api_keys, federated
+        )
+    if federated:
+        federate(config, clusters, platforms, api_keys)
+
+    active = config.active_regions
+    front_door = FrontDoor(
+        "front-door",
+        FrontDoorArgs(
+            resource_group_name=scope.resource_group_name,
+            profile_name=f"{scope.prefix}-{scope.stack}-fd",
+            endpoint_name=f"{scope.prefix}-{scope.stack}",
+            origins=[
+                FrontDoorOrigin(
+                    name=region.name,
+                    host=clusters[region.name].host,
+                    weight=region.weight,
+                    priority=region.priority,
+                )
+                for region in active
+            ],
+            probe_path=config.planet.front_door.probe_path,
+            probe_interval_seconds=config.planet.front_door.probe_interval_seconds,
+            session_affinity=config.planet.front_door.session_affinity,
+            origin_response_timeout_seconds=(
+                config.planet.front_door.origin_response_timeout_seconds
+            ),
+        ),
+        # an origin is only worth probing once its region serves the app over HTTPS
+        opts=pulumi.ResourceOptions.merge(
+            scope.options,
+            pulumi.ResourceOptions(
+                depends_on=[
+                    platforms[region.name].ingress  # type: ignore[misc]
+                    for region in active
+                    if platforms[region.name].ingress is not None
+                ]
+            ),
+        ),
+    )
+    outputs: dict[str, Any] = {
+        "globalUrl": front_door.url,
+        "regions": {
+            region.name: {
+                "url": pulumi.Output.concat("https://", clusters[region.name].host),
+                "status": "drained" if region.drain else "active",
+                "cluster": region.cluster.kind,
+            }
+            for region in config.planet.regions
+        },
+        "kubeconfigs": pulumi.Output.secret(
+            pulumi.Output.all(**{name: cluster.kubeconfig for name, cluster in clusters.items()})
+        ),
+        "federation": config.planet.federation,
+        "apiKey": api_keys.user_key,
+        "reviewerKey": api_keys.reviewer_key,
+    }
+    return outputs
