@@ -118,11 +118,26 @@ def read_stack_file(path: Path) -> tuple[dict[str, str], list[str]]:
     for key, value in config.items():
         # as Pulumi does: a key without a namespace belongs to the project
         full_key = str(key) if ":" in str(key) else f"{PROJECT}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
+        value, secret = _without_ciphertext(value)
+        if secret:
             secrets.append(full_key)
-            value = SECRET_PLACEHOLDER
         values[full_key] = value if isinstance(value, str) else json.dumps(value)
     return values, secrets
+
+
+def _without_ciphertext(value: Any) -> tuple[Any, bool]:
+    """`value` with every `secure:` leaf (top-level, or nested as `pulumi config set
+    --secret --path` writes it) replaced by "[secret]"; and whether there was one (Pulumi
+    then treats the whole key as secret)."""
+    if isinstance(value, dict) and set(value) == {"secure"}:
+        return SECRET_PLACEHOLDER, True
+    if isinstance(value, dict):
+        pairs = {k: _without_ciphertext(v) for k, v in value.items()}
+        return {k: v for k, (v, _) in pairs.items()}, any(s for _, s in pairs.values())
+    if isinstance(value, list):
+        items = [_without_ciphertext(v) for v in value]
+        return [v for v, _ in items], any(s for _, s in items)
+    return value, False
 
 
 def load_stack_config(path: Path) -> tuple[StackConfig, dict[str, str], list[str]]:

@@ -272,7 +272,10 @@ def federate(
             f"{region.name}-member",
             KarmadaMemberArgs(
                 cluster_name=region.name,
-                api_endpoint=clusters[region.name].kubeconfig.apply(kubeconfig_server),
+                # the API's URL is no secret, though the kubeconfig it comes from is
+                api_endpoint=pulumi.Output.unsecret(
+                    clusters[region.name].kubeconfig.apply(kubeconfig_server)
+                ),
                 member_provider=clusters[region.name].provider,
                 region=region.name,
             ),
