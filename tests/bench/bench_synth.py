@@ -1,16 +1,19 @@
-"""How `daca synth` scales with the planet's regions: 1, 3 and 10 regions, one run each.
+"""How `daca synth` scales with the planet's regions: 1, 3 and 10 regions.
 
-    uv run python -m tests.bench.bench_synth [--regions 1,3,10]
+    uv run python -m tests.bench.bench_synth [--regions 1,3,10] [--repeat 3]
 
-Regions cycle through the cluster kinds of the shipped Pulumi.planet.yaml (AKS, AKS, OCI),
-so every count has the same mix. Prints resources, seconds, and seconds per added region
-(against the first count). Timings on a busy machine vary; compare within one run.
+Regions cycle through the cluster kinds of the shipped Pulumi.planet.yaml (AKS, AKS,
+OCI), so every count has the same mix. After one warm-up run (imports, SDK loading),
+prints for each count the resources, the median seconds of `--repeat` runs, and the
+seconds per added region against the first count. Other work on the machine moves the
+figures: compare within one run.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -42,16 +45,26 @@ def planet_file(regions: int, directory: Path) -> Path:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--regions", default="1,3,10", help="comma-separated region counts")
-    counts = [int(n) for n in parser.parse_args().regions.split(",")]
+    parser.add_argument("--repeat", type=int, default=3, help="runs per count (median taken)")
+    options = parser.parse_args()
+    counts = [int(n) for n in options.regions.split(",")]
     rows: list[tuple[int, int, float]] = []
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
+        # the first synth in a process pays for imports and provider SDK loading
+        synthesize("planet", config_file=planet_file(1, directory), out_dir=directory / "warm")
         for count in counts:
-            started = time.perf_counter()
-            result = synthesize(
-                "planet", config_file=planet_file(count, directory), out_dir=directory / str(count)
-            )
-            rows.append((count, len(result.resources), time.perf_counter() - started))
+            timings, resources = [], 0
+            for _ in range(options.repeat):
+                started = time.perf_counter()
+                result = synthesize(
+                    "planet",
+                    config_file=planet_file(count, directory),
+                    out_dir=directory / str(count),
+                )
+                timings.append(time.perf_counter() - started)
+                resources = len(result.resources)
+            rows.append((count, resources, statistics.median(timings)))
     base_regions, _, base_seconds = rows[0]
     header = ("regions", "resources", "seconds", "s/added region", "resources/region")
     print(f"{header[0]:>8} {header[1]:>10} {header[2]:>8} {header[3]:>15} {header[4]:>17}")
