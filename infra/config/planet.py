@@ -18,6 +18,7 @@ from infra.config.base import (
     AppConfig,
     ConfigError,
     DnsLabel,
+    ModelConfig,
     ResourcesConfig,
     StackConfig,
     _Section,
@@ -93,6 +94,8 @@ class RegionOverrides(_Section):
     max_replicas: Annotated[int, Field(ge=1, le=100)] | None = None
     target_cpu_utilization: Annotated[int, Field(ge=10, le=100)] | None = None
     resources: ResourcesConfig | None = None
+    #: the region's LLM (e.g. a nearer OpenAI-compatible endpoint)
+    model: ModelConfig | None = None
     redis: RedisConfig | None = None
 
 

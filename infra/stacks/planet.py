@@ -217,7 +217,8 @@ def region_platform(
             dapr=config.dapr,
             redis=config.region_redis(region),
             image=str(config.app.image),
-            env=app_environment(config),
+            # the region's model settings reach its app's environment
+            env=app_environment(config.model_copy(update={"app": config.region_app(region)})),
             model_api_key=config.model_api_key,
             ingress=PublicIngress(
                 host=cluster.host,

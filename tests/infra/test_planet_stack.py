@@ -79,6 +79,25 @@ def test_each_region_runs_the_app_with_its_overrides(planet: SynthResult) -> Non
     assert deployments["eu-oci-agent-deployment"]["inputs"]["spec"]["replicas"] == 2
 
 
+def test_a_region_can_use_its_own_model_endpoint(tmp_path: Path) -> None:
+    config = _shipped()
+    config["daca:planet"]["regions"][2]["overrides"]["model"] = {
+        "provider": "openai-compatible",
+        "name": "llama-3.1-8b",
+        "baseUrl": "http://llm.eu-oci.internal:8080/v1",
+    }
+    result = _synth(tmp_path, config, "model")
+    env = {
+        d["name"]: {e["name"]: e.get("value") for e in pod_spec(d)["containers"][0]["env"]}
+        for d in of_type(result.resources, DEPLOYMENT)
+    }
+    assert env["eu-oci-agent-deployment"]["DACA_MODEL_BASE_URL"] == (
+        "http://llm.eu-oci.internal:8080/v1"
+    )
+    assert env["eu-oci-agent-deployment"]["DACA_MODEL_NAME"] == "llama-3.1-8b"
+    assert "DACA_MODEL_BASE_URL" not in env["eu-west-agent-deployment"]
+
+
 def test_one_set_of_api_keys_serves_every_region(planet: SynthResult) -> None:
     """Front Door may send a client to any region: its key must work everywhere."""
     digests = set()
