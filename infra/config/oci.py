@@ -176,8 +176,9 @@ class OciRegistryConfig(_Section):
     repository: DnsLabel = "daca-agent"
 
 
-class OciConfig(_Section):
-    """Where the stage deploys and what it launches."""
+class OciSiteConfig(_Section):
+    """A k3s cluster on OCI: where, from where it is run, and its nodes. The `oci` stage's
+    section and a planet region's `kind: oci` cluster both are one."""
 
     region: Annotated[str, AfterValidator(_region)]
     #: the profile of the OCI CLI's ~/.oci/config (`oci setup config`) that holds the API
@@ -188,20 +189,51 @@ class OciConfig(_Section):
     availability_domain: Annotated[int, Field(ge=1, le=3)] = 1
     #: the only source allowed to reach SSH (22) and the Kubernetes API (6443)
     operator_cidr: Annotated[str, AfterValidator(_operator_cidr)]
-    #: an extra public key (OpenSSH format) allowed to log in as `ubuntu`
-    ssh_public_key: (
-        Annotated[str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+")] | None
-    ) = None
-    #: kept equal to cloud_init.K3S_VERSION (a test checks): the release the renderer is tested with
-    # an explicit alias: the camelCase generator would spell it `k3SVersion`
+    # kept equal to cloud_init.K3S_VERSION (a test checks), the release the renderer is
+    # tested with; an explicit alias, since the camelCase generator would say `k3SVersion`
     k3s_version: Annotated[str, AfterValidator(_k3s_version), Field(alias="k3sVersion")] = (
         "v1.36.4+k3s1"
     )
     image: OciImageConfig = OciImageConfig()
     server: OciNodeConfig = OciNodeConfig()
     agents: OciAgentsConfig = OciAgentsConfig()
-    network: OciNetworkConfig = OciNetworkConfig()
     caps: OciCapsConfig = OciCapsConfig()
+
+    def check_free_tier(self, key: str) -> None:
+        """Refuse nodes over the caps; `key` is where this section lives (`daca:oci`)."""
+        nodes = [self.server] + [self.agents] * self.agents.count
+        agents = f"{self.agents.count} x agents"
+        for field, total, cap, cap_key in (
+            ("ocpus", sum(n.ocpus for n in nodes), self.caps.max_a1_ocpus, "maxA1Ocpus"),
+            (
+                "memoryGbs",
+                sum(n.memory_gbs for n in nodes),
+                self.caps.max_a1_memory_gbs,
+                "maxA1MemoryGbs",
+            ),
+            (
+                "bootVolumeGbs",
+                sum(n.boot_volume_gbs for n in nodes),
+                self.caps.max_block_storage_gbs,
+                "maxBlockStorageGbs",
+            ),
+        ):
+            if total > cap:
+                raise ConfigError(
+                    f"{key}.server.{field} + {key}.agents.{field} ({agents}) total {total:g}, "
+                    f"above the Always Free cap of {cap:g} ({key}.caps.{cap_key}); shrink "
+                    "the nodes or, to pay for more, raise the cap"
+                )
+
+
+class OciConfig(OciSiteConfig):
+    """Where the stage deploys and what it launches."""
+
+    #: an extra public key (OpenSSH format) allowed to log in as `ubuntu`
+    ssh_public_key: (
+        Annotated[str, Field(pattern=r"^(ssh-ed25519|ssh-rsa|ecdsa-sha2-\S+) \S+")] | None
+    ) = None
+    network: OciNetworkConfig = OciNetworkConfig()
     ingress: OciIngressConfig = OciIngressConfig()
     registry: OciRegistryConfig = OciRegistryConfig()
 
@@ -237,28 +269,9 @@ class OciStackConfig(StackConfig):
             )
 
     def _check_caps(self) -> None:
-        oci, caps = self.oci, self.oci.caps
-        nodes = [("server", oci.server)] + [
-            (f"agents[{i}]", oci.agents) for i in range(oci.agents.count)
-        ]
-        ocpus = sum(node.ocpus for _, node in nodes)
-        memory = sum(node.memory_gbs for _, node in nodes)
-        storage = sum(node.boot_volume_gbs for _, node in nodes)
-        agents = f"{oci.agents.count} x agents"
-        over = [
-            ("ocpus", ocpus, caps.max_a1_ocpus, "caps.maxA1Ocpus"),
-            ("memoryGbs", memory, caps.max_a1_memory_gbs, "caps.maxA1MemoryGbs"),
-            ("bootVolumeGbs", storage, caps.max_block_storage_gbs, "caps.maxBlockStorageGbs"),
-        ]
-        for key, total, cap, cap_key in over:
-            if total > cap:
-                raise ConfigError(
-                    f"{NAMESPACE}:oci.server.{key} + {NAMESPACE}:oci.agents.{key} ({agents}) "
-                    f"total {total:g}, above the Always Free cap of {cap:g} "
-                    f"({NAMESPACE}:oci.{cap_key}); shrink the nodes or, to pay for more, "
-                    "raise the cap"
-                )
-        if oci.network.private_nodes and caps.max_nat_gateways < 1:
+        oci = self.oci
+        oci.check_free_tier(f"{NAMESPACE}:oci")
+        if oci.network.private_nodes and oci.caps.max_nat_gateways < 1:
             raise ConfigError(
                 f"{NAMESPACE}:oci.network.privateNodes: true needs a NAT gateway, which is not "
                 f"Always Free; set {NAMESPACE}:oci.caps.maxNatGateways: 1 to accept its cost"

@@ -24,17 +24,7 @@ from infra.config.base import (
     _Section,
 )
 from infra.config.kubernetes import RedisConfig
-from infra.config.oci import (
-    OciAgentsConfig,
-    OciCapsConfig,
-    OciImageConfig,
-    OciNodeConfig,
-    _hostname,
-    _k3s_version,
-    _ocid,
-    _operator_cidr,
-    _region,
-)
+from infra.config.oci import OciSiteConfig, _hostname, _operator_cidr
 
 #: Azure Front Door's ranges for an origin's weight and priority
 FRONT_DOOR_WEIGHT = (1, 1000)
@@ -54,22 +44,10 @@ class AksClusterConfig(_Section):
     max_node_count: Annotated[int, Field(ge=1, le=1000)] | None = None
 
 
-class OciClusterConfig(_Section):
+class OciClusterConfig(OciSiteConfig):
     """A k3s cluster this stack creates in an OCI region, as the `oci` stage does."""
 
     kind: Literal["oci"]
-    region: Annotated[str, AfterValidator(_region)]
-    config_profile: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")] = "DEFAULT"
-    compartment_id: Annotated[str, _ocid("compartment")]
-    operator_cidr: Annotated[str, AfterValidator(_operator_cidr)]
-    availability_domain: Annotated[int, Field(ge=1, le=3)] = 1
-    k3s_version: Annotated[str, AfterValidator(_k3s_version), Field(alias="k3sVersion")] = (
-        "v1.36.4+k3s1"
-    )
-    image: OciImageConfig = OciImageConfig()
-    server: OciNodeConfig = OciNodeConfig()
-    agents: OciAgentsConfig = OciAgentsConfig()
-    caps: OciCapsConfig = OciCapsConfig()
 
 
 class KubeconfigClusterConfig(_Section):
@@ -250,23 +228,4 @@ class PlanetStackConfig(StackConfig):
                     '"$(cat kubeconfig)"`)'
                 )
             if isinstance(cluster, OciClusterConfig):
-                self._check_oci_caps(region.name, cluster)
-
-    @staticmethod
-    def _check_oci_caps(name: str, cluster: OciClusterConfig) -> None:
-        nodes = [cluster.server] + [cluster.agents] * cluster.agents.count
-        for key, total, cap in (
-            ("ocpus", sum(n.ocpus for n in nodes), cluster.caps.max_a1_ocpus),
-            ("memoryGbs", sum(n.memory_gbs for n in nodes), cluster.caps.max_a1_memory_gbs),
-            (
-                "bootVolumeGbs",
-                sum(n.boot_volume_gbs for n in nodes),
-                cluster.caps.max_block_storage_gbs,
-            ),
-        ):
-            if total > cap:
-                raise ConfigError(
-                    f"{NAMESPACE}:planet.regions[{name}].cluster server.{key} + agents.{key} "
-                    f"total {total:g}, above the Always Free cap of {cap:g} (caps); shrink the "
-                    "nodes or raise the cap to pay for more"
-                )
+                cluster.check_free_tier(f"{NAMESPACE}:planet.regions[{region.name}].cluster")

@@ -8,6 +8,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.kubernetes.helm import PinnedChart, pinned_release
 from infra.components.options import child_options
 
 CHART_REPO = "https://charts.jetstack.io"
@@ -54,25 +55,22 @@ class CertManager(pulumi.ComponentResource):
         self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:CertManager", name, None, opts)
-        release = k8s.helm.v3.Release(
+        release = pinned_release(
             f"{name}-release",
-            name="cert-manager",
-            chart="cert-manager",
-            version=args.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=args.namespace,
-            create_namespace=True,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            values={
-                # the chart owns its CRDs and keeps them on uninstall (no lost certificates)
-                "crds": {"enabled": True, "keep": True},
-                "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
-                "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
-                "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
-            },
-            opts=child_options(self, opts),
+            PinnedChart(
+                release="cert-manager",
+                repo=CHART_REPO,
+                version=args.version,
+                namespace=args.namespace,
+                values={
+                    # the chart owns its CRDs and keeps them on uninstall (no lost certificates)
+                    "crds": {"enabled": True, "keep": True},
+                    "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
+                    "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
+                    "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
+                },
+            ),
+            child_options(self, opts),
         )
         issuer_name = f"letsencrypt-{args.acme_server}"
         k8s.apiextensions.CustomResource(

@@ -8,6 +8,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.kubernetes.helm import PinnedChart, pinned_release
 from infra.components.options import child_options
 
 CHART_REPO = "https://dapr.github.io/helm-charts/"
@@ -59,20 +60,17 @@ class DaprRuntime(pulumi.ComponentResource):
             },
         }
         values.update(args.values)
-        release = k8s.helm.v3.Release(
+        release = pinned_release(
             f"{name}-release",
-            name="dapr",
-            chart="dapr",
-            version=args.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=args.namespace,
-            create_namespace=True,
-            skip_crds=True,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            values=values,
-            opts=child_options(self, opts, depends_on=[crds]),
+            PinnedChart(
+                release="dapr",
+                repo=CHART_REPO,
+                version=args.version,
+                namespace=args.namespace,
+                values=values,
+                skip_crds=True,
+            ),
+            child_options(self, opts, depends_on=[crds]),
         )
         self.namespace = release.namespace.apply(lambda ns: ns or args.namespace)
         self.version = pulumi.Output.from_input(args.version)

@@ -20,6 +20,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
+from infra.components.kubernetes.helm import PinnedChart, pinned_release
 from infra.components.options import child_options
 
 #: the chart repository its README documents (an index.yaml on the master branch)
@@ -155,21 +156,20 @@ class KarmadaControlPlane(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("daca:k8s:KarmadaControlPlane", name, None, opts)
-        release = k8s.helm.v3.Release(
+        release = pinned_release(
             f"{name}-release",
-            name=RELEASE_NAME,
-            chart="karmada",
-            version=args.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=args.namespace,
-            create_namespace=True,
-            atomic=True,
-            cleanup_on_fail=True,
-            # Helm waits for the load balancer's address too; certificates, etcd and
-            # five control-plane Deployments take a few minutes on a small hub
-            timeout=900,
-            values=chart_values(args),
-            opts=child_options(self, opts),
+            PinnedChart(
+                release=RELEASE_NAME,
+                chart="karmada",
+                repo=CHART_REPO,
+                version=args.version,
+                namespace=args.namespace,
+                values=chart_values(args),
+                # Helm waits for the load balancer's address too; certificates, etcd and
+                # five control-plane Deployments take a few minutes on a small hub
+                timeout=900,
+            ),
+            child_options(self, opts),
         )
         in_cluster = in_cluster_address(args.namespace)
         # an id known only once the release is deployed: `pulumi preview` skips the read

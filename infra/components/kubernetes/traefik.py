@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_kubernetes as k8s
 
+from infra.components.kubernetes.helm import PinnedChart, pinned_release
 from infra.components.options import child_options
 
 CHART_REPO = "https://traefik.github.io/charts"
@@ -37,35 +37,32 @@ class TraefikController(pulumi.ComponentResource):
         self, name: str, args: TraefikControllerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:TraefikController", name, None, opts)
-        k8s.helm.v3.Release(
+        pinned_release(
             f"{name}-release",
-            name="traefik",
-            chart="traefik",
-            version=args.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPO),
-            namespace=args.namespace,
-            create_namespace=True,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
-            values={
-                "ingressClass": {
-                    "enabled": True,
-                    "isDefaultClass": False,
-                    "name": args.ingress_class,
+            PinnedChart(
+                release="traefik",
+                repo=CHART_REPO,
+                version=args.version,
+                namespace=args.namespace,
+                values={
+                    "ingressClass": {
+                        "enabled": True,
+                        "isDefaultClass": False,
+                        "name": args.ingress_class,
+                    },
+                    "providers": {"kubernetesIngress": {"enabled": True}},
+                    "service": {
+                        "annotations": args.service_annotations,
+                        # keep the client's address (and skip a node hop)
+                        "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
+                    },
+                    "resources": {
+                        "requests": {"cpu": "100m", "memory": "64Mi"},
+                        "limits": {"memory": "256Mi"},
+                    },
                 },
-                "providers": {"kubernetesIngress": {"enabled": True}},
-                "service": {
-                    "annotations": args.service_annotations,
-                    # keep the client's address (and skip a node hop)
-                    "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"},
-                },
-                "resources": {
-                    "requests": {"cpu": "100m", "memory": "64Mi"},
-                    "limits": {"memory": "256Mi"},
-                },
-            },
-            opts=child_options(self, opts),
+            ),
+            child_options(self, opts),
         )
         self.ingress_class = pulumi.Output.from_input(args.ingress_class)
         self.register_outputs({"ingressClass": self.ingress_class})
