@@ -1,4 +1,4 @@
-"""CPU seconds the app spends per message (not a test): ``uv run python -m tests.load.cpu_per_message``.
+"""The app's CPU seconds per message (not a test): ``uv run python -m tests.load.cpu_per_message``.
 
 The benchmark (``tests.bench.bench_app``) reports req/s, but its load generator shares the
 cores with the server, so req/s says little about what one replica carries on a core of
