@@ -67,7 +67,7 @@ def table(plans: list[StagePlan]) -> str:
     for p in plans:
         carries = "yes" if p.feasible else "no"
         if p.feasible and p.quota_raises:
-            carries = "yes, quota+"
+            carries = "yes (quota)"
         rows.append(
             (
                 p.stage,
@@ -98,37 +98,45 @@ def _cost_line(p: StagePlan) -> str:
     return f"  {p.stage}: {_usd(p.monthly_cost_usd)}/month = {parts}"
 
 
+def _carrier(p: StagePlan) -> str:
+    """`planet at about $1.2M a month (2,215 replicas, 230 nodes, 23 regions, ...)`."""
+    shape = [f"{_n(p.replicas)} replicas"]
+    if p.stage != "aca":  # Container Apps has no nodes to count
+        shape.append(f"{_n(p.nodes)} nodes")
+    if p.regions > 1:
+        shape.append(f"{_n(p.regions)} regions")
+    if p.gpus:
+        shape.append(f"{_n(p.gpus)} GPUs")
+    text = f"{p.stage} at about {_usd(p.monthly_cost_usd)} a month ({', '.join(shape)})"
+    if p.quota_raises:
+        text += " once these quotas are raised: " + ", ".join(p.quota_raises)
+    return text
+
+
 def verdict(scenario: Scenario, plans: list[StagePlan], inputs: PlanInputs) -> list[str]:
     """Plain sentences: which stage carries the load, at what cost, and what stops the rest."""
     lines: list[str] = []
-    carriers = [p for p in plans if p.feasible]
+    carriers = sorted((p for p in plans if p.feasible), key=lambda p: p.monthly_cost_usd)
     if carriers:
-        best = carriers[0]
-        extra = ""
-        if best.quota_raises:
-            extra = " once these quotas are raised: " + "; ".join(best.quota_raises)
         lines.append(
-            f"{best.stage} carries {_n(scenario.users)} users: {_n(best.replicas)} replicas, "
-            f"{_n(best.nodes)} nodes, {_n(best.regions)} region(s)"
-            + (f", {_n(best.gpus)} GPUs" if best.gpus else "")
-            + f", about {_usd(best.monthly_cost_usd)} a month{extra}."
+            f"Carries {_n(scenario.users)} users, cheapest first: "
+            + "; ".join(_carrier(p) for p in carriers)
+            + "."
         )
+        if carriers[0].llm_api_tier:
+            lines.append(
+                f"The OpenAI API needs usage {carriers[0].llm_api_tier} or above "
+                f"({_n(carriers[0].llm_requests_per_minute)} requests/min, "
+                f"{_n(carriers[0].llm_tokens_per_minute)} tokens/min)."
+            )
     else:
-        lines.append(f"No stage carries {_n(scenario.users)} users with these inputs.")
+        lines.append(f"No stage carries {_n(scenario.users)} users with --llm {scenario.llm}.")
         other: Scenario = replace(scenario, llm="self-hosted" if scenario.llm == "api" else "api")
         stages = tuple(q.stage for q in plans)
         alternatives = [p for p in plan(other, inputs, stages) if p.feasible]
         if alternatives:
-            alt = alternatives[0]
-            raises = f" (after quota raises: {'; '.join(alt.quota_raises)})"
-            lines.append(
-                f"With --llm {other.llm}, {alt.stage} carries it: {_n(alt.replicas)} replicas, "
-                f"{_n(alt.regions)} region(s)"
-                + (f", {_n(alt.gpus)} GPUs" if alt.gpus else "")
-                + f", about {_usd(alt.monthly_cost_usd)} a month"
-                + (raises if alt.quota_raises else "")
-                + "."
-            )
+            cheapest = min(alternatives, key=lambda p: p.monthly_cost_usd)
+            lines.append(f"With --llm {other.llm}: {_carrier(cheapest)}.")
     for p in plans:
         if not p.feasible:
             lines.append(

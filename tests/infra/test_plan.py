@@ -218,7 +218,7 @@ def test_daca_plan_writes_the_table_plan_json_and_the_chart(
     assert main(["plan", "--users", "10000000", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     assert "No stage carries 10,000,000 users" in out
-    assert "With --llm self-hosted, planet carries it" in out
+    assert "With --llm self-hosted: planet at about" in out
     assert "Assumptions" in out
     plans = json.loads((tmp_path / "plan.json").read_text())
     assert [p["stage"] for p in plans] == list(STAGES)
@@ -232,7 +232,7 @@ def test_daca_plan_writes_the_table_plan_json_and_the_chart(
 def test_one_stage_and_a_feasible_load(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     args = ["plan", "--users", "2000", "--stage", "oci", "--out", str(tmp_path), "--no-chart"]
     assert main(args) == 0
-    assert "oci carries 2,000 users" in capsys.readouterr().out
+    assert "Carries 2,000 users, cheapest first: oci at about" in capsys.readouterr().out
     (entry,) = json.loads((tmp_path / "plan.json").read_text())
     assert entry["stage"] == "oci"
     assert entry["feasible"]
