@@ -1,8 +1,12 @@
 # The project's everyday commands. `make test` is what CI runs.
 STACKS := $(patsubst Pulumi.%.yaml,%,$(wildcard Pulumi.*.yaml))
 STACK ?= prototype
+RATE ?= 1
+TOKENS ?= 1000
+LLM ?= api
+REPLICAS ?= 1
 
-.PHONY: setup lint test unit check synth bench policy-docs clean
+.PHONY: setup lint test unit check synth bench plan load policy-docs clean
 
 setup: ## both environments: the project (app, infra, tools) and the policy pack
 	uv sync --frozen
@@ -28,6 +32,17 @@ synth: ## daca synth STACK=<stack> (default prototype)
 bench: ## app throughput/latency vs bare FastAPI, start-to-ready, idle RSS; planet synth scaling
 	uv run python -m tests.bench.bench_app
 	uv run python -m tests.bench.bench_synth
+
+plan: ## capacity plan: make plan USERS=10000000 [RATE=1] [TOKENS=1000] [LLM=api|self-hosted]
+	uv run daca plan --users $(or $(USERS),10000000) --requests-per-user-per-minute $(RATE) \
+		--tokens-per-request $(TOKENS) --llm $(LLM)
+
+load: ## load test a stage: make load URL=https://... USERS=50 DURATION=120 API_KEY=... [RATE=1] [REPLICAS=1]
+	@test -n "$(URL)" || { echo "make load needs URL=<the stage's base URL>"; exit 2; }
+	DACA_LOAD_API_KEY="$(API_KEY)" DACA_LOAD_USERS=$(or $(USERS),10) \
+	DACA_LOAD_DURATION=$(or $(DURATION),60) DACA_LOAD_RATE=$(RATE) DACA_LOAD_REPLICAS=$(REPLICAS) \
+		uv run locust -f tests/load/locustfile.py --headless --host "$(URL)" --only-summary \
+		--loglevel WARNING
 
 policy-docs: ## regenerate the policy tables in README.md and policies/README.md
 	uv run --directory policies python -m daca_policies.docs

@@ -3,6 +3,8 @@
     daca synth STACK [--config FILE] [--out DIR]
     daca check STACK [--config FILE] [--policy-config FILE]
     daca check --resources FILE [--stack NAME] [--policy-config FILE]
+    daca plan --users N [--requests-per-user-per-minute R] [--tokens-per-request T]
+              [--llm api|self-hosted] [--stage STAGE] [--out DIR] [--emit planet]
 
 Exit codes: 0 clean, 1 a mandatory policy violation or an invalid manifest,
 2 bad usage or bad config.
@@ -48,6 +50,18 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--policy-config", type=Path, help="policy config (default policies/config/STACK.json)"
     )
+    from infra.plan.command import add_arguments
+
+    plan = commands.add_parser(
+        "plan",
+        help="size every stage for N concurrent users: limits, replicas, nodes, GPUs, cost",
+        description="Plan every stage for a load: whether it carries it, which limit binds "
+        "first, replicas, nodes, regions, GPUs or API spend, state store and pub/sub "
+        "throughput, and a monthly cost with its assumptions. Prints a table and writes "
+        "OUT/plan.json and OUT/plan.png. Every figure comes from infra/plan/inputs.yaml, "
+        "with its source.",
+    )
+    add_arguments(plan)
     return parser
 
 
@@ -80,6 +94,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "synth":
         return _synth(args.stack, args.config, args.out)
+    if args.command == "plan":
+        from infra.plan.command import run_plan
+
+        return run_plan(args)
     if bool(args.stack) == bool(args.resources):
         print("daca: error: check takes a STACK or --resources FILE (one of them)", file=sys.stderr)
         return EXIT_USAGE
