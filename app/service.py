@@ -131,6 +131,10 @@ class ConversationService:
             on_conflict=metrics.state_conflicts.inc,
         )
 
+    def _stamp(self) -> str:
+        """Now, as stored: the sweep's retention compares it with the same clock."""
+        return self._clock.now().isoformat()
+
     def add_decision_hook(self, kind: ReviewKind, hook: DecisionHook) -> None:
         """Let another feature decide reviews of its own kind."""
         self._decision_hooks[kind] = hook
@@ -316,7 +320,7 @@ class ConversationService:
             )
             known = {message.message_id for message in target.messages}
             target.messages.extend(m for m in (user_message, reply) if m.message_id not in known)
-            target.updated_at = utcnow()
+            target.updated_at = self._stamp()
             return target
 
         await self._mutate(session_key(session_id), Session, append)
@@ -449,7 +453,7 @@ class ConversationService:
                 if message.message_id == review.message_id:
                     message.content = finished.final_reply
                     message.status = MessageStatus(wanted.value)
-                    current.updated_at = utcnow()
+                    current.updated_at = self._stamp()
                     return current
             return None
 
@@ -524,7 +528,7 @@ class ConversationService:
                 if message.message_id == review.message_id:
                     message.content = EXPIRED_REPLY
                     message.status = MessageStatus.REJECTED
-                    current.updated_at = utcnow()
+                    current.updated_at = self._stamp()
                     return current
             return None
 
