@@ -45,6 +45,8 @@ class WorkflowEngineName(StrEnum):
 
     #: the app's own state machine on the state store (aca, laptops): works everywhere
     STATE_MACHINE = "state-machine"
+    #: Dapr Workflows (daprd >= 1.18 with an actor state store)
+    DAPR = "dapr"
 
 
 class TimeoutAction(StrEnum):
@@ -242,7 +244,8 @@ class Settings(BaseSettings):
 
     workflow_engine: WorkflowEngineName = Field(
         default=WorkflowEngineName.STATE_MACHINE,
-        description="`state-machine`: the app's own engine, on the state store (every stage).",
+        description="`state-machine` (the app's own, on the state store: every stage) or "
+        "`dapr` (Dapr Workflows: needs a sidecar, daprd >= 1.18 and an actor state store).",
     )
     workflow_tick_seconds: Annotated[float, Field(ge=0)] = Field(
         default=1.0,
@@ -364,6 +367,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DACA_MODEL_PROVIDER=openai needs OPENAI_API_KEY (or DACA_OPENAI_KEY_SECRET "
                 "with a Dapr sidecar)"
+            )
+        if self.workflow_engine is WorkflowEngineName.DAPR and not self.sidecar_enabled:
+            raise ValueError(
+                "DACA_WORKFLOW_ENGINE=dapr needs a Dapr sidecar (DAPR_GRPC_PORT/DAPR_HTTP_PORT); "
+                "without one use state-machine"
             )
         if self.state_retry_max_ms < self.state_retry_base_ms:
             raise ValueError("DACA_STATE_RETRY_MAX_MS must be >= DACA_STATE_RETRY_BASE_MS")

@@ -110,8 +110,12 @@ def build_workflows(
     registry: WorkflowRegistry,
     clock: Clock,
 ) -> Workflows:
-    """The engine DACA_WORKFLOW_ENGINE names."""
-    assert settings.workflow_engine is WorkflowEngineName.STATE_MACHINE
+    """Dapr Workflows when configured (daprd >= 1.18), else the app's own state machine."""
+    if settings.workflow_engine is WorkflowEngineName.DAPR:
+        # imported here: the SDK's workflow runtime is not loaded where it is not used
+        from app.workflows.dapr_engine import DaprWorkflows
+
+        return DaprWorkflows(settings, registry)
     return StateMachineWorkflows(
         docs,
         registry,

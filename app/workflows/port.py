@@ -9,7 +9,7 @@ deterministic: time comes from ``ctx.current_utc_datetime``, anything else from 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -53,7 +53,7 @@ class WorkflowContext(Protocol):
 #: a workflow: ``def wf(ctx, input) -> Generator[task, result, output]``
 WorkflowFunction = Callable[[WorkflowContext, Any], Generator[WorkflowTask, Any, Any]]
 #: an activity: an async function of its JSON input, returning JSON
-ActivityFunction = Callable[[Any], Awaitable[Any]]
+ActivityFunction = Callable[[Any], Coroutine[Any, Any, Any]]
 
 
 @dataclass(frozen=True)

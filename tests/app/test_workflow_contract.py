@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
+from app.config import load_settings
 from app.documents import DocumentStore
 from app.store import EmbeddedStateStore
 from app.workflows.clock import ManualClock
+from app.workflows.dapr_engine import DaprWorkflows
 from app.workflows.port import (
     InstanceState,
     InstanceStatus,
@@ -24,6 +27,8 @@ from app.workflows.port import (
     Workflows,
 )
 from app.workflows.state_machine import StateMachineWorkflows
+from tests.fakes.dapr_sidecar import FakeDaprSidecar
+from tests.fakes.workflow_sidecar import FakeTaskHub
 
 pytestmark = pytest.mark.anyio
 
@@ -142,11 +147,12 @@ class Harness:
     activities: Activities
     settle: Callable[[], Awaitable[None]]
     restart: Callable[[], Awaitable[Workflows]]
+    fire_timers: Callable[[], Awaitable[None]]
 
     async def advance(self, seconds: float) -> None:
         """Let ``seconds`` pass: due timers fire, then everything runs that can."""
         self.clock.advance(seconds)
-        await self.engine.run_due()
+        await self.fire_timers()
         await self.settle()
 
     async def state(self, instance_id: str) -> InstanceState:
@@ -156,8 +162,12 @@ class Harness:
         return state
 
 
-@pytest.fixture(params=["state-machine"])
+@pytest.fixture(params=["state-machine", "dapr"])
 async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
+    if request.param == "dapr":
+        async with dapr_harness() as harness:
+            yield harness
+        return
     activities = Activities()
     clock = ManualClock()
     store = EmbeddedStateStore()  # what survives a restart
@@ -181,9 +191,56 @@ async def harness(request: pytest.FixtureRequest) -> AsyncIterator[Harness]:
         await current.start()
         return current
 
-    harness = Harness(current, clock, activities, settle, restart)
+    async def fire_timers() -> None:
+        await current.run_due()
+
+    harness = Harness(current, clock, activities, settle, restart, fire_timers)
     yield harness
     await current.close()
+
+
+@asynccontextmanager
+async def dapr_harness() -> AsyncIterator[Harness]:
+    """The Dapr adapter: the SDK's unmodified worker and client against a fake daprd whose
+    workflow engine keeps the history (it survives the worker's restart)."""
+    activities = Activities()
+    clock = ManualClock()
+    hub = FakeTaskHub(clock)
+    sidecar = FakeDaprSidecar(workflows=hub)
+    grpc_port, http_port = sidecar.start()
+    settings = load_settings(dapr_grpc_port=grpc_port, dapr_http_port=http_port)
+
+    def build() -> DaprWorkflows:
+        return DaprWorkflows(settings, registry_for(activities))
+
+    current = build()
+    await current.start()
+
+    async def settle() -> None:
+        quiet = 0
+        for _ in range(1000):  # the worker runs in threads: wait until the hub stays idle
+            quiet = quiet + 1 if hub.idle() else 0
+            if quiet >= 3:
+                return
+            await asyncio.sleep(0.01)
+
+    async def restart() -> Workflows:
+        nonlocal current
+        await current.close()
+        current = build()
+        harness.engine = current
+        await current.start()
+        return current
+
+    async def fire_timers() -> None:
+        hub.fire_due_timers()
+
+    harness = Harness(current, clock, activities, settle, restart, fire_timers)
+    try:
+        yield harness
+    finally:
+        await current.close()
+        sidecar.stop()
 
 
 # -- the contract -----------------------------------------------------------------------------
