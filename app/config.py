@@ -40,6 +40,22 @@ class ModelProviderName(StrEnum):
     OPENAI_COMPATIBLE = "openai-compatible"
 
 
+class WorkflowEngineName(StrEnum):
+    """Which adapter runs the durable workflows."""
+
+    #: the app's own state machine on the state store (aca, laptops): works everywhere
+    STATE_MACHINE = "state-machine"
+    #: Dapr Workflows (daprd >= 1.18 with an actor state store)
+    DAPR = "dapr"
+
+
+class TimeoutAction(StrEnum):
+    """What a moderation review does when nobody decides before its deadline."""
+
+    REJECT = "reject"
+    ESCALATE = "escalate"
+
+
 class LogLevel(StrEnum):
     """Standard logging levels accepted by ``DACA_LOG_LEVEL``."""
 
@@ -226,6 +242,61 @@ class Settings(BaseSettings):
         "no longer on the main port.",
     )
 
+    workflow_engine: WorkflowEngineName = Field(
+        default=WorkflowEngineName.STATE_MACHINE,
+        description="`state-machine` (the app's own, on the state store: every stage) or "
+        "`dapr` (Dapr Workflows: needs a sidecar, daprd >= 1.18 and an actor state store).",
+    )
+    workflow_tick_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=1.0,
+        description="state-machine engine: how often due timers are fired (0: only by the "
+        "sweep and on events).",
+    )
+    workflow_lease_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0,
+        description="state-machine engine: how long a replica holds a running instance "
+        "before another may take it over.",
+    )
+    moderation_review_threshold: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
+        default=0.5, description="Content whose aggregate risk reaches this waits for a human."
+    )
+    moderation_review_deadline_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=3600.0, description="How long a moderation review waits for a decision."
+    )
+    moderation_on_timeout: TimeoutAction = Field(
+        default=TimeoutAction.REJECT,
+        description="`reject` (status timed_out) or `escalate` (the review stays open for "
+        "DACA_MODERATION_ESCALATION_SECONDS more, marked escalated, then times out).",
+    )
+    moderation_escalation_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=3600.0, description="Extra time an escalated moderation review gets."
+    )
+    moderation_retry_attempts: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=4, description="Attempts per specialist before the moderation fails."
+    )
+    moderation_retry_first_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=1.0, description="First back-off between specialist attempts; doubles."
+    )
+    monitor_interval_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=60.0,
+        description="How often the monitor workflow checks the model and the sidecar "
+        "(0: no monitor).",
+    )
+    review_deadline_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=7 * 24 * 3600.0,
+        description="A conversation review still pending this long is closed by the sweep "
+        "(the reply withheld); 0: never.",
+    )
+    session_retention_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=30 * 24 * 3600.0,
+        description="The sweep deletes sessions idle this long; 0: keep forever.",
+    )
+    sweep_interval_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=300.0,
+        description="The sweep binding's period: at most one sweep per period runs, "
+        "whatever the number of replicas.",
+    )
+
     @field_validator("api_keys", "reviewer_keys", mode="before")
     @classmethod
     def _parse_digests(cls, value: Any) -> tuple[str, ...]:
@@ -296,6 +367,11 @@ class Settings(BaseSettings):
             raise ValueError(
                 "DACA_MODEL_PROVIDER=openai needs OPENAI_API_KEY (or DACA_OPENAI_KEY_SECRET "
                 "with a Dapr sidecar)"
+            )
+        if self.workflow_engine is WorkflowEngineName.DAPR and not self.sidecar_enabled:
+            raise ValueError(
+                "DACA_WORKFLOW_ENGINE=dapr needs a Dapr sidecar (DAPR_GRPC_PORT/DAPR_HTTP_PORT); "
+                "without one use state-machine"
             )
         if self.state_retry_max_ms < self.state_retry_base_ms:
             raise ValueError("DACA_STATE_RETRY_MAX_MS must be >= DACA_STATE_RETRY_BASE_MS")

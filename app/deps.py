@@ -12,9 +12,11 @@ from app.auth.principal import Principal
 from app.config import Settings
 from app.errors import ForbiddenError, UnauthorizedError, bearer_challenge
 from app.metrics import Metrics
-from app.schemas import ReviewId, SessionId
+from app.moderation.service import ModerationService
+from app.schemas import ModerationId, ReviewId, SessionId
 from app.service import ConversationService
 from app.store import Backend
+from app.sweep import Sweeper
 
 #: declares the scheme in OpenAPI (the Authorize button of /docs); the access gate
 #: (app/auth/gate.py) has already verified the credential when a route runs
@@ -31,6 +33,18 @@ def get_service(request: Request) -> ConversationService:
     """The service built at startup."""
     service: ConversationService = request.app.state.service
     return service
+
+
+def get_moderation(request: Request) -> ModerationService:
+    """The moderation service built at startup."""
+    moderation: ModerationService = request.app.state.moderation
+    return moderation
+
+
+def get_sweeper(request: Request) -> Sweeper:
+    """The sweep the cron binding triggers."""
+    sweeper: Sweeper = request.app.state.sweeper
+    return sweeper
 
 
 def get_backend(request: Request) -> Backend:
@@ -83,6 +97,8 @@ def require_sidecar(request: Request) -> None:
 
 
 ServiceDep = Annotated[ConversationService, Depends(get_service)]
+ModerationDep = Annotated[ModerationService, Depends(get_moderation)]
+SweeperDep = Annotated[Sweeper, Depends(get_sweeper)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
@@ -90,3 +106,4 @@ PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ReviewerDep = Annotated[Principal, Depends(get_reviewer)]
 SessionIdPath = Annotated[SessionId, Path(description="Client-chosen session id.")]
 ReviewIdPath = Annotated[ReviewId, Path(description="Id from a pending reply.")]
+ModerationIdPath = Annotated[ModerationId, Path(description="Id from POST /v1/moderations.")]

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from agents import RunConfig
+from agents import ModelProvider, RunConfig
 from fastapi import Depends, FastAPI
 from prometheus_client import start_http_server
 
 from app.agents.assistant import build_assistant
-from app.agents.providers import build_model_provider
+from app.agents.providers import build_model_probe, build_model_provider
 from app.auth.gate import (
     CREDENTIAL_SETTINGS,
     AccessGateMiddleware,
@@ -22,15 +22,28 @@ from app.auth.gate import (
 )
 from app.auth.oidc import OidcVerifier
 from app.auth.rate_limit import RateLimiter
-from app.config import ModelProviderName, Settings, SettingsError, load_settings
+from app.config import (
+    ModelProviderName,
+    Settings,
+    SettingsError,
+    WorkflowEngineName,
+    load_settings,
+)
 from app.dapr_backend import DaprBackend
 from app.deps import get_principal, require_sidecar
+from app.documents import DocumentStore
 from app.errors import install_error_handlers
 from app.metrics import BodySizeLimitMiddleware, Metrics, RequestMetricsMiddleware
-from app.routes import dapr_subscriptions, health, reviews, sessions
-from app.schemas import ErrorResponse
+from app.moderation.activities import ModelProbe, ModerationActivities
+from app.moderation.service import ModerationService
+from app.routes import dapr_bindings, dapr_subscriptions, health, moderations, reviews, sessions
+from app.schemas import ErrorResponse, ReviewKind
 from app.service import ConversationService
 from app.store import Backend, BackendUnavailableError, EmbeddedBackend
+from app.sweep import Sweeper
+from app.workflows.clock import Clock, SystemClock
+from app.workflows.port import WorkflowRegistry, Workflows
+from app.workflows.state_machine import StateMachineWorkflows
 
 logger = logging.getLogger("app")
 
@@ -90,6 +103,28 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     return key
 
 
+def build_workflows(
+    settings: Settings,
+    backend: Backend,
+    docs: DocumentStore,
+    registry: WorkflowRegistry,
+    clock: Clock,
+) -> Workflows:
+    """Dapr Workflows when configured (daprd >= 1.18), else the app's own state machine."""
+    if settings.workflow_engine is WorkflowEngineName.DAPR:
+        # imported here: the SDK's workflow runtime is not loaded where it is not used
+        from app.workflows.dapr_engine import DaprWorkflows
+
+        return DaprWorkflows(settings, registry)
+    return StateMachineWorkflows(
+        docs,
+        registry,
+        clock,
+        tick_seconds=settings.workflow_tick_seconds,
+        lease_seconds=settings.workflow_lease_seconds,
+    )
+
+
 def build_oidc_verifier(settings: Settings) -> OidcVerifier | None:
     """The JWT verifier, when DACA_OIDC_ISSUER and DACA_OIDC_AUDIENCE are set."""
     if settings.oidc_issuer is None or settings.oidc_audience is None:
@@ -134,8 +169,16 @@ def log_access_setup(settings: Settings, authenticator: Authenticator) -> None:
         )
 
 
-def create_app(settings: Settings | None = None, backend: Backend | None = None) -> FastAPI:
-    """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan."""
+def create_app(
+    settings: Settings | None = None,
+    backend: Backend | None = None,
+    *,
+    clock: Clock | None = None,
+    model_provider: ModelProvider | None = None,
+    model_probe: ModelProbe | None = None,
+) -> FastAPI:
+    """Build the app; I/O (sidecar wait, secret lookup) happens in the lifespan. ``clock``,
+    ``model_provider`` and ``model_probe`` replace the real ones (tests)."""
     settings = settings or load_settings()
     metrics = Metrics()
     authenticator = Authenticator(settings, build_oidc_verifier(settings))
@@ -158,7 +201,7 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
         active = backend or build_backend(settings)
         await active.start()
         api_key = await _resolve_api_key(settings, active)
-        provider = build_model_provider(settings, api_key)
+        provider = model_provider or build_model_provider(settings, api_key)
         run_config = RunConfig(
             model_provider=provider,
             tracing_disabled=not (
@@ -172,18 +215,58 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
             else settings.model_name
         )
         app.state.backend = active
-        app.state.service = ConversationService(
-            settings, active, metrics, build_assistant(model_name), run_config
+        engine_clock = clock or SystemClock()
+        conversations = ConversationService(
+            settings, active, metrics, build_assistant(model_name), run_config, clock=engine_clock
         )
+        app.state.service = conversations
+        docs = DocumentStore(
+            active.state,
+            max_retries=settings.state_max_retries,
+            base_ms=settings.state_retry_base_ms,
+            max_ms=settings.state_retry_max_ms,
+            on_conflict=metrics.state_conflicts.inc,
+        )
+        registry = WorkflowRegistry()
+        ModerationActivities(
+            settings,
+            active,
+            docs,
+            metrics,
+            run_config,
+            model_name,
+            model_probe or build_model_probe(settings, api_key),
+        ).register(registry)
+        workflows = build_workflows(settings, active, docs, registry, engine_clock)
+        moderation = ModerationService(settings, docs, workflows)
+        conversations.add_decision_hook(ReviewKind.MODERATION, moderation.on_review_decision)
+        app.state.workflows = workflows
+        app.state.moderation = moderation
+        app.state.sweeper = Sweeper(
+            docs,
+            conversations,
+            workflows,
+            engine_clock,
+            interval_seconds=settings.sweep_interval_seconds,
+            session_retention_seconds=settings.session_retention_seconds,
+        )
+        await workflows.start()
+        if settings.monitor_interval_seconds > 0:
+            try:
+                await moderation.start_monitor()
+            except BackendUnavailableError as exc:
+                logger.warning("monitor workflow not started: %s", exc)
         logger.info(
-            "serving with %s backend and %s model %s",
+            "serving with %s backend, %s workflows and %s model %s",
             active.kind,
+            workflows.kind,
             settings.effective_provider.value,
             model_name,
         )
         try:
             yield
         finally:
+            await workflows.close()
             await provider.aclose()
             await active.close()
             if authenticator.oidc is not None:
@@ -202,16 +285,15 @@ def create_app(settings: Settings | None = None, backend: Backend | None = None)
     app.state.metrics = metrics
     app.state.authenticator = authenticator
     install_error_handlers(app, settings.retry_after_seconds)
-    for router in (sessions.router, reviews.router):
+    for router in (sessions.router, reviews.router, moderations.router):
         app.include_router(router, dependencies=[Depends(get_principal)], responses=V1_RESPONSES)
     app.include_router(health.router)
     if settings.metrics_port is None:
         app.include_router(health.metrics_router)
-    app.include_router(
-        dapr_subscriptions.router,
-        dependencies=[Depends(require_sidecar)],
-        responses=SIDECAR_RESPONSES,
-    )
+    for router in (dapr_subscriptions.router, dapr_bindings.router):
+        app.include_router(
+            router, dependencies=[Depends(require_sidecar)], responses=SIDECAR_RESPONSES
+        )
     # Outermost last: metrics see every answer, including the 413s of the size limit and
     # the gate's 401/403/429s; the gate runs before any body is read.
     app.add_middleware(

@@ -12,6 +12,9 @@ SessionId = Annotated[
     str, StringConstraints(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 ]
 ReviewId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-f0-9]+$")]
+ModerationId = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=r"^[a-f0-9]+$")
+]
 
 
 def utcnow() -> str:
@@ -34,13 +37,17 @@ class ReviewStatus(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
     REJECTED = "rejected"
+    #: nobody decided before the deadline; a late decision is 409
+    EXPIRED = "expired"
 
 
 class ReviewKind(StrEnum):
-    """Why a reply was held: a tool call needing approval, or the agent's own low confidence."""
+    """Why something waits for a human: a tool call needing approval, the agent's own low
+    confidence, or content the moderation specialists found risky."""
 
     TOOL_APPROVAL = "tool_approval"
     OUTPUT_REVIEW = "output_review"
+    MODERATION = "moderation"
 
 
 class StoredModel(BaseModel):
@@ -78,10 +85,15 @@ class Review(StoredModel):
     """A held reply waiting for (or decided by) a human."""
 
     review_id: str
-    session_id: str
-    message_id: str
+    session_id: str | None = Field(default=None, description="None for a moderation review.")
+    message_id: str | None = None
+    moderation_id: str | None = Field(default=None, description="Set for a moderation review.")
+    deadline: str | None = Field(
+        default=None, description="When an undecided review is closed (ISO 8601 UTC)."
+    )
     kind: ReviewKind
     reason: str
+    escalated: bool = Field(default=False, description="Its deadline passed once already.")
     owner: str | None = Field(
         default=None, description="Principal id of the session's owner (may read the review)."
     )
@@ -143,14 +155,17 @@ class ReviewResponse(BaseModel):
     """A review and, once decided, its outcome."""
 
     review_id: str
-    session_id: str
-    message_id: str
+    session_id: str | None
+    message_id: str | None
+    moderation_id: str | None = None
     kind: ReviewKind
     reason: str
     status: ReviewStatus
     note: str | None
     final_reply: str | None
     decided_at: str | None
+    deadline: str | None = None
+    escalated: bool = False
 
 
 class ErrorBody(BaseModel):
@@ -170,3 +185,95 @@ class SubscriptionResult(BaseModel):
     """What Dapr expects back from a subscription handler."""
 
     status: Literal["SUCCESS", "RETRY", "DROP"]
+
+
+# -- moderation ------------------------------------------------------------------------------
+
+
+class ModerationStatus(StrEnum):
+    """Where a moderation is: still running, waiting for a human, or decided."""
+
+    RUNNING = "running"
+    AWAITING_REVIEW = "awaiting_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self not in (ModerationStatus.RUNNING, ModerationStatus.AWAITING_REVIEW)
+
+
+class Verdict(BaseModel):
+    """One specialist's verdict."""
+
+    specialist: str
+    risk: float = Field(ge=0.0, le=1.0)
+    flagged: bool
+    reason: str
+
+
+class Aggregate(BaseModel):
+    """The specialists' verdicts combined (fan-in)."""
+
+    risk: float = Field(ge=0.0, le=1.0, description="The highest specialist risk.")
+    flagged_by: list[str] = Field(description="Specialists that flagged the content.")
+    needs_review: bool = Field(description="Risk at or above DACA_MODERATION_REVIEW_THRESHOLD.")
+
+
+class Moderation(StoredModel):
+    """A moderation as stored (``moderation-{id}``); its workflow writes it step by step."""
+
+    moderation_id: str
+    owner: str
+    content: str
+    status: ModerationStatus = ModerationStatus.RUNNING
+    verdicts: list[Verdict] = Field(default_factory=list)
+    aggregate: Aggregate | None = None
+    review_id: str | None = None
+    review_deadline: str | None = None
+    escalated: bool = False
+    decided_by: str | None = None
+    note: str | None = None
+    failure: str | None = None
+    created_at: str = Field(default_factory=utcnow)
+    updated_at: str = Field(default_factory=utcnow)
+    decided_at: str | None = None
+
+
+class ModerationRequest(BaseModel):
+    """Content to moderate. Content rules are the assistant's input guardrail's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content: str = Field(min_length=1, description="The text to moderate.")
+
+
+class ModerationAccepted(BaseModel):
+    """The moderation was started; poll ``status_url`` (also in ``Location``)."""
+
+    moderation_id: str
+    status: ModerationStatus
+    status_url: str
+
+
+class ModerationResponse(BaseModel):
+    """A moderation and, once decided, its outcome."""
+
+    moderation_id: str
+    status: ModerationStatus
+    content: str
+    verdicts: list[Verdict] = Field(description="One per specialist, once all have answered.")
+    aggregate: Aggregate | None
+    review_id: str | None = Field(description="The review deciding it, when one was opened.")
+    review_deadline: str | None = Field(description="When an undecided review times out.")
+    escalated: bool
+    decided_by: str | None = Field(
+        description="`auto` (low risk), a reviewer's principal id, or `deadline`."
+    )
+    note: str | None
+    failure: str | None
+    created_at: str
+    updated_at: str
+    decided_at: str | None

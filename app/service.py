@@ -4,12 +4,11 @@ with optimistic concurrency, and publishes what happened."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -30,6 +29,7 @@ from pydantic import BaseModel
 from app.agents.assistant import AgentReply, AssistantContext
 from app.auth.principal import Principal
 from app.config import Settings
+from app.documents import DocumentStore, KeyedLocks
 from app.errors import (
     ApiError,
     ConflictError,
@@ -37,6 +37,7 @@ from app.errors import (
     NotFoundError,
     ServiceUnavailableError,
 )
+from app.keys import review_key, session_key
 from app.metrics import Metrics
 from app.schemas import (
     Message,
@@ -50,6 +51,8 @@ from app.schemas import (
     utcnow,
 )
 from app.store import Backend, ETagMismatchError
+from app.sweep import track_review_deadline, track_session
+from app.workflows.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,13 @@ EVENT_REVIEW_DECIDED = "review.decided"
 
 #: who decided a review that arrived as a CloudEvent from the sidecar
 PUBSUB_DECIDER = "dapr:pubsub"
+#: who closed a review nobody decided before its deadline
+DEADLINE_DECIDER = "deadline"
+EXPIRED_REPLY = "No reviewer decided before the deadline; the reply was withheld."
+
+#: what a review of another kind does once decided (e.g. a moderation's: raise its
+#: workflow's event); returns the text kept as the review's final reply
+DecisionHook = Callable[[Review, bool, str | None], Awaitable[str]]
 
 
 class ModelUnavailableError(ApiError):
@@ -68,11 +78,6 @@ class ModelUnavailableError(ApiError):
 
     status_code = 502
     code = "model_unavailable"
-
-
-def session_key(session_id: str) -> str:
-    """State-store key of a session (Dapr prefixes it with the app-id)."""
-    return f"session-{session_id}"
 
 
 #: how long a replica may take to resume a decided review before another takes over
@@ -91,36 +96,9 @@ def _owned(session_id: str, session: Session | None, principal: Principal) -> Se
     return session
 
 
-def review_key(review_id: str) -> str:
-    """State-store key of a review."""
-    return f"review-{review_id}"
-
-
 def new_id() -> str:
     """Random hex id for messages and reviews."""
     return uuid.uuid4().hex
-
-
-class KeyedLocks:
-    """One asyncio lock per key, dropped when unused: serialises this replica's writers to
-    a key so ETag conflicts only come from other replicas."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @contextlib.asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users <= 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
 
 
 class ConversationService:
@@ -133,14 +111,33 @@ class ConversationService:
         metrics: Metrics,
         agent: Agent[AssistantContext],
         run_config: RunConfig,
+        decision_hooks: Mapping[ReviewKind, DecisionHook] | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self._settings = settings
         self._backend = backend
         self._metrics = metrics
         self._agent = agent
         self._run_config = run_config
+        self._decision_hooks = dict(decision_hooks or {})
+        self._clock = clock or SystemClock()
         self._locks = KeyedLocks()
         self._decisions = KeyedLocks()
+        self._docs = DocumentStore(
+            backend.state,
+            max_retries=settings.state_max_retries,
+            base_ms=settings.state_retry_base_ms,
+            max_ms=settings.state_retry_max_ms,
+            on_conflict=metrics.state_conflicts.inc,
+        )
+
+    def _stamp(self) -> str:
+        """Now, as stored: the sweep's retention compares it with the same clock."""
+        return self._clock.now().isoformat()
+
+    def add_decision_hook(self, kind: ReviewKind, hook: DecisionHook) -> None:
+        """Let another feature decide reviews of its own kind."""
+        self._decision_hooks[kind] = hook
 
     # -- state helpers -------------------------------------------------------------------
 
@@ -271,6 +268,7 @@ class ConversationService:
                 review_id=new_id(),
                 session_id=session_id,
                 message_id=reply_id,
+                deadline=self._review_deadline(),
                 kind=ReviewKind.TOOL_APPROVAL,
                 reason=f"the agent wants to call {tools}, which needs a human's approval",
                 owner=principal.id,
@@ -286,6 +284,7 @@ class ConversationService:
                     review_id=new_id(),
                     session_id=session_id,
                     message_id=reply_id,
+                    deadline=self._review_deadline(),
                     kind=ReviewKind.OUTPUT_REVIEW,
                     reason=f"the agent asked for review (confidence {output.confidence:.2f})",
                     owner=principal.id,
@@ -306,8 +305,13 @@ class ConversationService:
             await self._backend.state.save(
                 review_key(review.review_id), review.model_dump(mode="json"), None
             )
+            if review.deadline is not None:
+                await track_review_deadline(self._docs, review.review_id, review.deadline)
+        created = False
 
         def append(current: Session | None) -> Session:
+            nonlocal created
+            created = current is None
             # re-checked on every attempt: another principal may have created the id since
             target = (
                 Session(session_id=session_id, owner=principal.id)
@@ -316,10 +320,12 @@ class ConversationService:
             )
             known = {message.message_id for message in target.messages}
             target.messages.extend(m for m in (user_message, reply) if m.message_id not in known)
-            target.updated_at = utcnow()
+            target.updated_at = self._stamp()
             return target
 
         await self._mutate(session_key(session_id), Session, append)
+        if created and self._settings.session_retention_seconds > 0:
+            await track_session(self._docs, session_id, self._clock.now())
 
         if review is not None:
             self._metrics.reviews.labels("requested").inc()
@@ -447,24 +453,26 @@ class ConversationService:
                 if message.message_id == review.message_id:
                     message.content = finished.final_reply
                     message.status = MessageStatus(wanted.value)
-                    current.updated_at = utcnow()
+                    current.updated_at = self._stamp()
                     return current
             return None
 
-        await self._mutate(session_key(review.session_id), Session, release)
+        if review.session_id is not None:
+            await self._mutate(session_key(review.session_id), Session, release)
         self._metrics.reviews.labels(wanted.value).inc()
         await self._publish(
             EVENT_REVIEW_DECIDED,
-            review.session_id,
+            review.session_id or review.moderation_id or review_id,
             {
                 "review_id": review_id,
                 "session_id": review.session_id,
                 "message_id": review.message_id,
+                "moderation_id": review.moderation_id,
                 "approved": approved,
                 "decided_by": review.decided_by,
             },
         )
-        if approved:
+        if approved and review.session_id is not None:
             await self._publish(
                 EVENT_MESSAGE_COMPLETED,
                 review.session_id,
@@ -476,7 +484,74 @@ class ConversationService:
             )
         return review_response(finished)
 
+    def _review_deadline(self) -> str | None:
+        seconds = self._settings.review_deadline_seconds
+        if seconds <= 0:
+            return None
+        return (self._clock.now() + timedelta(seconds=seconds)).isoformat()
+
+    async def expire_review(self, review_id: str, now: datetime) -> bool:
+        """Close a conversation review still pending past its deadline: the held reply is
+        withheld (the message becomes ``rejected``); a later decision gets 409. True when
+        this call closed it. Moderation reviews are left to their workflow."""
+        async with self._decisions.hold(review_id):
+            expired = False
+
+            def close(current: Review | None) -> Review | None:
+                nonlocal expired
+                expired = (
+                    current is not None
+                    and current.status is ReviewStatus.PENDING
+                    and current.kind is not ReviewKind.MODERATION
+                    and current.deadline is not None
+                    and datetime.fromisoformat(current.deadline) <= now
+                )
+                if not expired or current is None:
+                    return None
+                return current.model_copy(
+                    update={
+                        "status": ReviewStatus.EXPIRED,
+                        "decided_at": utcnow(),
+                        "decided_by": DEADLINE_DECIDER,
+                        "final_reply": EXPIRED_REPLY,
+                    }
+                )
+
+            review = await self._mutate(review_key(review_id), Review, close)
+        if not expired or review is None:
+            return False
+
+        def withhold(current: Session | None) -> Session | None:
+            if current is None:
+                return None
+            for message in current.messages:
+                if message.message_id == review.message_id:
+                    message.content = EXPIRED_REPLY
+                    message.status = MessageStatus.REJECTED
+                    current.updated_at = self._stamp()
+                    return current
+            return None
+
+        if review.session_id is not None:
+            await self._mutate(session_key(review.session_id), Session, withhold)
+        self._metrics.reviews.labels(ReviewStatus.EXPIRED.value).inc()
+        await self._publish(
+            EVENT_REVIEW_DECIDED,
+            review.session_id or review_id,
+            {
+                "review_id": review_id,
+                "session_id": review.session_id,
+                "message_id": review.message_id,
+                "approved": False,
+                "decided_by": DEADLINE_DECIDER,
+            },
+        )
+        return True
+
     async def _resolve(self, review: Review, approved: bool, note: str | None) -> str:
+        hook = self._decision_hooks.get(review.kind)
+        if hook is not None:
+            return await hook(review, approved, note)
         if review.kind is ReviewKind.OUTPUT_REVIEW:
             if approved:
                 return review.draft or ""
@@ -503,6 +578,9 @@ def review_response(review: Review) -> ReviewResponse:
         review_id=review.review_id,
         session_id=review.session_id,
         message_id=review.message_id,
+        moderation_id=review.moderation_id,
+        deadline=review.deadline,
+        escalated=review.escalated,
         kind=review.kind,
         reason=review.reason,
         status=review.status,

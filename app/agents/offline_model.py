@@ -39,9 +39,40 @@ from openai.types.responses import (
 from openai.types.responses.response_prompt_param import ResponsePromptParam
 from openai.types.responses.response_usage import InputTokensDetails, OutputTokensDetails
 
+from app.agents.moderators import SPECIALIST_MARKER
+
 MODEL_NAME = "offline"
 LOW_CONFIDENCE = 0.3
 HIGH_CONFIDENCE = 0.9
+
+#: what the offline specialists look for (whole words, case-insensitive)
+_TOXIC = re.compile(r"\b(idiot|stupid|moron|loser|hate you|kill you|shut up)\b", re.IGNORECASE)
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
+_PHONE_OR_CARD = re.compile(r"(?<!\w)\+?\d[\d -]{7,}\d(?!\w)")
+_SPAM = re.compile(r"\b(buy now|free money|click here|limited offer|act now|you won)\b", re.I)
+_URL = re.compile(r"https?://", re.IGNORECASE)
+FLAGGED_RISK = 0.9
+CLEAN_RISK = 0.05
+
+
+def offline_verdict(specialist: str, text: str) -> dict[str, Any]:
+    """A specialist's verdict by fixed rules: the same text always gets the same verdict."""
+    if specialist == "toxicity":
+        hit = _TOXIC.search(text)
+        found = f"insulting language ({hit.group(0).lower()!r})" if hit else None
+    elif specialist == "personal_data":
+        hit = _EMAIL.search(text) or _PHONE_OR_CARD.search(text)
+        found = "an e-mail address or a phone/card number" if hit else None
+    elif specialist == "spam":
+        hit = _SPAM.search(text)
+        links = len(_URL.findall(text))
+        found = "advertising phrases" if hit else ("many links" if links >= 3 else None)
+    else:
+        found = None
+    if found is None:
+        return {"risk": CLEAN_RISK, "flagged": False, "reason": f"no {specialist} concern found"}
+    return {"risk": FLAGGED_RISK, "flagged": True, "reason": f"contains {found}"}
+
 
 _ORDER = re.compile(r"order\s*#?\s*([A-Za-z0-9][A-Za-z0-9-]*)", re.IGNORECASE)
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
@@ -71,8 +102,11 @@ class OfflineModel(Model):
         input: str | list[TResponseInputItem],
         tools: list[Tool],
         output_schema: AgentOutputSchemaBase | None,
+        system_instructions: str | None = None,
     ) -> tuple[list[TResponseOutputItem], Usage]:
         items: list[Any] = [{"role": "user", "content": input}] if isinstance(input, str) else input
+        if system_instructions and system_instructions.startswith(SPECIALIST_MARKER):
+            return self._moderate(system_instructions, items)
         last_user = max(
             (i for i, item in enumerate(items) if _field(item, "role") == "user"), default=-1
         )
@@ -112,6 +146,26 @@ class OfflineModel(Model):
             total_tokens=input_tokens + output_tokens,
         )
         return output, usage
+
+    def _moderate(
+        self, system_instructions: str, items: list[Any]
+    ) -> tuple[list[TResponseOutputItem], Usage]:
+        specialist = system_instructions.splitlines()[0].removeprefix(SPECIALIST_MARKER).strip()
+        text = " ".join(
+            _text_of(_field(item, "content")) for item in items if _field(item, "role") == "user"
+        )
+        answer = json.dumps(offline_verdict(specialist, text))
+        digest = hashlib.sha256(answer.encode()).hexdigest()[:16]
+        message = ResponseOutputMessage(
+            id=f"msg_{digest}",
+            type="message",
+            role="assistant",
+            status="completed",
+            content=[ResponseOutputText(type="output_text", text=answer, annotations=[])],
+        )
+        words = _count_words(items)
+        usage = Usage(requests=1, input_tokens=words, output_tokens=10, total_tokens=words + 10)
+        return [message], usage
 
     @staticmethod
     def _plan_tool_call(
@@ -183,7 +237,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> ModelResponse:
-        output, usage = self._respond(input, tools, output_schema)
+        output, usage = self._respond(input, tools, output_schema, system_instructions)
         return ModelResponse(output=output, usage=usage, response_id=None)
 
     async def stream_response(
@@ -200,7 +254,7 @@ class OfflineModel(Model):
         conversation_id: str | None,
         prompt: ResponsePromptParam | None,
     ) -> AsyncIterator[TResponseStreamEvent]:
-        output, usage = self._respond(input, tools, output_schema)
+        output, usage = self._respond(input, tools, output_schema, system_instructions)
         response = Response(
             id=f"resp_offline_{int(time.time() * 1000)}",
             created_at=time.time(),

@@ -16,6 +16,12 @@ import pulumi
 STATESTORE = "statestore"
 PUBSUB = "pubsub"
 SECRETSTORE = "secretstore"
+#: the cron input binding that triggers the app's housekeeping sweep
+SWEEP_BINDING = "sweep"
+#: where daprd posts the binding's events (the app's /dapr/* routes answer only the sidecar)
+SWEEP_ROUTE = "/dapr/bindings/sweep"
+#: the sweep's period; the app's DACA_SWEEP_INTERVAL_SECONDS (300) matches it
+SWEEP_SCHEDULE = "@every 5m"
 
 
 @dataclass(frozen=True)
@@ -58,3 +64,17 @@ class DaprComponentSpec:
                 f"Dapr component {self.name!r}: {sorted(clash)} given both as plain and "
                 "secret metadata"
             )
+
+
+def sweep_binding(scopes: tuple[str, ...]) -> DaprComponentSpec:
+    """The ``bindings.cron`` input binding that posts to the app's sweep route.
+
+    It fires on every replica (the app claims each period once), and on Azure Container
+    Apps not at all while the app is scaled to zero. No CronJob is needed beside it.
+    """
+    return DaprComponentSpec(
+        name=SWEEP_BINDING,
+        type="bindings.cron",
+        metadata={"schedule": SWEEP_SCHEDULE, "route": SWEEP_ROUTE, "direction": "input"},
+        scopes=scopes,
+    )

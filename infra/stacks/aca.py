@@ -27,7 +27,7 @@ from infra.components.azure.registry import AcaRegistry, AcaRegistryArgs
 from infra.components.azure.servicebus import AcaServiceBus, AcaServiceBusArgs
 from infra.components.azure.state import BLOBSTORAGE, AcaState, AcaStateArgs
 from infra.config import REPO_ROOT, AcaConfig
-from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec
+from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, sweep_binding
 from infra.stacks.common import app_environment
 
 #: the topic the app subscribes to (app/README.md); its backlog scales the app
@@ -261,6 +261,8 @@ def component_specs(
             metadata={"vaultName": vault.name, **client_id},
             scopes=scopes,
         ),
+        # fires on every replica, and not while the app is scaled to zero
+        sweep_binding(scopes),
     ]
 
 

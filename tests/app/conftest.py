@@ -9,11 +9,15 @@ from typing import Any
 
 import httpx
 import pytest
+from agents import ModelProvider
 from fastapi import FastAPI
 
 from app.auth.api_keys import key_digest, key_principal_id
 from app.config import load_settings
 from app.main import create_app
+from app.moderation.activities import ModelProbe
+from app.store import Backend
+from app.workflows.clock import Clock
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
 _OWNED_ENV = (
@@ -69,12 +73,26 @@ def http_client(
 
 @asynccontextmanager
 async def running_app(
-    *, credentials: bool = True, **overrides: Any
+    *,
+    credentials: bool = True,
+    backend: Backend | None = None,
+    clock: Clock | None = None,
+    provider: ModelProvider | None = None,
+    model_probe: ModelProbe | None = None,
+    **overrides: Any,
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """create_app with settings from the environment (+ the test keys' digests unless
-    ``credentials=False``, + overrides), lifespan run, and a client presenting USER_KEY."""
+    ``credentials=False``, + overrides), lifespan run, and a client presenting USER_KEY.
+    ``backend``, ``clock``, ``provider`` (the model's) and ``model_probe`` replace the real
+    ones."""
     settings = load_settings(**({**CREDENTIALS, **overrides} if credentials else overrides))
-    app = create_app(settings)
+    app = create_app(
+        settings,
+        backend,
+        clock=clock,
+        model_provider=provider,
+        model_probe=model_probe,
+    )
     async with app.router.lifespan_context(app), http_client(app) as client:
         yield app, client
 

@@ -46,11 +46,13 @@ REVIEWER_ONLY = {("POST", "/v1/reviews/{review_id}/decision")}
 BODIES: dict[tuple[str, str], Any] = {
     ("POST", "/v1/sessions/{session_id}/messages"): {"content": "hello"},
     ("POST", "/v1/reviews/{review_id}/decision"): {"approved": True},
+    ("POST", "/v1/moderations"): {"content": "hello"},
 }
 
 
 def concrete(template: str) -> str:
     path = template.replace("{session_id}", "matrix").replace("{review_id}", "abc123")
+    path = path.replace("{moderation_id}", "abc123")
     return re.sub(r"\{[^}]+\}", "x1", path)
 
 
@@ -106,6 +108,8 @@ def test_the_matrix_covers_the_known_routes() -> None:
         ("DELETE", "/v1/sessions/{session_id}"),
         ("GET", "/v1/reviews/{review_id}"),
         ("POST", "/v1/reviews/{review_id}/decision"),
+        ("POST", "/v1/moderations"),
+        ("GET", "/v1/moderations/{moderation_id}"),
     } <= set(OPERATIONS)
 
 

@@ -1,8 +1,10 @@
-"""Benchmark of the messages endpoint (not a test): ``uv run python -m tests.bench.bench_app``.
+"""Benchmark of the messages and moderations endpoints (not a test):
+``uv run python -m tests.bench.bench_app``.
 
 Serves, one after the other, with uvicorn in a subprocess on 127.0.0.1:
   * ``bare``     - a bare FastAPI endpoint with the same route and body (the ceiling),
   * ``embedded`` - the app, offline model, embedded store,
+  * ``moderate`` - the app, offline model, embedded store: POST /v1/moderations instead,
   * ``dapr``     - the app, offline model, through the fake Dapr sidecar (gRPC, loopback),
 then drives POST /v1/sessions/{id}/messages at a few concurrency levels and prints req/s,
 p50/p99 latency and the ratio to bare FastAPI, plus start-to-ready time and idle RSS.
@@ -128,7 +130,9 @@ def serve(name: str, target: str, env: dict[str, str]) -> Iterator[Server]:
         process.wait(timeout=10)
 
 
-async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list[float]]:
+async def load(
+    port: int, concurrency: int, seconds: float, route: str = "messages"
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
@@ -144,9 +148,12 @@ async def load(port: int, concurrency: int, seconds: float) -> tuple[float, list
                 # A fresh session every 10 messages keeps documents at a realistic size.
                 session = f"bench-{index}-{sent // 10}-{int(record)}"
                 begin = time.perf_counter()
-                response = await client.post(
-                    f"/v1/sessions/{session}/messages", json={"content": f"hello {sent}"}
+                path = (
+                    "/v1/moderations"
+                    if route == "moderations"
+                    else (f"/v1/sessions/{session}/messages")
                 )
+                response = await client.post(path, json={"content": f"hello {sent}"})
                 response.raise_for_status()
                 if record:
                     latencies.append(time.perf_counter() - begin)
@@ -176,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     targets: list[tuple[str, str, dict[str, str]]] = [
         ("bare", "tests.bench.bench_app:bare_app", clean_env()),
         ("embedded", "app.main:app", app_env()),
+        # POST /v1/moderations (202; the workflow's three specialists run in the background)
+        ("moderate", "app.main:app", app_env()),
     ]
     sidecar: subprocess.Popen[bytes] | None = None
     if not args.no_dapr:
@@ -208,7 +217,8 @@ def main(argv: list[str] | None = None) -> int:
                 servers.append(server)
                 results[name] = {}
                 for level in levels:
-                    rate, latencies = asyncio.run(load(server.port, level, args.seconds))
+                    route = "moderations" if name == "moderate" else "messages"
+                    rate, latencies = asyncio.run(load(server.port, level, args.seconds, route))
                     results[name][level] = (
                         rate,
                         percentile(latencies, 50),
@@ -219,7 +229,10 @@ def main(argv: list[str] | None = None) -> int:
             sidecar.terminate()
             sidecar.wait(timeout=10)
 
-    print(f"\nPOST /v1/sessions/{{id}}/messages, {args.seconds:.1f}s per level, loopback\n")
+    print(
+        f"\nPOST /v1/sessions/{{id}}/messages (moderate: POST /v1/moderations), "
+        f"{args.seconds:.1f}s per level, loopback\n"
+    )
     print(f"{'target':<10}{'conc':>6}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'vs bare':>10}")
     for name, per_level in results.items():
         for level, (rate, p50, p99) in per_level.items():

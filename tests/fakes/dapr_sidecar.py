@@ -58,6 +58,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         secretstore: str = "secretstore",
         secrets: dict[str, dict[str, str]] | None = None,
         insert_conflict: str = "aborted",
+        workflows: Any = None,
     ) -> None:
         self.app_id = app_id
         self.statestore = statestore
@@ -65,6 +66,9 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self.secretstore = secretstore
         self.secrets = secrets or {}
         self.insert_conflict = insert_conflict
+        #: a FakeTaskHub (tests/fakes/workflow_sidecar.py) served on the same port, as daprd
+        #: serves its workflow engine; None: no workflows (like ACA's managed Dapr)
+        self.workflows = workflows
         self.state: dict[str, tuple[bytes, int]] = {}
         self.published: list[PublishedEvent] = []
         self.store_down = False
@@ -85,6 +89,12 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         """Serve on 127.0.0.1 (0: pick free ports); returns the bound (grpc, http) ports."""
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         api_service_v1.add_DaprServicer_to_server(self, server)
+        if self.workflows is not None:
+            from dapr.ext.workflow._durabletask.internal import (
+                orchestrator_service_pb2_grpc as task_hub,
+            )
+
+            task_hub.add_TaskHubSidecarServiceServicer_to_server(self.workflows, server)
         self.grpc_port = server.add_insecure_port(f"127.0.0.1:{grpc_port}")
         server.start()
         self._grpc = server

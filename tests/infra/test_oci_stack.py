@@ -84,7 +84,7 @@ def test_same_app_id_and_dapr_components_as_prototype(
 
     assert shape(oci_stack) == shape(prototype)
     app_id, components = shape(oci_stack)
-    assert set(components) == {"statestore", "pubsub", "secretstore"}
+    assert set(components) == {"statestore", "pubsub", "secretstore", "sweep"}
     assert all(scopes == [app_id] for _, scopes in components.values())
 
 

@@ -28,6 +28,7 @@ def test_dapr_app_id_matches_every_component_scope(prototype: SynthResult) -> No
         "statestore",
         "pubsub",
         "secretstore",
+        "sweep",
     }
     for component in components:
         assert component["inputs"]["scopes"] == [app_id]

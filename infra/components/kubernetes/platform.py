@@ -43,7 +43,14 @@ from infra.components.kubernetes.registry_credentials import (
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.config import RedisConfig
 from infra.config.base import AppConfig, DaprConfig
-from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE, DaprComponentSpec, SecretRef
+from infra.dapr.spec import (
+    PUBSUB,
+    SECRETSTORE,
+    STATESTORE,
+    DaprComponentSpec,
+    SecretRef,
+    sweep_binding,
+)
 
 
 @dataclass(frozen=True)
@@ -120,7 +127,7 @@ def _named(prefix: str, name: str) -> str:
 
 
 def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[DaprComponentSpec]:
-    """The app's state store, pub/sub and secret store, scoped to its app-id."""
+    """The app's state store, pub/sub, secret store and sweep binding, scoped to its app-id."""
     scopes = (args.app.name,)
     password = SecretRef(name=redis.auth_secret, key=redis.password_key)
     return [
@@ -142,6 +149,7 @@ def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[Dapr
             scopes=scopes,
         ),
         DaprComponentSpec(name=SECRETSTORE, type=args.dapr.secret_store, scopes=scopes),
+        sweep_binding(scopes),
     ]
 
 
