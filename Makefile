@@ -18,8 +18,8 @@ lint: ## ruff, formatting, mypy, and the README policy table
 	uv run mypy
 	uv run --directory policies python -m daca_policies.docs --check
 
-unit: ## unit, app, policy tests (integration tests skip without Docker/kind/Pulumi)
-	uv run pytest
+unit: ## unit, app, policy tests (integration tests skip without Docker/kind/Pulumi), one worker per core
+	uv run pytest -n auto --dist loadfile
 
 check: ## daca check on every shipped stack: policy pack + manifest schemas, offline
 	@for stack in $(STACKS); do echo "== daca check $$stack"; uv run daca check $$stack || exit 1; done

@@ -183,9 +183,11 @@ def run_check(
     resources: Path | None,
     config_file: Path | None,
     policy_config: Path | None,
+    out_dir: Path | None = None,
 ) -> int:
     """`daca check`: prints each violation; 0 clean, 1 mandatory violation or invalid
-    manifest, 2 bad usage or bad config."""
+    manifest, 2 bad usage or bad config. A stack is synthesized into `out_dir` (default
+    build/synth/STACK)."""
     if stack is None and resources is None:
         return _usage("give a STACK or --resources FILE")
     if resources is not None and config_file is not None:
@@ -197,13 +199,11 @@ def run_check(
     k8s_version: str | None = None
     if resources is None:
         assert stack is not None
+        from infra.config import ConfigError
+        from infra.synth import synthesize
+
         try:
-            from infra.config import ConfigError
-            from infra.synth import synthesize
-        except ImportError as e:  # pragma: no cover - only while synth is being built
-            return _usage(f"synthesis is not available: {e}")
-        try:
-            result = synthesize(stack, config_file=config_file)
+            result = synthesize(stack, config_file=config_file, out_dir=out_dir)
         except (ConfigError, FileNotFoundError) as e:
             return _usage(str(e))
         resources, manifests_dir, k8s_version = (

@@ -266,8 +266,8 @@ def test_daca_synth_aca_writes_resources(tmp_path: Path) -> None:
     assert not list((tmp_path / "manifests").glob("*.yaml"))
 
 
-def test_daca_check_aca_passes(capsys: pytest.CaptureFixture[str]) -> None:
-    assert check.run_check("aca", None, None, None) == 0
+def test_daca_check_aca_passes(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert check.run_check("aca", None, None, None, out_dir=tmp_path) == 0
     out = capsys.readouterr().out
     assert "0 mandatory" in out
     assert "0 invalid manifest" in out
