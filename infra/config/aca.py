@@ -134,6 +134,11 @@ class AcaConfig(StackConfig):
     }
 
     def check_stage(self) -> None:
+        if self.app.workflow_engine == "dapr":
+            raise ConfigError(
+                f"{NAMESPACE}:app.workflowEngine: 'dapr' is not allowed on aca: Container Apps' "
+                "managed Dapr does not run Dapr Workflows; use 'state-machine'"
+            )
         # the app-id is also the Container App's name, which ACA limits further
         if not _ACA_APP_NAME.match(self.app.name) or "--" in self.app.name:
             raise ConfigError(

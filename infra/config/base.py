@@ -27,6 +27,8 @@ from pydantic import (
 from pydantic.alias_generators import to_camel
 
 NAMESPACE = "daca"
+#: the first Dapr release whose workflows the app's workflow extension speaks
+DAPR_WORKFLOWS_VERSION = (1, 18, 0)
 SECRET_PLACEHOLDER = "[secret]"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -155,6 +157,10 @@ class AppConfig(_Section):
     resources: ResourcesConfig = ResourcesConfig()
     model: ModelConfig = ModelConfig()
     pubsub_topic: DnsLabel = "agent-events"
+    #: what runs the durable workflows (moderation): `state-machine` (the app's own, on the
+    #: state store; every stage) or `dapr` (Dapr Workflows: Dapr >= 1.18 and an actor
+    #: state store; not on aca, whose managed Dapr has no workflows)
+    workflow_engine: Literal["state-machine", "dapr"] = "state-machine"
 
     @model_validator(mode="after")
     def _replica_bounds(self) -> AppConfig:
@@ -298,6 +304,22 @@ class StackConfig(_Section):
 
     def check_stage(self) -> None:
         """Rules across sections that only this stage has; raises ConfigError."""
+
+    def check_workflows(self) -> None:
+        """Dapr Workflows need daprd 1.18+ and an actor state store; raises ConfigError."""
+        if self.app.workflow_engine != "dapr":
+            return
+        version = tuple(int(part) for part in self.dapr.version.split("."))
+        if version < DAPR_WORKFLOWS_VERSION:
+            raise ConfigError(
+                f"{NAMESPACE}:app.workflowEngine: 'dapr' needs {NAMESPACE}:dapr.version 1.18.0 "
+                f"or later (Dapr Workflows); it is {self.dapr.version}"
+            )
+        if not self.dapr.actor_state_store:
+            raise ConfigError(
+                f"{NAMESPACE}:app.workflowEngine: 'dapr' needs {NAMESPACE}:dapr.actorStateStore: "
+                "true (workflows are actors, kept in the state store)"
+            )
 
 
 #: secret config keys (outside the namespace prefix) and where they may appear

@@ -178,5 +178,6 @@ def load_config(
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         raise ConfigError(_describe(model, values, first)) from None
+    config.check_workflows()
     config.check_stage()
     return config

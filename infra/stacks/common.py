@@ -17,6 +17,7 @@ def app_environment(config: StackConfig) -> dict[str, str]:
         # without a key the app runs its offline model, whatever the config says
         "DACA_MODEL_PROVIDER": model.provider if config.model_api_key else "offline",
         "DACA_MODEL_NAME": model.name,
+        "DACA_WORKFLOW_ENGINE": config.app.workflow_engine,
     }
     if model.base_url:
         env["DACA_MODEL_BASE_URL"] = model.base_url

@@ -439,3 +439,13 @@ def test_stack_names_become_valid_azure_labels(stack: str, label: str) -> None:
 
 def test_no_command_logs_a_secret_output(aca: SynthResult) -> None:
     secret_output_commands(aca.resources)
+
+
+def test_dapr_workflows_are_refused_on_aca(tmp_path: Path) -> None:
+    """ACA's managed Dapr has no workflows: the state machine runs them there."""
+    file = _aca_file(
+        tmp_path,
+        {"app.workflowEngine": "dapr", "dapr.actorStateStore": True, "dapr.version": "1.18.0"},
+    )
+    with pytest.raises(ConfigError, match="'dapr' is not allowed on aca"):
+        load_stack_config(file)

@@ -130,6 +130,21 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
         ["daca:dapr.tracing.protocol", "'http'", "otlp"],
     ),
     (
+        "dapr workflows on a dapr too old for them",
+        {"dapr.version": "1.16.9"},
+        ["daca:app.workflowEngine", "'dapr'", "daca:dapr.version 1.18.0", "1.16.9"],
+    ),
+    (
+        "dapr workflows without an actor state store",
+        {"dapr.actorStateStore": False},
+        ["daca:app.workflowEngine", "daca:dapr.actorStateStore: true"],
+    ),
+    (
+        "unknown workflow engine",
+        {"app.workflowEngine": "temporal"},
+        ["daca:app.workflowEngine", "'temporal'", "state-machine"],
+    ),
+    (
         "old tracingSamplingRate key",
         {"dapr.tracingSamplingRate": 1},
         ["daca:dapr", "tracingSamplingRate", "1", "daca:dapr.tracing", "exporter"],

@@ -64,7 +64,7 @@ def test_component_types_and_credentials_come_from_config_and_secrets(
         assert ref["key"] in redis_secret["stringData"]
         assert "value" not in items["redisPassword"]
     state = {m["name"]: m for m in by_name["statestore"]["spec"]["metadata"]}
-    assert state["actorStateStore"]["value"] == "false"
+    assert state["actorStateStore"]["value"] == "true"  # the shipped stack runs Dapr Workflows
 
 
 def test_no_plaintext_secret_in_any_input(stack_config: Callable[[dict[str, Any]], Path]) -> None:
@@ -244,8 +244,12 @@ def test_every_env_var_the_infra_sets_is_a_setting_the_app_reads(
     assert set(plain) <= readable, sorted(set(plain) - readable)
     for name, value in plain.items():
         monkeypatch.setenv(name, value)
+    # as in the pod, where the injector gives the app its sidecar's ports
+    monkeypatch.setenv("DAPR_GRPC_PORT", "50001")
+    monkeypatch.setenv("DAPR_HTTP_PORT", "3500")
     settings = load_settings()
     assert settings.port == prototype.config.app.port
+    assert settings.workflow_engine.value == "dapr"  # the shipped stack runs Dapr Workflows
     # auth on: the digests of the generated user and reviewer keys, metrics off the API port
     assert len(settings.api_keys) == 1
     assert len(settings.reviewer_keys) == 1
