@@ -106,6 +106,11 @@ class KarmadaConfig(_Section):
     #: who may reach the Karmada API server's load balancer (its kubeconfig is an admin's):
     #: the operator's and CI's CIDRs; required in karmada mode
     api_sources: list[Annotated[str, AfterValidator(_operator_cidr)]] = Field(default_factory=list)
+    #: the hub's outbound addresses: Karmada pushes to every member's API, which OCI
+    #: regions open only to named sources (AKS and existing clusters: their own rules)
+    hub_egress_cidrs: list[Annotated[str, AfterValidator(_operator_cidr)]] = Field(
+        default_factory=list
+    )
     #: how long the app may be unhealthy in a region before Karmada fails it over
     failover_toleration_seconds: Annotated[int, Field(ge=0, le=3600)] = 300
 
@@ -150,6 +155,13 @@ class PlanetConfig(_Section):
                 )
             if self.hub not in names:
                 raise ValueError(f"hub {self.hub!r} is not a region; regions: {', '.join(names)}")
+            oci_members = [r.name for r in self.regions if r.cluster.kind == "oci" and not r.drain]
+            if oci_members and not self.karmada.hub_egress_cidrs:
+                raise ValueError(
+                    "federation 'karmada' pushes to every member's Kubernetes API, which the "
+                    f"OCI region(s) {', '.join(oci_members)} open only to named sources: set "
+                    "karmada.hubEgressCidrs to the hub's outbound address(es)"
+                )
             if not self.karmada.api_sources:
                 raise ValueError(
                     "federation 'karmada' needs karmada.apiSources: the CIDRs allowed to reach "

@@ -116,6 +116,8 @@ class K3sSite:
     agents: OciAgentsConfig
     network: OciNetworkConfig
     ssh_public_key: str | None = None
+    #: more sources allowed to the Kubernetes API (a Karmada hub's egress)
+    api_sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -158,6 +160,7 @@ def k3s_on_oci(site: K3sSite, prefix: str = "") -> K3sOnOci:
             private_subnet_cidr=site.network.private_subnet_cidr,
             operator_cidr=site.operator_cidr,
             private_nodes=private,
+            api_sources=site.api_sources,
         ),
         opts=on_oci,
     )

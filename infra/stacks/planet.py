@@ -146,7 +146,7 @@ def aks_region(name: str, cluster: AksClusterConfig, scope: AzureScope) -> Regio
     )
 
 
-def oci_region(name: str, cluster: OciClusterConfig) -> RegionCluster:
+def oci_region(name: str, cluster: OciClusterConfig, config: PlanetStackConfig) -> RegionCluster:
     site = k3s_on_oci(
         K3sSite(
             region=cluster.region,
@@ -159,6 +159,12 @@ def oci_region(name: str, cluster: OciClusterConfig) -> RegionCluster:
             server=cluster.server,
             agents=cluster.agents,
             network=OciNetworkConfig(),
+            # in karmada mode the hub pushes to this cluster's API
+            api_sources=(
+                tuple(config.planet.karmada.hub_egress_cidrs)
+                if config.planet.federation == "karmada"
+                else ()
+            ),
         ),
         prefix=name,
     )
@@ -199,7 +205,7 @@ def region_cluster(
     if isinstance(cluster, AksClusterConfig):
         return aks_region(region.name, cluster, scope)
     if isinstance(cluster, OciClusterConfig):
-        return oci_region(region.name, cluster)
+        return oci_region(region.name, cluster, config)
     return existing_region(region.name, cluster, config)
 
 

@@ -623,3 +623,30 @@ def test_a_components_depends_on_reaches_its_children() -> None:
     assert len(children) == 2
     for child in children:
         assert "gate" in child["dependsOn"]
+
+
+@pytest.mark.parametrize(
+    ("version", "files"),
+    [
+        # read in dapr/dapr's charts/dapr/crds at each tag
+        ("1.16.9", {"components", "configuration", "httpendpoints", "resiliency", "subscription"}),
+        (
+            "1.18.3",
+            {
+                "components",
+                "configuration",
+                "httpendpoints",
+                "mcpservers",
+                "resiliency",
+                "subscription",
+                "workflowaccesspolicy",
+            },
+        ),
+    ],
+)
+def test_dapr_crds_follow_the_pinned_release(version: str, files: set[str]) -> None:
+    """Helm never installs the chart's CRDs here (skipCrds): we must bring every one."""
+    records = run_under_mocks(lambda: DaprRuntime("dapr", DaprRuntimeArgs(version=version)).version)
+    crds = one(records, "kubernetes:yaml/v2:ConfigGroup")["inputs"]["files"]
+    assert {url.rsplit("/", 1)[1].removesuffix(".yaml") for url in crds} == files
+    assert all(f"/v{version}/charts/dapr/crds/" in url for url in crds)

@@ -159,7 +159,10 @@ def test_admin_ports_only_from_the_operator_web_ports_from_anywhere(
             port = port_range["min"]
             assert port_range["max"] == port
             assert rule["source"] == ("0.0.0.0/0" if port in (80, 443) else operator), rule
-    assert {"ssh", "kube-api", "http", "https"} <= set(_nsg_rules(oci_stack, "nodes"))
+    assert {"ssh", "kube-api"} <= set(_nsg_rules(oci_stack, "nodes"))
+    # the web ports reach the nodes only through the load balancer, from inside the VCN
+    assert not {"http", "https"} & set(_nsg_rules(oci_stack, "nodes"))
+    assert {"http", "https"} <= set(_nsg_rules(oci_stack, "lb"))
 
 
 def test_subnets_use_our_security_list_never_the_default(oci_stack: SynthResult) -> None:
@@ -248,6 +251,13 @@ def test_listeners_and_targets(oci_stack: SynthResult) -> None:
     assert "entry-kube-api-backend-1" not in by_name  # the API only on the server
     nlb = one(oci_stack.resources, f"{NLB}networkLoadBalancer:NetworkLoadBalancer")["inputs"]
     assert nlb["isPrivate"] is False
+    # HTTP(S) does not keep the client's address (cert-manager's self-check hairpins
+    # through the NLB); the API does, for the nodes' operator-only rule
+    keeps_source = {
+        r["inputs"]["name"]: r["inputs"]["isPreserveSource"]
+        for r in of_type(oci_stack.resources, f"{NLB}backendSet:BackendSet")
+    }
+    assert keeps_source == {"http": False, "https": False, "kube-api": True}
     assert len(nlb["networkSecurityGroupIds"]) == 1
     assert server_id.startswith("ocid1.instance.")
 

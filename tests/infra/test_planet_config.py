@@ -93,6 +93,15 @@ def _regions_edit(raw: dict[str, Any], index: int, **changes: Any) -> dict[str, 
             "hub 'mars' is not a region",
         ),
         (
+            lambda raw: (
+                raw["daca:planet"].update(
+                    federation="karmada", hub="eu-west", karmada={"apiSources": ["203.0.113.0/24"]}
+                )
+                or raw
+            ),
+            "karmada.hubEgressCidrs",
+        ),
+        (
             lambda raw: _regions_edit(raw, 0, replicas=3),
             "unknown key daca:planet.regions[0].replicas",
         ),

@@ -40,7 +40,9 @@ def planet(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
 def karmada(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
     config = _shipped()
     config["daca:planet"].update(
-        federation="karmada", hub="eu-west", karmada={"apiSources": ["203.0.113.0/24"]}
+        federation="karmada",
+        hub="eu-west",
+        karmada={"apiSources": ["203.0.113.0/24"], "hubEgressCidrs": ["198.51.100.77/32"]},
     )
     return _synth(tmp_path_factory.mktemp("synth-karmada"), config, "karmada")
 
@@ -215,3 +217,25 @@ def test_karmada_hub_runs_the_control_plane_and_members_are_registered(
     assert release["provider"] == "eu-west"
     members = [r for r in karmada.resources if r["type"] == "daca:k8s:KarmadaMember"]
     assert sorted(m["name"] for m in members) == sorted(f"{r}-member" for r in REGIONS)
+
+
+def test_karmada_hub_may_reach_the_oci_members_api_and_nothing_else(
+    karmada: SynthResult, planet: SynthResult
+) -> None:
+    """Push mode: the hub calls each member's API, which OCI opens only to named sources."""
+
+    def sources(result: SynthResult, port: int) -> set[str]:
+        return {
+            r["inputs"]["source"]
+            for r in of_type(
+                result.resources,
+                "oci:Core/networkSecurityGroupSecurityRule:NetworkSecurityGroupSecurityRule",
+            )
+            if r["name"].startswith("eu-oci-network-")
+            and (r["inputs"].get("tcpOptions") or {}).get("destinationPortRange", {}).get("min")
+            == port
+        }
+
+    assert "198.51.100.77/32" in sources(karmada, 6443)
+    assert "198.51.100.77/32" not in sources(karmada, 22)
+    assert "198.51.100.77/32" not in sources(planet, 6443)  # pulumi mode: no hub

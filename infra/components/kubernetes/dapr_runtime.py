@@ -15,11 +15,26 @@ CHART_REPO = "https://dapr.github.io/helm-charts/"
 # The CRDs of a Dapr release; Helm installs a chart's CRDs once and never upgrades
 # them, so this component owns them instead, at the chart's own version.
 CRD_FILES = ("components", "configuration", "subscription", "resiliency", "httpendpoints")
+#: CRDs a release added to charts/dapr/crds (read at the tags): from 1.18.0 on, MCP servers
+#: and workflow access policies; a control plane without them lacks those kinds
+CRDS_SINCE: tuple[tuple[tuple[int, int, int], tuple[str, ...]], ...] = (
+    ((1, 18, 0), ("mcpservers", "workflowaccesspolicy")),
+)
+
+
+def crd_files(version: str) -> list[str]:
+    """The CRD files of Dapr release `version`'s chart."""
+    release = tuple(int(part) for part in version.split("."))
+    files = list(CRD_FILES)
+    for since, added in CRDS_SINCE:
+        if release >= since:
+            files.extend(added)
+    return files
 
 
 def crd_urls(version: str) -> list[str]:
     base = f"https://raw.githubusercontent.com/dapr/dapr/v{version}/charts/dapr/crds"
-    return [f"{base}/{crd}.yaml" for crd in CRD_FILES]
+    return [f"{base}/{crd}.yaml" for crd in crd_files(version)]
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,9 @@ class OciNetworkArgs:
     private_subnet_cidr: str
     #: the one source allowed to reach SSH and the Kubernetes API
     operator_cidr: str
+    #: more sources for the Kubernetes API only (e.g. a Karmada hub's egress, which pushes
+    #: to this cluster's API); never SSH
+    api_sources: tuple[str, ...] = ()
     #: nodes without public addresses, behind a NAT gateway (not Always Free)
     private_nodes: bool = False
 
@@ -46,19 +49,30 @@ class IngressRule:
 PORT_NAMES = {22: "ssh", 80: "http", 443: "https", 6443: "kube-api"}
 
 
-def node_rules(vcn_cidr: str, operator_cidr: str) -> dict[str, IngressRule]:
-    """The nodes' NSG: everything inside the VCN (k3s, flannel VXLAN, kubelet, NLB health
-    checks), the ingress ports from anywhere (the NLB keeps client addresses), the admin
-    ports from the operator only."""
+def node_rules(
+    vcn_cidr: str, operator_cidr: str, api_sources: Sequence[str] = ()
+) -> dict[str, IngressRule]:
+    """The nodes' NSG: everything inside the VCN (k3s, flannel VXLAN, kubelet, and the
+    load balancer, which forwards HTTP(S) from its own address), and the admin ports from
+    the operator only (the API's backend set keeps the client's address). No web port is
+    open to the world on a node: the internet comes in through the load balancer."""
     rules = {"vcn": IngressRule(vcn_cidr, "nodes and the load balancer inside the VCN")}
-    for port in PUBLIC_PORTS:
-        rules[PORT_NAMES[port]] = IngressRule(ANYWHERE, "HTTP(S) to the ingress controller", port)
     for port in ADMIN_PORTS:
         rules[PORT_NAMES[port]] = IngressRule(operator_cidr, "operator only", port)
+    rules.update(_api_source_rules(api_sources))
     return rules
 
 
-def load_balancer_rules(operator_cidr: str, admin_ports: Sequence[int]) -> dict[str, IngressRule]:
+def _api_source_rules(api_sources: Sequence[str]) -> dict[str, IngressRule]:
+    return {
+        f"kube-api-source-{index}": IngressRule(source, "Kubernetes API for a named source", 6443)
+        for index, source in enumerate(api_sources)
+    }
+
+
+def load_balancer_rules(
+    operator_cidr: str, admin_ports: Sequence[int], api_sources: Sequence[str] = ()
+) -> dict[str, IngressRule]:
     """The load balancer's NSG: HTTP(S) from anywhere, its admin listeners from the operator."""
     rules = {
         PORT_NAMES[port]: IngressRule(ANYWHERE, "HTTP(S) from the internet", port)
@@ -66,6 +80,7 @@ def load_balancer_rules(operator_cidr: str, admin_ports: Sequence[int]) -> dict[
     }
     for port in admin_ports:
         rules[PORT_NAMES[port]] = IngressRule(operator_cidr, "operator only", port)
+    rules.update(_api_source_rules(api_sources))
     return rules
 
 
@@ -127,10 +142,20 @@ class OciNetwork(pulumi.ComponentResource):
             )  # fmt: skip
         admin_ports = (22, 6443) if args.private_nodes else (6443,)
         node_nsg = self._nsg(
-            name, "nodes", args, vcn, node_rules(args.vcn_cidr, args.operator_cidr), child
+            name,
+            "nodes",
+            args,
+            vcn,
+            node_rules(args.vcn_cidr, args.operator_cidr, args.api_sources),
+            child,
         )
         lb_nsg = self._nsg(
-            name, "lb", args, vcn, load_balancer_rules(args.operator_cidr, admin_ports), child
+            name,
+            "lb",
+            args,
+            vcn,
+            load_balancer_rules(args.operator_cidr, admin_ports, args.api_sources),
+            child,
         )
         self.vcn_id = vcn.id
         self.public_subnet_id = public_subnet.id

@@ -102,8 +102,11 @@ class PublicEntry(pulumi.ComponentResource):
             network_load_balancer_id=balancer.id,
             name=label,
             policy="FIVE_TUPLE",
-            # backends see the client's address: the nodes' NSG rules filter on it
-            is_preserve_source=True,
+            # the API keeps the client's address (the nodes' NSG filters on it); HTTP(S)
+            # does not: cert-manager's HTTP-01 self-check reaches the host from a node,
+            # and with the source kept, a reply to a node that is its own backend never
+            # returns (hairpin). The nodes admit the load balancer from the VCN.
+            is_preserve_source=forward.targets == "server",
             health_checker={
                 "protocol": "TCP",
                 "port": forward.port,
