@@ -5,9 +5,11 @@ the task hub on one port). And, where a real daprd exists, the same against it."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -16,8 +18,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from app.auth.api_keys import key_digest
 from app.workflows.clock import ManualClock
-from tests.app.conftest import REVIEWER_KEY, http_client, running_app
+from tests.app.conftest import REVIEWER_KEY, USER_KEY, http_client, running_app
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 from tests.fakes.workflow_sidecar import FakeTaskHub
 
@@ -167,22 +170,157 @@ async def until(condition: Any) -> None:
 # -- a real daprd ---------------------------------------------------------------------------
 
 
-def _daprd() -> str | None:
-    return os.environ.get("DACA_DAPRD") or shutil.which("daprd")
+def _dapr_binary(name: str) -> str | None:
+    """A Dapr binary from DACA_DAPR_BIN (a directory), PATH, or `dapr init --slim`'s place."""
+    for directory in (os.environ.get("DACA_DAPR_BIN"), None, os.path.expanduser("~/.dapr/bin")):
+        found = shutil.which(name, path=directory) if directory else shutil.which(name)
+        if found:
+            return found
+    return None
+
+
+def _free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+_COMPONENTS = """\
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: statestore}}
+spec:
+  type: state.in-memory
+  version: v1
+  metadata: [{{name: actorStateStore, value: "true"}}]
+---
+apiVersion: dapr.io/v1alpha1
+kind: Component
+metadata: {{name: pubsub}}
+spec: {{type: pubsub.in-memory, version: v1, metadata: []}}
+"""
+
+
+def _wait_http(url: str, seconds: float, processes: list[subprocess.Popen[bytes]]) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if any(p.poll() is not None for p in processes):
+            pytest.fail(f"a process exited while waiting for {url}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=1).status_code < 300:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer in {seconds:.0f} s")
 
 
 @pytest.mark.integration
 def test_moderation_end_to_end_on_a_real_daprd(tmp_path: Any) -> None:
-    """Runs daprd (>= 1.18) in standalone mode with an in-memory actor state store and the
-    app with DACA_WORKFLOW_ENGINE=dapr; a risky text waits for a reviewer, who approves."""
-    daprd = _daprd()
-    if daprd is None:
-        pytest.skip("no daprd on PATH (or DACA_DAPRD): install Dapr 1.18+ to run this test")
+    """Placement, scheduler and daprd (>= 1.18, flags as in dapr/dapr v1.18.3's cmd/*/options)
+    on loopback with an in-memory actor state store, and the app with
+    DACA_WORKFLOW_ENGINE=dapr: a risky text waits for a reviewer, who approves it."""
+    binaries = {name: _dapr_binary(name) for name in ("daprd", "placement", "scheduler")}
+    missing = [name for name, path in binaries.items() if path is None]
+    if missing:
+        pytest.skip(
+            f"no {', '.join(missing)} (PATH, DACA_DAPR_BIN or ~/.dapr/bin): install Dapr 1.18+ "
+            "(`dapr init --slim`) to run this test"
+        )
+    daprd, placement, scheduler = (str(binaries[n]) for n in ("daprd", "placement", "scheduler"))
     version = subprocess.run([daprd, "--version"], capture_output=True, text=True, check=False)
     major_minor = tuple(int(p) for p in version.stdout.strip().lstrip("v").split(".")[:2])
     if major_minor < (1, 18):
         pytest.skip(f"daprd {version.stdout.strip()} is older than 1.18 (no workflow support)")
-    pytest.skip(
-        "the real-daprd run (daprd + uvicorn subprocesses, in-memory actor store) is not "
-        "written yet: the fake task hub covers the protocol"
-    )
+
+    (
+        app_port, metrics, dapr_http, dapr_grpc, dapr_internal, dapr_metrics,
+        placement_port, placement_health, placement_metrics, raft,
+        scheduler_port, scheduler_health, scheduler_metrics, etcd_client, etcd_peer,
+    ) = _free_ports(15)  # fmt: skip
+    resources = tmp_path / "resources"
+    resources.mkdir()
+    (resources / "components.yaml").write_text(_COMPONENTS)
+    token = "e2e-app-token"
+    loopback = "127.0.0.1"
+    commands = [
+        [placement, "--port", str(placement_port), "--healthz-port", str(placement_health),
+         "--metrics-port", str(placement_metrics), "--listen-address", loopback,
+         "--initial-cluster", f"dapr-placement-0={loopback}:{raft}"],
+        [scheduler, "--port", str(scheduler_port), "--healthz-port", str(scheduler_health),
+         "--metrics-port", str(scheduler_metrics), "--listen-address", loopback,
+         "--override-broadcast-host-port", f"{loopback}:{scheduler_port}",
+         "--etcd-data-dir", str(tmp_path / "etcd"), "--etcd-client-port", str(etcd_client),
+         "--etcd-initial-cluster", f"dapr-scheduler-server-0=http://localhost:{etcd_peer}"],
+    ]  # fmt: skip
+    app_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DACA_", "DAPR_"))},
+        "DACA_HOST": loopback,
+        "DACA_PORT": str(app_port),
+        "DACA_METRICS_PORT": str(metrics),
+        "DACA_API_KEYS": key_digest(USER_KEY),
+        "DACA_REVIEWER_KEYS": key_digest(REVIEWER_KEY),
+        "DACA_RATE_LIMIT_PER_MINUTE": "0",
+        "DACA_WORKFLOW_ENGINE": "dapr",
+        "DACA_MODERATION_REVIEW_DEADLINE_SECONDS": "600",
+        "DAPR_HTTP_PORT": str(dapr_http),
+        "DAPR_GRPC_PORT": str(dapr_grpc),
+        "APP_API_TOKEN": token,
+    }
+    daprd_command = [
+        daprd, "--app-id", "daca-agent", "--app-port", str(app_port), "--app-protocol", "http",
+        "--app-channel-address", loopback, "--dapr-http-port", str(dapr_http),
+        "--dapr-grpc-port", str(dapr_grpc), "--dapr-internal-grpc-port", str(dapr_internal),
+        "--metrics-port", str(dapr_metrics), "--resources-path", str(resources),
+        "--placement-host-address", f"{loopback}:{placement_port}",
+        "--scheduler-host-address", f"{loopback}:{scheduler_port}",
+    ]  # fmt: skip
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command in commands:
+            processes.append(subprocess.Popen(command, cwd=tmp_path))
+        _wait_http(f"http://{loopback}:{placement_health}/healthz", 30, processes)
+        _wait_http(f"http://{loopback}:{scheduler_health}/healthz", 60, processes)
+        processes.append(subprocess.Popen([sys.executable, "-m", "app"], env=app_env))
+        # daprd sends the app token it finds in its own environment (Dapr's convention)
+        processes.append(
+            subprocess.Popen(daprd_command, env={**os.environ, "APP_API_TOKEN": token})
+        )
+        _wait_http(f"http://{loopback}:{dapr_http}/v1.0/healthz", 60, processes)
+        _wait_http(f"http://{loopback}:{app_port}/readyz", 60, processes)
+        base = f"http://{loopback}:{app_port}"
+        user = {"Authorization": f"Bearer {USER_KEY}"}
+        reviewer = {"Authorization": f"Bearer {REVIEWER_KEY}"}
+        response = httpx.post(f"{base}/v1/moderations", json=RISKY, headers=user, timeout=10)
+        assert response.status_code == 202, response.text
+        location = base + response.headers["location"].removeprefix(base)
+
+        def wait_for(status: str) -> dict[str, Any]:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                body: dict[str, Any] = httpx.get(location, headers=user, timeout=10).json()
+                if body["status"] == status:
+                    return body
+                time.sleep(0.5)
+            pytest.fail(f"the moderation never reached {status!r}")
+
+        waiting = wait_for("awaiting_review")
+        decision = httpx.post(
+            f"{base}/v1/reviews/{waiting['review_id']}/decision",
+            json={"approved": True},
+            headers=reviewer,
+            timeout=10,
+        )
+        assert decision.status_code == 200, decision.text
+        assert wait_for("approved")["status"] == "approved"
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+        for process in processes:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=15)
