@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any, Literal
 
 from infra.plan.inputs import PlanInputs
 from infra.plan.model import (
@@ -80,32 +81,64 @@ def _cluster_limits(
 # --- prototype: kind on one laptop --------------------------------------------------
 
 
-def plan_prototype(scenario: Scenario, inputs: PlanInputs) -> StagePlan:
-    proto = inputs.stages.prototype
+@dataclass(frozen=True)
+class FixedCluster:
+    """A stage whose cluster does not grow: what the app may use of it, and its labels."""
+
+    stage: Literal["prototype", "oci"]
+    #: the section of inputs.yaml with the stage's figures
+    section: Any
+    #: what the capacity limits are called ("laptop", "Always Free A1")
+    label: str
+    usable_vcpu: float
+    usable_memory_gib: float
+    nodes: int
+    #: why no GPU fits
+    no_gpu: str
+    #: what the infrastructure line of the cost is called (it costs nothing)
+    infrastructure: str
+
+
+def _plan_fixed_cluster(scenario: Scenario, inputs: PlanInputs, site: FixedCluster) -> StagePlan:
     load = demand(scenario, inputs)
-    share = proto.docker_share.value
-    usable_vcpu = proto.laptop_vcpu.value * share - proto.platform_vcpu.value
-    usable_memory = proto.laptop_memory_gib.value * share - proto.platform_memory_gib.value
-    nodes = int(proto.nodes.value)
-    limits = _cluster_limits(scenario, inputs, "laptop", usable_vcpu, usable_memory, nodes)
-    limits += _no_gpu(scenario, inputs, "a laptop has no data-centre GPU")
+    limits = _cluster_limits(
+        scenario, inputs, site.label, site.usable_vcpu, site.usable_memory_gib, site.nodes
+    )
+    limits += _no_gpu(scenario, inputs, site.no_gpu)
     per_replica = per_replica_messages(inputs, 1.0)
     sizing = {
         "replicas": replicas_for(load, per_replica),
         "per_replica": per_replica,
-        "nodes": nodes,
+        "nodes": site.nodes,
         "regions": 1,
         "gpus": 0,
     }
-    costs = {"infrastructure (your laptop)": 0.0}
+    costs = {site.infrastructure: 0.0}
     if scenario.llm == "api":
         costs["LLM API"] = api_usd_per_month(load, scenario, inputs)
     figures = common_figures(inputs, scenario) + section_figures("kubernetes", inputs.kubernetes)
-    figures += section_figures("stages.prototype", proto)
-    return finish("prototype", scenario, limits, sizing, costs, figures, load, inputs)
+    figures += section_figures(f"stages.{site.stage}", site.section)
+    return finish(site.stage, scenario, limits, sizing, costs, figures, load, inputs)
 
 
-# --- aca: Azure Container Apps, Consumption -----------------------------------------
+def plan_prototype(scenario: Scenario, inputs: PlanInputs) -> StagePlan:
+    proto = inputs.stages.prototype
+    share = proto.docker_share.value
+    return _plan_fixed_cluster(
+        scenario,
+        inputs,
+        FixedCluster(
+            stage="prototype",
+            section=proto,
+            label="laptop",
+            usable_vcpu=proto.laptop_vcpu.value * share - proto.platform_vcpu.value,
+            usable_memory_gib=proto.laptop_memory_gib.value * share
+            - proto.platform_memory_gib.value,
+            nodes=int(proto.nodes.value),
+            no_gpu="a laptop has no data-centre GPU",
+            infrastructure="infrastructure (your laptop)",
+        ),
+    )
 
 
 def _aca_limits(scenario: Scenario, inputs: PlanInputs, per_replica: float) -> list[Limit]:
@@ -200,26 +233,20 @@ def plan_aca(scenario: Scenario, inputs: PlanInputs) -> StagePlan:
 
 def plan_oci(scenario: Scenario, inputs: PlanInputs) -> StagePlan:
     oci = inputs.stages.oci
-    load = demand(scenario, inputs)
-    usable_vcpu = (oci.ocpus.value - oci.platform_vcpu.value) * oci.vcpu_per_ocpu.value
-    usable_memory = oci.memory_gib.value - oci.platform_memory_gib.value
-    nodes = int(oci.nodes.value)
-    limits = _cluster_limits(scenario, inputs, "Always Free A1", usable_vcpu, usable_memory, nodes)
-    limits += _no_gpu(scenario, inputs, "Always Free has no GPU shape")
-    per_replica = per_replica_messages(inputs, 1.0)
-    sizing = {
-        "replicas": replicas_for(load, per_replica),
-        "per_replica": per_replica,
-        "nodes": nodes,
-        "regions": 1,
-        "gpus": 0,
-    }
-    costs = {"Always Free A1, block storage, NLB": 0.0}
-    if scenario.llm == "api":
-        costs["LLM API"] = api_usd_per_month(load, scenario, inputs)
-    figures = common_figures(inputs, scenario) + section_figures("kubernetes", inputs.kubernetes)
-    figures += section_figures("stages.oci", oci)
-    return finish("oci", scenario, limits, sizing, costs, figures, load, inputs)
+    return _plan_fixed_cluster(
+        scenario,
+        inputs,
+        FixedCluster(
+            stage="oci",
+            section=oci,
+            label="Always Free A1",
+            usable_vcpu=(oci.ocpus.value - oci.platform_vcpu.value) * oci.vcpu_per_ocpu.value,
+            usable_memory_gib=oci.memory_gib.value - oci.platform_memory_gib.value,
+            nodes=int(oci.nodes.value),
+            no_gpu="Always Free has no GPU shape",
+            infrastructure="Always Free A1, block storage, NLB",
+        ),
+    )
 
 
 # --- planet: AKS regions behind Azure Front Door -------------------------------------

@@ -105,6 +105,33 @@ def stack_config(tmp_path: Path) -> Callable[[dict[str, Any]], Path]:
     return write
 
 
+def edited_stack_file(stack: str, tmp_path: Path, changes: dict[str, Any]) -> Path:
+    """The shipped Pulumi.<stack>.yaml with `section.a.b` changes (None removes the key),
+    written as a stack file in `tmp_path`."""
+    import yaml
+
+    root = Path(__file__).parents[2]
+    config = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]
+    for key, value in changes.items():
+        section, *path = key.split(".")
+        if not path:
+            if value is None:
+                config.pop(f"daca:{section}", None)
+            else:
+                config[f"daca:{section}"] = value
+            continue
+        target = config.setdefault(f"daca:{section}", {})
+        for part in path[:-1]:
+            target = target.setdefault(part, {})
+        if value is None:
+            target.pop(path[-1], None)
+        else:
+            target[path[-1]] = value
+    file = tmp_path / "Pulumi.test.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    return file
+
+
 @contextlib.contextmanager
 def scratch_stack(
     source: str, tmp_path: Path, edit: Callable[[str], str] = lambda text: text

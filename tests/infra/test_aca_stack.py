@@ -31,7 +31,7 @@ from infra.synth import (
     synthesize,
 )
 
-from .conftest import of_type, one, secret_output_commands
+from .conftest import edited_stack_file, of_type, one, secret_output_commands
 
 ROOT = Path(__file__).parents[2]
 APP = "azure-native:app:ContainerApp"
@@ -42,22 +42,7 @@ PLANTED = "sk-planted-0123456789abcdef"
 
 def _aca_file(tmp_path: Path, changes: dict[str, Any]) -> Path:
     """The shipped Pulumi.aca.yaml with `section.key` changes (None removes)."""
-    config = yaml.safe_load((ROOT / "Pulumi.aca.yaml").read_text())["config"]
-    for key, value in changes.items():
-        section, *path = key.split(".")
-        target = config.setdefault(f"daca:{section}", {})
-        if not path:
-            config[f"daca:{section}"] = value
-            continue
-        for part in path[:-1]:
-            target = target.setdefault(part, {})
-        if value is None:
-            target.pop(path[-1], None)
-        else:
-            target[path[-1]] = value
-    file = tmp_path / "Pulumi.test.yaml"
-    file.write_text(yaml.safe_dump({"config": config}))
-    return file
+    return edited_stack_file("aca", tmp_path, changes)
 
 
 @pytest.fixture(scope="module")

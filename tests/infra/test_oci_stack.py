@@ -9,14 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from infra.components.oci import cloud_init
 from infra.config import ConfigError, decode_pulumi_values, load_config
 from infra.config.oci import OciStackConfig
 from infra.synth import SYNTH_ADS, SynthResult, evaluate, load_stack_config, synthesize
 
-from .conftest import of_type, one, pod_spec
+from .conftest import edited_stack_file, of_type, one, pod_spec
 
 ROOT = Path(__file__).parents[2]
 INSTANCE = "oci:Core/instance:Instance"
@@ -27,26 +26,8 @@ PLANTED_TOKEN = "oci-auth-token-PLANTED-4242"
 
 
 def _oci_file(tmp_path: Path, changes: dict[str, Any]) -> Path:
-    """The shipped Pulumi.oci.yaml with `section.a.b` changes (None removes the key)."""
-    config = yaml.safe_load((ROOT / "Pulumi.oci.yaml").read_text())["config"]
-    for key, value in changes.items():
-        section, *path = key.split(".")
-        if not path:
-            if value is None:
-                config.pop(f"daca:{section}", None)
-            else:
-                config[f"daca:{section}"] = value
-            continue
-        target = config.setdefault(f"daca:{section}", {})
-        for part in path[:-1]:
-            target = target.setdefault(part, {})
-        if value is None:
-            target.pop(path[-1], None)
-        else:
-            target[path[-1]] = value
-    file = tmp_path / "Pulumi.test.yaml"
-    file.write_text(yaml.safe_dump({"config": config}))
-    return file
+    """The shipped Pulumi.oci.yaml with `section.key` changes (None removes)."""
+    return edited_stack_file("oci", tmp_path, changes)
 
 
 @pytest.fixture(scope="module")
