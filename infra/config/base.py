@@ -71,7 +71,7 @@ def _quantity(value: Any) -> str:
 
 def _version(value: str) -> str:
     if not _VERSION.match(value):
-        raise ValueError("must be an exact version MAJOR.MINOR.PATCH, e.g. '1.16.9'")
+        raise ValueError("must be an exact version MAJOR.MINOR.PATCH, e.g. '1.18.3'")
     return value
 
 
