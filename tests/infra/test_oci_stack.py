@@ -404,3 +404,22 @@ def test_synth_cli_refuses_over_cap_config_with_exit_2(tmp_path: Path) -> None:
     file = _oci_file(tmp_path, {"oci.agents.count": 2})
     assert main(["synth", "oci", "--config", str(file), "--out", str(tmp_path / "o")]) == 2
     assert not (tmp_path / "o" / "resources.json").exists()
+
+
+def test_cert_manager_crds_are_ours_so_the_issuer_is_known_at_preview(
+    oci_stack: SynthResult,
+) -> None:
+    """A Helm release's CRDs are invisible to the engine until it runs; ours are not."""
+    by_name = _by_name(oci_stack)
+    crds = by_name["cert-manager-crds"]
+    assert crds["type"] == "kubernetes:yaml/v2:ConfigGroup"
+    assert crds["inputs"]["files"] == [
+        "https://github.com/cert-manager/cert-manager/releases/download/v1.19.1/"
+        "cert-manager.crds.yaml"
+    ]
+    release = by_name["cert-manager-release"]
+    assert release["inputs"]["values"]["crds"] == {"enabled": False}
+    assert release["inputs"]["version"] == "v1.19.1"  # the CRDs' release and the chart's
+    assert "cert-manager-crds" in release["dependsOn"]
+    issuer = by_name["cert-manager-issuer"]
+    assert {"cert-manager-crds", "cert-manager-release"} <= set(issuer["dependsOn"])

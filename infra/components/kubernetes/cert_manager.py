@@ -14,6 +14,16 @@ from infra.components.options import child_options
 CHART_REPO = "https://charts.jetstack.io"
 #: the chart and app version (cert-manager publishes them together)
 CHART_VERSION = "v1.19.1"
+
+
+def crds_url(version: str) -> str:
+    """cert-manager's CRDs as each release publishes them (its install docs' URL)."""
+    return (
+        "https://github.com/cert-manager/cert-manager/releases/download/"
+        f"{version}/cert-manager.crds.yaml"
+    )
+
+
 ACME_SERVERS = {
     "production": "https://acme-v02.api.letsencrypt.org/directory",
     "staging": "https://acme-staging-v02.api.letsencrypt.org/directory",
@@ -55,6 +65,11 @@ class CertManager(pulumi.ComponentResource):
         self, name: str, args: CertManagerArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:CertManager", name, None, opts)
+        # the CRDs are ours, not the chart's (as Dapr's are): the engine then knows the
+        # ClusterIssuer kind at preview, even on a reachable cluster without cert-manager
+        crds = k8s.yaml.v2.ConfigGroup(
+            f"{name}-crds", files=[crds_url(args.version)], opts=child_options(self, opts)
+        )
         release = pinned_release(
             f"{name}-release",
             PinnedChart(
@@ -63,14 +78,13 @@ class CertManager(pulumi.ComponentResource):
                 version=args.version,
                 namespace=args.namespace,
                 values={
-                    # the chart owns its CRDs and keeps them on uninstall (no lost certificates)
-                    "crds": {"enabled": True, "keep": True},
+                    "crds": {"enabled": False},
                     "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
                     "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
                     "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
                 },
             ),
-            child_options(self, opts),
+            child_options(self, opts, depends_on=[crds]),
         )
         issuer_name = f"letsencrypt-{args.acme_server}"
         k8s.apiextensions.CustomResource(
@@ -79,7 +93,7 @@ class CertManager(pulumi.ComponentResource):
             kind="ClusterIssuer",
             metadata={"name": issuer_name},
             spec=cluster_issuer(issuer_name, args),
-            opts=child_options(self, opts, depends_on=[release]),
+            opts=child_options(self, opts, depends_on=[crds, release]),
         )
         self.issuer = pulumi.Output.from_input(issuer_name)
         self.register_outputs({"issuer": self.issuer})
