@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StringConstraints
 
@@ -20,6 +20,22 @@ ModerationId = Annotated[
 def utcnow() -> str:
     """Timestamps are ISO 8601 UTC strings, so documents stay plain JSON."""
     return datetime.now(UTC).isoformat()
+
+
+def cloud_event(
+    event_id: str, source: str, event_type: str, subject: str, data: Any
+) -> dict[str, Any]:
+    """A CloudEvents 1.0 envelope (JSON data), as the app publishes every event."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": event_type,
+        "subject": subject,
+        "time": utcnow(),
+        "datacontenttype": "application/json",
+        "data": data,
+    }
 
 
 class MessageStatus(StrEnum):

@@ -48,6 +48,7 @@ from app.schemas import (
     ReviewResponse,
     ReviewStatus,
     Session,
+    cloud_event,
     utcnow,
 )
 from app.store import Backend, ETagMismatchError
@@ -183,16 +184,7 @@ class ConversationService:
     async def _publish(self, event_type: str, subject: str, data: dict[str, Any]) -> None:
         """Publish a CloudEvent; the state is the source of truth, so a failed publish is
         counted and logged rather than failing a request whose state is already saved."""
-        event = {
-            "specversion": "1.0",
-            "id": new_id(),
-            "source": self._settings.event_source,
-            "type": event_type,
-            "subject": subject,
-            "time": utcnow(),
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        event = cloud_event(new_id(), self._settings.event_source, event_type, subject, data)
         try:
             await self._backend.events.publish(event)
         except Exception as exc:

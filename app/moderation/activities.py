@@ -39,6 +39,7 @@ from app.schemas import (
     Review,
     ReviewKind,
     ReviewStatus,
+    cloud_event,
     utcnow,
 )
 from app.store import Backend, BackendUnavailableError
@@ -97,16 +98,7 @@ class ModerationActivities:
     # -- helpers -------------------------------------------------------------------------
 
     async def _publish(self, event_id: str, event_type: str, subject: str, data: Any) -> None:
-        event = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": self._settings.event_source,
-            "type": event_type,
-            "subject": subject,
-            "time": utcnow(),
-            "datacontenttype": "application/json",
-            "data": data,
-        }
+        event = cloud_event(event_id, self._settings.event_source, event_type, subject, data)
         try:
             await self._backend.events.publish(event)
         except Exception:

@@ -94,6 +94,21 @@ def app_env() -> dict[str, str]:
 
 
 @contextlib.contextmanager
+def fake_sidecar() -> Iterator[dict[str, str]]:
+    """The fake Dapr sidecar (tests/fakes/dapr_sidecar.py) on loopback; yields the app
+    environment that points at it."""
+    grpc_port, http_port = free_port(), free_port()
+    command = [sys.executable, "-m", "tests.fakes.dapr_sidecar"]
+    command += ["--grpc-port", str(grpc_port), "--http-port", str(http_port)]
+    sidecar = subprocess.Popen(command, cwd=ROOT, env=clean_env(), stdout=subprocess.DEVNULL)
+    try:
+        yield app_env() | {"DAPR_GRPC_PORT": str(grpc_port), "DAPR_HTTP_PORT": str(http_port)}
+    finally:
+        sidecar.terminate()
+        sidecar.wait(timeout=10)
+
+
+@contextlib.contextmanager
 def serve(name: str, target: str, env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     command = [
@@ -172,6 +187,27 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
 
 
+def run_targets(
+    targets: list[tuple[str, str, dict[str, str]]], levels: list[int], seconds: float
+) -> tuple[dict[str, dict[int, tuple[float, float, float]]], list[Server]]:
+    """Serve each target in turn and load it at each concurrency level."""
+    results: dict[str, dict[int, tuple[float, float, float]]] = {}
+    servers: list[Server] = []
+    for name, target, env in targets:
+        with serve(name, target, env) as server:
+            servers.append(server)
+            results[name] = {}
+            for level in levels:
+                route = "moderations" if name == "moderate" else "messages"
+                rate, latencies = asyncio.run(load(server.port, level, seconds, route))
+                results[name][level] = (
+                    rate,
+                    percentile(latencies, 50),
+                    percentile(latencies, 99),
+                )
+    return results, servers
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Benchmark the messages endpoint.")
     parser.add_argument("--levels", default="1,8,32", help="concurrency levels")
@@ -186,48 +222,10 @@ def main(argv: list[str] | None = None) -> int:
         # POST /v1/moderations (202; the workflow's three specialists run in the background)
         ("moderate", "app.main:app", app_env()),
     ]
-    sidecar: subprocess.Popen[bytes] | None = None
-    if not args.no_dapr:
-        grpc_port, http_port = free_port(), free_port()
-        sidecar = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.fakes.dapr_sidecar",
-                "--grpc-port",
-                str(grpc_port),
-                "--http-port",
-                str(http_port),
-            ],
-            cwd=ROOT,
-            env=clean_env(),
-            stdout=subprocess.DEVNULL,
-        )
-        dapr_env = app_env() | {
-            "DAPR_GRPC_PORT": str(grpc_port),
-            "DAPR_HTTP_PORT": str(http_port),
-        }
-        targets.append(("dapr", "app.main:app", dapr_env))
-
-    results: dict[str, dict[int, tuple[float, float, float]]] = {}
-    servers: list[Server] = []
-    try:
-        for name, target, env in targets:
-            with serve(name, target, env) as server:
-                servers.append(server)
-                results[name] = {}
-                for level in levels:
-                    route = "moderations" if name == "moderate" else "messages"
-                    rate, latencies = asyncio.run(load(server.port, level, args.seconds, route))
-                    results[name][level] = (
-                        rate,
-                        percentile(latencies, 50),
-                        percentile(latencies, 99),
-                    )
-    finally:
-        if sidecar is not None:
-            sidecar.terminate()
-            sidecar.wait(timeout=10)
+    with contextlib.ExitStack() as stack:
+        if not args.no_dapr:
+            targets.append(("dapr", "app.main:app", stack.enter_context(fake_sidecar())))
+        results, servers = run_targets(targets, levels, args.seconds)
 
     print(
         f"\nPOST /v1/sessions/{{id}}/messages (moderate: POST /v1/moderations), "

@@ -15,15 +15,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import subprocess
-import sys
 import time
 from datetime import date
 from pathlib import Path
 
 import httpx
 
-from tests.bench.bench_app import BENCH_KEY, ROOT, app_env, clean_env, free_port, serve
+from tests.bench.bench_app import (
+    BENCH_KEY,
+    app_env,
+    fake_sidecar,
+    serve,
+)
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -83,27 +86,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     results = {"embedded": measure("embedded", app_env(), args.concurrency, args.seconds)}
-    grpc_port, http_port = free_port(), free_port()
-    sidecar = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.fakes.dapr_sidecar",
-            "--grpc-port",
-            str(grpc_port),
-            "--http-port",
-            str(http_port),
-        ],
-        cwd=ROOT,
-        env=clean_env(),
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        dapr_env = app_env() | {"DAPR_GRPC_PORT": str(grpc_port), "DAPR_HTTP_PORT": str(http_port)}
+    with fake_sidecar() as dapr_env:
         results["dapr"] = measure("dapr", dapr_env, args.concurrency, args.seconds)
-    finally:
-        sidecar.terminate()
-        sidecar.wait(timeout=10)
 
     print("\n# for infra/plan/inputs.yaml (app section)")
     for name, value in results.items():
