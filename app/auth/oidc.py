@@ -204,7 +204,7 @@ class OidcVerifier:
         except jwt.PyJWTError:
             raise InvalidTokenError("malformed token") from None
         algorithm = header.get("alg")
-        if algorithm not in ALGORITHMS:
+        if not isinstance(algorithm, str) or algorithm not in ALGORITHMS:
             raise InvalidTokenError("token algorithm not accepted (RS256 or ES256 only)")
         kid = header.get("kid")
         if not isinstance(kid, str) or not kid:

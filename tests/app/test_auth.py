@@ -3,6 +3,8 @@ client gets when refused, and what OpenAPI says about it."""
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
@@ -239,6 +241,19 @@ async def test_symmetric_and_unsigned_tokens_are_refused(
         response = await get_status(oidc_app, token)
         assert response.status_code == 401, name
         assert "RS256 or ES256 only" in response.json()["error"]["message"], name
+
+
+@pytest.mark.parametrize("alg", [["RS256"], {"name": "RS256"}, 256, None])
+async def test_a_header_whose_alg_is_not_a_string_is_a_401_not_a_crash(
+    oidc_app: FastAPI, alg: object
+) -> None:
+    header = base64.urlsafe_b64encode(json.dumps({"alg": alg, "kid": "k"}).encode())
+    body = base64.urlsafe_b64encode(b'{"sub": "mallory"}')
+    token = f"{header.decode().rstrip('=')}.{body.decode().rstrip('=')}.c2ln"
+    response = await get_status(oidc_app, token)
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthorized"
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
 
 
 async def test_a_token_signed_by_another_key_under_a_known_kid_is_refused(
