@@ -9,7 +9,7 @@ from app.agents.assistant import input_problem
 from app.agents.moderators import SPECIALISTS
 from app.auth.principal import Principal
 from app.config import Settings, TimeoutAction
-from app.documents import DocumentStore
+from app.documents import DELETE, DocumentStore
 from app.errors import InputRejectedError, NotFoundError
 from app.keys import moderation_key
 from app.moderation.workflows import (
@@ -20,6 +20,7 @@ from app.moderation.workflows import (
     ModerationPlan,
 )
 from app.schemas import Moderation, ModerationStatus, Review
+from app.store import BackendUnavailableError
 from app.workflows.port import InstanceStatus, WorkflowAlreadyExistsError, Workflows
 
 logger = logging.getLogger(__name__)
@@ -55,12 +56,18 @@ class ModerationService:
         if problem is not None:
             raise InputRejectedError(problem)
         moderation = Moderation(moderation_id=moderation_id, owner=principal.id, content=content)
-        await self._docs.insert(moderation_key(moderation_id), moderation.model_dump(mode="json"))
-        await self._workflows.schedule(
-            MODERATION_WORKFLOW,
-            moderation_id,
-            self.plan(moderation_id, content).model_dump(mode="json"),
-        )
+        key = moderation_key(moderation_id)
+        await self._docs.insert(key, moderation.model_dump(mode="json"))
+        try:
+            await self._workflows.schedule(
+                MODERATION_WORKFLOW,
+                moderation_id,
+                self.plan(moderation_id, content).model_dump(mode="json"),
+            )
+        except BackendUnavailableError:
+            # no workflow will ever move it on: take the record back, the caller retries
+            await self._docs.mutate(key, lambda _: DELETE)
+            raise
         return moderation
 
     async def get(self, moderation_id: str, principal: Principal) -> Moderation:

@@ -29,6 +29,7 @@ from dapr.ext.workflow import RetryPolicy as DaprRetryPolicy
 from dapr.ext.workflow.aio import DaprWorkflowClient
 
 from app.config import Settings
+from app.store import BackendUnavailableError
 from app.workflows.port import (
     ActivityFunction,
     InstanceState,
@@ -102,6 +103,11 @@ class _DaprContext:
         self._ctx.continue_as_new(new_input)
 
 
+def _unavailable(doing: str, exc: grpc.RpcError) -> BackendUnavailableError:
+    """The sidecar's workflow API failed: the app's 503, not a 500."""
+    return BackendUnavailableError(f"{doing} a workflow failed at the Dapr sidecar: {exc.code()}")
+
+
 class DaprWorkflows:
     """Runs the registry's workflows on the sidecar's workflow engine."""
 
@@ -171,17 +177,20 @@ class DaprWorkflows:
         except grpc.RpcError as exc:
             if exc.code() is grpc.StatusCode.ALREADY_EXISTS:
                 raise WorkflowAlreadyExistsError(instance_id) from exc
-            raise
+            raise _unavailable("scheduling", exc) from exc
 
     async def raise_event(self, instance_id: str, name: str, data: Any) -> None:
         try:
             await self._connected().raise_workflow_event(instance_id, name, data=data)
         except grpc.RpcError as exc:
             if exc.code() is not grpc.StatusCode.NOT_FOUND:
-                raise
+                raise _unavailable("raising an event on", exc) from exc
 
     async def get(self, instance_id: str) -> InstanceState | None:
-        state = await self._connected().get_workflow_state(instance_id, fetch_payloads=True)
+        try:
+            state = await self._connected().get_workflow_state(instance_id, fetch_payloads=True)
+        except grpc.RpcError as exc:
+            raise _unavailable("reading", exc) from exc
         if state is None:
             return None
         output = state.serialized_output

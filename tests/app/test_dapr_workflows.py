@@ -14,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
+import grpc
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -158,6 +159,43 @@ async def test_a_moderation_survives_an_app_restart_on_dapr(
         async with http_client(app, REVIEWER_KEY) as reviewer:
             await reviewer.post(f"/v1/reviews/{review_id}/decision", json={"approved": True})
         assert (await poll(user, location, "approved"))["status"] == "approved"
+
+
+class SidecarDown(grpc.RpcError):
+    """What the SDK's gRPC client raises when daprd does not answer."""
+
+    def code(self) -> grpc.StatusCode:
+        return grpc.StatusCode.UNAVAILABLE
+
+
+def _fail(*_: Any, **__: Any) -> Any:
+    raise SidecarDown()
+
+
+async def test_a_sidecar_outage_when_scheduling_is_a_503_and_leaves_no_orphan(
+    dapr_app: tuple[FastAPI, httpx.AsyncClient],
+    workflow_sidecar: FakeDaprSidecar,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app, user = dapr_app
+    monkeypatch.setattr(app.state.workflows._client, "schedule_new_workflow", _fail)
+    response = await user.post("/v1/moderations", json=RISKY)
+    assert response.status_code == 503
+    assert response.json()["error"]["code"] == "unavailable"
+    # the stored record is taken back: no moderation shows "pending" forever
+    assert not [key for key in workflow_sidecar.state if "moderation" in key]
+
+
+async def test_a_sidecar_outage_when_reading_is_a_503(
+    dapr_app: tuple[FastAPI, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app, user = dapr_app
+    response = await user.post("/v1/moderations", json=RISKY)
+    waiting = await poll(user, response.headers["location"], "awaiting_review")
+    assert waiting["status"] == "awaiting_review"
+    monkeypatch.setattr(app.state.workflows._client, "get_workflow_state", _fail)
+    read = await user.get(response.headers["location"])
+    assert read.status_code == 503
 
 
 async def until(condition: Any) -> None:
