@@ -127,15 +127,23 @@ def run_plan(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     plans = plan(scenario, inputs, stages)
     out: Path = args.out or DEFAULT_OUT
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        print(f"daca: error: --out {out}: cannot write there ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     print(render(scenario, plans, inputs))
     written = [out / "plan.json"]
-    write_json(plans, written[0])
-    if not args.no_chart:
-        written.append(out / "plan.png")
-        write_chart(scenario, inputs, stages, written[-1])
-    if emitted is not None:
-        written.append(out / "planet.yaml")
-        written[-1].write_text(emitted)
+    try:
+        write_json(plans, written[0])
+        if not args.no_chart:
+            written.append(out / "plan.png")
+            write_chart(scenario, inputs, stages, written[-1])
+        if emitted is not None:
+            written.append(out / "planet.yaml")
+            written[-1].write_text(emitted)
+    except OSError as exc:
+        print(f"daca: error: cannot write {written[-1]} ({exc.strerror})", file=sys.stderr)
+        return EXIT_USAGE
     print("\nwrote " + ", ".join(str(path) for path in written))
     return EXIT_OK

@@ -186,6 +186,8 @@ def load_inputs(path: Path = DEFAULT_INPUTS) -> PlanInputs:
         data = yaml.safe_load(path.read_text())
     except OSError as exc:
         raise InputsError(f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InputsError(f"{path} is not a UTF-8 text file") from None
     except yaml.YAMLError as exc:
         raise InputsError(f"{path} is not YAML: {str(exc).splitlines()[0]}") from None
     try:

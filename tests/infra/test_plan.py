@@ -326,3 +326,25 @@ def test_bad_input_from_the_shell_has_no_traceback() -> None:
         "daca: error: --users -1 is not allowed: must be a whole number from 1 to 10,000,000,000"
     ]
     assert "Traceback" not in run.stderr
+
+
+def test_an_out_dir_that_cannot_be_written_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    assert main(["plan", "--users", "100", "--out", str(blocker)]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.startswith(f"daca: error: --out {blocker}: cannot write there")
+    assert captured.err.count("\n") == 1
+    assert captured.out == ""  # nothing printed as if it had worked
+
+
+def test_an_inputs_file_that_is_not_text_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    binary = tmp_path / "inputs.yaml"
+    binary.write_bytes(b"\xff\xfe\x00garbage")
+    code = main(["plan", "--users", "100", "--inputs", str(binary), "--out", str(tmp_path / "o")])
+    assert code == 2
+    assert capsys.readouterr().err == f"daca: error: {binary} is not a UTF-8 text file\n"
