@@ -295,7 +295,7 @@ def _autoscaled(resources: Sequence[Resource]) -> tuple[set[tuple[Any, Any]], se
         name = get(target, "name") if isinstance(target, Mapping) else target
         if is_unknown(target) or is_unknown(name):
             unknown.add(_namespace(r))
-        elif get(target, "kind") == "Deployment":
+        elif get(target, "kind") == "Deployment" and _text(name) is not None:
             known.add((_namespace(r), name))
     return known, unknown
 
@@ -312,7 +312,7 @@ def validate_min_replicas_stack(
         if r.type not in (DEPLOYMENT, HPA):
             continue
         if r.type == DEPLOYMENT and get(r.props, "spec", "replicas") is None:
-            name = get(r.props, "metadata", "name")
+            name = _text(get(r.props, "metadata", "name"))
             if (_namespace(r), name) in scaled or _namespace(r) in undecided:
                 continue
         try:
@@ -330,7 +330,13 @@ PUBLISHING_SERVICE_TYPES = ("NodePort", "LoadBalancer")
 
 def _namespace(resource: Resource) -> Any:
     """metadata.namespace; None when not set or not known (matches any namespace)."""
-    return get(resource.props, "metadata", "namespace")
+    return _text(get(resource.props, "metadata", "namespace"))
+
+
+def _text(value: Any) -> str | None:
+    """A name as a string; anything else (unknown, or malformed such as a list) is None,
+    so it can be compared and collected without crashing the policy."""
+    return value if isinstance(value, str) else None
 
 
 def _same_namespace(a: Resource, b: Resource) -> bool:
@@ -355,7 +361,7 @@ def _ingress_service_names(ingress: Resource) -> set[str]:
     backends = [get(ingress.props, "spec", "defaultBackend")]
     for rule in as_list(get(ingress.props, "spec", "rules")):
         backends += [get(path, "backend") for path in as_list(get(rule, "http", "paths"))]
-    names = {get(backend, "service", "name") for backend in backends}
+    names = [get(backend, "service", "name") for backend in backends]
     return {name for name in names if isinstance(name, str)}
 
 
@@ -370,7 +376,7 @@ def _publications(resources: Sequence[Resource]) -> Iterator[tuple[Resource, Res
     for ingress in (r for r in resources if r.type == INGRESS):
         names = _ingress_service_names(ingress)
         for service in services:
-            if get(service.props, "metadata", "name") in names and _same_namespace(
+            if _text(get(service.props, "metadata", "name")) in names and _same_namespace(
                 ingress, service
             ):
                 yield ingress, service, f"Ingress '{ingress.name}' (to Service '{service.name}')"

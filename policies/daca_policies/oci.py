@@ -125,7 +125,8 @@ def _exposed_admin_ports(rule: Any, admin_ports: list[int]) -> list[int]:
     rule = _known(rule, "an ingress rule")
     if not isinstance(rule, Mapping):
         return []
-    if _known(rule.get("source"), "a rule's source") not in PUBLIC_SOURCES:
+    source = _known(rule.get("source"), "a rule's source")
+    if not isinstance(source, str) or source not in PUBLIC_SOURCES:
         return []
     protocol = str(_known(rule.get("protocol"), "a rule's protocol") or "").lower()
     if protocol == ALL:

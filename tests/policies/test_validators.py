@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 from collections import defaultdict
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from daca_policies import SPECS
@@ -127,3 +130,37 @@ def test_dockerfile_parser_resolves_args_stages_and_users() -> None:
 )
 def test_split_image(ref: str, expected: tuple) -> None:
     assert split_image(ref) == expected
+
+
+def _listify_each_name(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Paths to every string `name`, `namespace` or `source` in a resource's props."""
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if key in ("name", "namespace", "source") and isinstance(child, str):
+                yield (*path, key)
+            yield from _listify_each_name(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from _listify_each_name(child, (*path, index))
+
+
+def _with_list_at(props: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
+    changed = copy.deepcopy(props)
+    target: Any = changed
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = [target[path[-1]]]
+    return changed
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_a_name_that_is_not_a_string_never_crashes_a_policy(case: Case) -> None:
+    """A malformed program (a list where a name belongs) gets a verdict, not a crash: a
+    crashing policy would fail the whole pack run."""
+    spec = BY_NAME[case.policy]
+    for index, res in enumerate(case.resources):
+        for path in _listify_each_name(dict(res.props)):
+            mutated = Resource(res.type, res.name, _with_list_at(dict(res.props), path), res.urn)
+            resources = (*case.resources[:index], mutated, *case.resources[index + 1 :])
+            verdict, _ = outcome(spec, resources, case.config)
+            assert verdict in {"pass", "fail", "na"}, (path, verdict)
