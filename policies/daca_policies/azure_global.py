@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .spec import Config, NotApplicable, PolicySpec, Resource, as_list, is_unknown, truthy
+from .spec import (
+    Config,
+    NotApplicable,
+    PolicySpec,
+    Resource,
+    as_list,
+    known,
+    truthy,
+)
 
 ROUTE = "azure-native:cdn:Route"
 ORIGIN_GROUP = "azure-native:cdn:AFDOriginGroup"
@@ -23,18 +31,12 @@ DEFAULT_ROUTE_PROTOCOLS = ["Http", "Https"]
 
 def _known(resource: Resource, key: str) -> object:
     """The property's value, None when left out; NotApplicable while it is unknown."""
-    value = resource.props.get(key)
-    if is_unknown(value):
-        raise NotApplicable(f"{key} is unknown at preview")
-    return value
+    return known(resource.props.get(key), key)
 
 
 def _field(obj: object, key: str, label: str) -> object:
     """A nested property, None when left out; NotApplicable while it is unknown."""
-    value = obj.get(key) if isinstance(obj, Mapping) else None
-    if is_unknown(value):
-        raise NotApplicable(f"{label}.{key} is unknown at preview")
-    return value
+    return known(obj.get(key) if isinstance(obj, Mapping) else None, f"{label}.{key}")
 
 
 def validate_route_https_only(resource: Resource, config: Config) -> list[str]:

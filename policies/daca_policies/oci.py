@@ -20,6 +20,7 @@ from .spec import (
     fmt_num,
     get,
     is_unknown,
+    known,
     truthy,
 )
 
@@ -61,12 +62,6 @@ def _setting(config: Config, key: str) -> float:
     return float(config.get(key, FREE_TIER_DEFAULTS[key]))
 
 
-def _known(value: Any, what: str) -> Any:
-    if is_unknown(value):
-        raise NotApplicable(f"{what} is unknown at preview")
-    return value
-
-
 def _value(resource: Resource, *path: str) -> Any:
     """The input at ``path`` (None when missing); NotApplicable when it is unknown."""
     cur: Any = resource.props
@@ -74,7 +69,7 @@ def _value(resource: Resource, *path: str) -> Any:
         if is_unknown(cur) or not isinstance(cur, Mapping):
             break
         cur = cur.get(key)
-    return _known(cur, f"{'.'.join(path)} of {resource.name}")
+    return known(cur, f"{'.'.join(path)} of {resource.name}")
 
 
 def validate_shape(resource: Resource, config: Config) -> list[str]:
@@ -109,26 +104,26 @@ def _port_range(options: Any) -> tuple[float, float] | None:
     ``destinationPortRange``. ``sourcePortRange`` (both shapes) is the client's port, so
     it never narrows what is reachable.
     """
-    options = _known(options, "a rule's port options")
+    options = known(options, "a rule's port options")
     if not isinstance(options, Mapping):
         return None
-    nested = _known(options.get("destinationPortRange"), "destinationPortRange")
+    nested = known(options.get("destinationPortRange"), "destinationPortRange")
     ports = nested if isinstance(nested, Mapping) else options
-    low = as_number(_known(ports.get("min"), "a rule's min port"))
-    high = as_number(_known(ports.get("max"), "a rule's max port"))
+    low = as_number(known(ports.get("min"), "a rule's min port"))
+    high = as_number(known(ports.get("max"), "a rule's max port"))
     if low is None and high is None:
         return None
     return (low if low is not None else 1, high if high is not None else 65535)
 
 
 def _exposed_admin_ports(rule: Any, admin_ports: list[int]) -> list[int]:
-    rule = _known(rule, "an ingress rule")
+    rule = known(rule, "an ingress rule")
     if not isinstance(rule, Mapping):
         return []
-    source = _known(rule.get("source"), "a rule's source")
+    source = known(rule.get("source"), "a rule's source")
     if not isinstance(source, str) or source not in PUBLIC_SOURCES:
         return []
-    protocol = str(_known(rule.get("protocol"), "a rule's protocol") or "").lower()
+    protocol = str(known(rule.get("protocol"), "a rule's protocol") or "").lower()
     if protocol == ALL:
         return admin_ports
     if protocol not in (TCP, UDP):
@@ -142,12 +137,12 @@ def _exposed_admin_ports(rule: Any, admin_ports: list[int]) -> list[int]:
 def validate_admin_ports(resource: Resource, config: Config) -> list[str]:
     admin_ports = [int(p) for p in config.get("adminPorts", ADMIN_PORTS)]
     if resource.type == NSG_RULE:
-        direction = _known(resource.props.get("direction"), "direction")
+        direction = known(resource.props.get("direction"), "direction")
         if str(direction or "").upper() != "INGRESS":
             return []
         rules: list[Any] = [resource.props]
     else:
-        given = _known(resource.props.get("ingressSecurityRules"), "ingressSecurityRules")
+        given = known(resource.props.get("ingressSecurityRules"), "ingressSecurityRules")
         rules = list(given) if isinstance(given, Sequence) and not isinstance(given, str) else []
     out = []
     for rule in rules:

@@ -100,6 +100,13 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in UNKNOWN_SENTINELS
 
 
+def known(value: Any, what: str) -> Any:
+    """`value` as it is (None when left out); NotApplicable while it is unknown at preview."""
+    if is_unknown(value):
+        raise NotApplicable(f"{what} is unknown at preview")
+    return value
+
+
 def get(obj: Any, *path: str | int) -> Any:
     """Walks dicts/lists; returns None for anything missing, mistyped or unknown."""
     cur = obj
