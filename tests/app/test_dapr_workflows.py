@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 from typing import Any
 
 import grpc
@@ -132,6 +133,15 @@ async def test_the_deadline_passes_on_the_engines_clock(
     response = await user.post("/v1/moderations", json=RISKY)
     location = response.headers["location"]
     assert (await poll(user, location, "awaiting_review"))["status"] == "awaiting_review"
+    # The review is opened by an activity; the deadline timer comes on the workflow's next
+    # turn, so "awaiting_review" can show before it exists (this raced in CI).
+    deadline = clock.now() + timedelta(seconds=600)
+
+    def deadline_timer() -> list[datetime]:
+        return [due for due in hub.pending_timers() if due <= deadline]
+
+    await until(deadline_timer)
+    assert len(deadline_timer()) == 1
     clock.advance(599)
     assert hub.fire_due_timers() == 0
     clock.advance(2)

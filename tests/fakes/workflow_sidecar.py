@@ -124,6 +124,12 @@ class FakeTaskHub(service_grpc.TaskHubSidecarServiceServicer):  # type: ignore[m
                 )
         return len(due)
 
+    def pending_timers(self) -> list[datetime]:
+        """When each timer created and not yet fired is due. (The SDK's
+        ``wait_for_external_event`` without a timeout holds one due in year 9999.)"""
+        with self._lock:
+            return sorted(timer[0] for timer in self._timers)
+
     def idle(self) -> bool:
         """Nothing queued, nothing handed out and unanswered."""
         with self._lock:
