@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from infra.config.base import PinnedImage, Quantity, ResourcesConfig, _Section
+from infra.config.autoscaling import AutoscalingConfig
+from infra.config.base import PinnedImage, Quantity, ResourcesConfig, StackConfig, _Section
+from infra.config.kafka import KafkaConfig
+from infra.config.llm import LlmConfig
+from infra.config.observability import ObservabilityConfig
 
 
 class RedisConfig(_Section):
@@ -18,3 +22,24 @@ class RedisConfig(_Section):
     resources: ResourcesConfig = ResourcesConfig.model_validate(
         {"cpuRequest": "50m", "memoryRequest": "64Mi", "cpuLimit": "500m", "memoryLimit": "256Mi"}
     )
+
+
+class KubernetesStackConfig(StackConfig):
+    """What every cluster stage (prototype, oci, planet) has: the in-cluster data services
+    and the production services of the shared platform, each off unless turned on."""
+
+    redis: RedisConfig = RedisConfig()
+    kafka: KafkaConfig = KafkaConfig()
+    llm: LlmConfig = LlmConfig()
+    observability: ObservabilityConfig = ObservabilityConfig()
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+
+    @property
+    def gpu_nodes(self) -> bool:
+        """Whether the stage's clusters have GPU nodes (none do unless a stage says so)."""
+        return False
+
+    def check_services(self) -> None:
+        """Each service's rules across sections; raises ConfigError."""
+        for section in (self.kafka, self.llm, self.observability, self.autoscaling):
+            section.check(self)

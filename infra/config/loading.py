@@ -17,6 +17,7 @@ from infra.config.base import (
     ConfigError,
     StackConfig,
 )
+from infra.config.kubernetes import KubernetesStackConfig
 from infra.config.oci import OciStackConfig
 from infra.config.planet import PlanetStackConfig
 from infra.config.prototype import PrototypeConfig
@@ -179,5 +180,7 @@ def load_config(
         first = exc.errors(include_url=False)[0]
         raise ConfigError(_describe(model, values, first)) from None
     config.check_workflows()
+    if isinstance(config, KubernetesStackConfig):
+        config.check_services()
     config.check_stage()
     return config

@@ -18,10 +18,9 @@ from infra.config.base import (
     NAMESPACE,
     ConfigError,
     DnsLabel,
-    StackConfig,
     _Section,
 )
-from infra.config.kubernetes import RedisConfig
+from infra.config.kubernetes import KubernetesStackConfig
 
 _OCID = re.compile(r"^ocid1\.[a-z0-9]+\.oc[0-9]+\.[a-z0-9-]*\.[a-z0-9]+$")
 _OCI_REGION = re.compile(r"^[a-z]{2}-[a-z]+-[0-9]$")
@@ -238,12 +237,11 @@ class OciConfig(OciSiteConfig):
     registry: OciRegistryConfig = OciRegistryConfig()
 
 
-class OciStackConfig(StackConfig):
+class OciStackConfig(KubernetesStackConfig):
     """The `oci` stage: k3s on Always Free Ampere A1 VMs, the shared Kubernetes platform on it."""
 
     stage: Literal["oci"]
     oci: OciConfig
-    redis: RedisConfig = RedisConfig()
     # Secret config only: an OCI auth token for OCIR (`pulumi config set --secret`)
     oci_auth_token: str | None = None
 

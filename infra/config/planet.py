@@ -20,10 +20,9 @@ from infra.config.base import (
     DnsLabel,
     ModelConfig,
     ResourcesConfig,
-    StackConfig,
     _Section,
 )
-from infra.config.kubernetes import RedisConfig
+from infra.config.kubernetes import KubernetesStackConfig, RedisConfig
 from infra.config.oci import OciSiteConfig, _hostname, _operator_cidr
 
 #: Azure Front Door's ranges for an origin's weight and priority
@@ -172,12 +171,11 @@ class PlanetConfig(_Section):
         return self
 
 
-class PlanetStackConfig(StackConfig):
+class PlanetStackConfig(KubernetesStackConfig):
     """The `planet` stage: the shared platform in every region, one front door before them."""
 
     stage: Literal["planet"]
     planet: PlanetConfig
-    redis: RedisConfig = RedisConfig()
     # Secret config only: `name -> kubeconfig` for `kind: kubeconfig` regions
     region_kubeconfigs: dict[str, str] | None = None
 

@@ -17,11 +17,10 @@ from infra.config.base import (
     DnsLabel,
     HostPort,
     PinnedImage,
-    StackConfig,
     _Section,
     parse_image,
 )
-from infra.config.kubernetes import RedisConfig
+from infra.config.kubernetes import KubernetesStackConfig
 
 #: the oldest kind this stage is checked with; the default node image is the one its
 #: release published for Kubernetes v1.34.0 (kubernetes-sigs/kind v0.30.0,
@@ -68,13 +67,12 @@ class RegistryConfig(_Section):
     image: PinnedImage = "registry:2.8.3"
 
 
-class PrototypeConfig(StackConfig):
+class PrototypeConfig(KubernetesStackConfig):
     """The `prototype` stage: kind, a local registry, Helm-installed Dapr, Redis."""
 
     stage: Literal["prototype"]
     kind: KindConfig = KindConfig()
     registry: RegistryConfig = RegistryConfig()
-    redis: RedisConfig = RedisConfig()
 
     component_types: ClassVar[Mapping[str, frozenset[str]]] = {
         "stateStore": frozenset({"state.redis"}),

@@ -222,6 +222,10 @@ def region_platform(
             app=config.region_app(region),
             dapr=config.dapr,
             redis=config.region_redis(region),
+            kafka=config.kafka,
+            llm=config.llm,
+            observability=config.observability,
+            autoscaling=config.autoscaling,
             image=str(config.app.image),
             # the region's model settings reach its app's environment
             env=app_environment(config.model_copy(update={"app": config.region_app(region)})),

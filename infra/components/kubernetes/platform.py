@@ -16,7 +16,7 @@ change the URN of every object on clusters that already run the prototype stage
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -42,7 +42,11 @@ from infra.components.kubernetes.registry_credentials import (
 )
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.config import RedisConfig
+from infra.config.autoscaling import AutoscalingConfig
 from infra.config.base import AppConfig, DaprConfig
+from infra.config.kafka import KafkaConfig
+from infra.config.llm import LlmConfig
+from infra.config.observability import ObservabilityConfig
 from infra.dapr.spec import (
     PUBSUB,
     SECRETSTORE,
@@ -104,6 +108,11 @@ class KubernetesPlatformArgs:
     workload_ready: tuple[pulumi.Resource, ...] = ()
     #: starts every logical name (a planet region's name); empty on single-cluster stages
     prefix: str = ""
+    #: the production services beside the app, each off unless the stack turns it on
+    kafka: KafkaConfig = field(default_factory=KafkaConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
+    autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
 
 
 @dataclass(frozen=True)

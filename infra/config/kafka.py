@@ -1,0 +1,19 @@
+"""Kafka on Strimzi (KRaft) behind the Dapr `pubsub` component (`daca:kafka`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from infra.config.base import _Section
+
+if TYPE_CHECKING:
+    from infra.config.kubernetes import KubernetesStackConfig
+
+
+class KafkaConfig(_Section):
+    """Kafka on Strimzi; off unless the stack turns it on."""
+
+    enabled: bool = False
+
+    def check(self, stack: KubernetesStackConfig) -> None:
+        """Rules across sections (the stage, the Dapr component types); raises ConfigError."""
