@@ -249,7 +249,7 @@ def validate_ingress_tls(resource: Resource, config: Config) -> list[str]:
     tls = as_list(get(resource.props, "spec", "tls"))
     if not tls:
         return ["Ingress has no spec.tls: this stage is public, serve it over HTTPS"]
-    covered = {h for entry in tls for h in as_list(get(entry, "hosts"))}
+    covered = {h for entry in tls for h in as_list(get(entry, "hosts")) if isinstance(h, str)}
     out = []
     for rule in as_list(get(resource.props, "spec", "rules")):
         host = get(rule, "host")

@@ -132,16 +132,18 @@ def test_split_image(ref: str, expected: tuple) -> None:
     assert split_image(ref) == expected
 
 
-def _listify_each_name(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    """Paths to every string `name`, `namespace` or `source` in a resource's props."""
+def _every_string(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    """Paths to every string in a resource's props (names, hosts, images, list items...)."""
     if isinstance(value, dict):
         for key, child in value.items():
-            if key in ("name", "namespace", "source") and isinstance(child, str):
+            if isinstance(child, str):
                 yield (*path, key)
-            yield from _listify_each_name(child, (*path, key))
+            yield from _every_string(child, (*path, key))
     elif isinstance(value, list):
         for index, child in enumerate(value):
-            yield from _listify_each_name(child, (*path, index))
+            if isinstance(child, str):
+                yield (*path, index)
+            yield from _every_string(child, (*path, index))
 
 
 def _with_list_at(props: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any]:
@@ -154,12 +156,12 @@ def _with_list_at(props: dict[str, Any], path: tuple[Any, ...]) -> dict[str, Any
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_a_name_that_is_not_a_string_never_crashes_a_policy(case: Case) -> None:
-    """A malformed program (a list where a name belongs) gets a verdict, not a crash: a
-    crashing policy would fail the whole pack run."""
+def test_a_list_where_a_string_belongs_never_crashes_a_policy(case: Case) -> None:
+    """A malformed program (a list where a name, host or image belongs) gets a verdict, not
+    a crash: a crashing policy would fail the whole pack run."""
     spec = BY_NAME[case.policy]
     for index, res in enumerate(case.resources):
-        for path in _listify_each_name(dict(res.props)):
+        for path in _every_string(dict(res.props)):
             mutated = Resource(res.type, res.name, _with_list_at(dict(res.props), path), res.urn)
             resources = (*case.resources[:index], mutated, *case.resources[index + 1 :])
             verdict, _ = outcome(spec, resources, case.config)
