@@ -177,7 +177,11 @@ def key_vault(
             tenant_id=target.tenant_id,
             subscription_id=target.subscription_id,
             secrets=secrets,
-            readers=[ids.app.grantee("app"), ids.dapr.grantee("dapr")],
+            # ACA resolves the model key's reference as the app's identity; nothing in the
+            # app reads the API keys (it gets their digests), so only operators can
+            readers={MODEL_KEY_VAULT_SECRET: [ids.app.grantee("app")]}
+            if config.model_api_key
+            else {},
         ),
         opts=target.options,
     )

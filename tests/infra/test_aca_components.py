@@ -104,7 +104,7 @@ def test_registry_admin_off_acrpull_and_login(login: bool) -> None:
     assert len(of_type(records, "command:local:Command")) == int(login)
 
 
-def test_keyvault_rbac_secret_and_readers() -> None:
+def test_keyvault_grants_a_reader_its_secret_and_nothing_else() -> None:
     records = run_under_mocks(
         lambda: AcaKeyVault(
             "vault",
@@ -114,19 +114,24 @@ def test_keyvault_rbac_secret_and_readers() -> None:
                 vault_name="daca-kv",
                 tenant_id="t",
                 subscription_id=SUB,
-                secrets={"model-api-key": pulumi.Output.secret("sk-test-not-here")},
-                readers=[WHO],
+                secrets={
+                    "model-api-key": pulumi.Output.secret("sk-test-not-here"),
+                    "reviewer-key": pulumi.Output.secret("rk-test-not-here"),
+                },
+                readers={"model-api-key": [WHO]},
             ),
         ).secret_urls["model-api-key"]
     )
     vault = one(records, "azure-native:keyvault:Vault")["inputs"]["properties"]
     assert vault["enableRbacAuthorization"] is True
     assert "accessPolicies" not in vault
-    assert (
-        one(records, "azure-native:keyvault:Secret")["inputs"]["properties"]["value"] == "[secret]"
-    )
-    assert "sk-test-not-here" not in str(records)
+    secrets = of_type(records, "azure-native:keyvault:Secret")
+    assert {s["inputs"]["properties"]["value"] for s in secrets} == {"[secret]"}
+    assert "not-here" not in str(records)
     assert _roles(records) == {("p-1", KEY_VAULT_SECRETS_USER)}
+    # scoped to the one secret: a reader of the model key cannot read the reviewer key
+    scope = one(records, ROLE)["inputs"]["scope"]
+    assert scope.endswith("/daca-kv/secrets/model-api-key"), scope  # the vault's id + secret
 
 
 @pytest.mark.parametrize("capacity", ["serverless", "freeTier"])

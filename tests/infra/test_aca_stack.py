@@ -132,13 +132,14 @@ def test_role_assignment_for_every_identity_edge(aca: SynthResult) -> None:
     namespace = one(aca.resources, "azure-native:servicebus:Namespace")["inputs"]["namespaceName"]
     expected = {
         (_principal("app"), ACR_PULL, registry["registryName"]),
-        (_principal("app"), KEY_VAULT_SECRETS_USER, vault),
-        (_principal("dapr"), KEY_VAULT_SECRETS_USER, vault),
         (_principal("dapr"), SERVICE_BUS_DATA_SENDER, namespace),
         (_principal("dapr"), SERVICE_BUS_DATA_RECEIVER, namespace),
         (_principal("scaler"), SERVICE_BUS_DATA_OWNER, "agent-reviews"),
     }
+    # no model key: nobody reads the vault, which holds only the API keys (the app gets
+    # their digests); operators read those from the stack's secret outputs
     assert grants == expected  # and nothing broader
+    assert vault
     cosmos = one(aca.resources, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")["inputs"]
     assert cosmos["principalId"] == _principal("dapr")
     assert cosmos["roleDefinitionId"].endswith(f"/sqlRoleDefinitions/{COSMOS_DATA_CONTRIBUTOR}")
@@ -194,6 +195,13 @@ def test_no_plaintext_secret_anywhere(tmp_path: Path) -> None:
     env = {e["name"]: e for e in app["template"]["containers"][0]["env"]}
     assert env["OPENAI_API_KEY"] == {"name": "OPENAI_API_KEY", "secretRef": app_secret["name"]}
     assert env["DACA_MODEL_PROVIDER"]["value"] == "openai"
+    # the app's identity reads the model key, that one secret only (not the API keys)
+    vault_grants = {g for g in _grants(records) if g[1] == KEY_VAULT_SECRETS_USER}
+    assert vault_grants == {(_principal("app"), KEY_VAULT_SECRETS_USER, "model-api-key")}
+    role = next(
+        r for r in of_type(records, ROLE) if r["inputs"]["scope"].endswith("/model-api-key")
+    )
+    assert role["name"] in one(records, APP)["dependsOn"]  # before the first revision
 
 
 def test_blob_state_existing_group_and_image(tmp_path: Path) -> None:
@@ -344,7 +352,7 @@ def test_container_app_waits_for_every_role_and_component(aca: SynthResult) -> N
         for r in of_type(aca.resources, "azure-native:cosmosdb:SqlResourceSqlRoleAssignment")
     }
     components = {r["name"] for r in of_type(aca.resources, "azure-native:app:DaprComponent")}
-    assert len(roles) >= 6
+    assert len(roles) >= 5
     assert roles <= waits_for, sorted(roles - waits_for)
     assert components <= waits_for
 

@@ -26,8 +26,9 @@ class AcaKeyVaultArgs:
     subscription_id: pulumi.Input[str]
     #: secrets to store, by Key Vault secret name; values must be Pulumi secrets
     secrets: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
-    #: identities that read secrets (granted Key Vault Secrets User on the vault)
-    readers: Sequence[Grantee] = field(default_factory=list)
+    #: who reads which secret: Key Vault Secrets User on that secret alone, never on the
+    #: vault (a reader of the model key must not read the API keys stored beside it)
+    readers: Mapping[str, Sequence[Grantee]] = field(default_factory=dict)
     #: keep deleted secrets recoverable this many days (7 is the minimum)
     soft_delete_retention_days: int = 7
 
@@ -69,6 +70,9 @@ class AcaKeyVault(pulumi.ComponentResource):
         self.name = vault.name
         self.vault_uri = vault.properties.apply(lambda p: p.vault_uri or "")
         self.secret_urls = {}
+        unknown = sorted(set(args.readers) - set(args.secrets))
+        if unknown:
+            raise ValueError(f"readers name secrets this vault does not hold: {unknown}")
         for secret_name, value in sorted(args.secrets.items()):
             secret = keyvault.Secret(
                 f"{name}-{secret_name}",
@@ -83,13 +87,14 @@ class AcaKeyVault(pulumi.ComponentResource):
                 "/secrets/",
                 secret.name,
             )
-        for grantee in args.readers:
-            grant_role(
-                f"{name}-{grantee.label}-secrets-user",
-                subscription_id=args.subscription_id,
-                role=KEY_VAULT_SECRETS_USER,
-                scope=vault.id,
-                grantee=grantee,
-                parent=self,
-            )
+            for grantee in args.readers.get(secret_name, ()):
+                grant_role(
+                    f"{name}-{grantee.label}-reads-{secret_name}",
+                    subscription_id=args.subscription_id,
+                    role=KEY_VAULT_SECRETS_USER,
+                    # the secret's ARM id: RBAC on one secret (Key Vault allows this scope)
+                    scope=pulumi.Output.concat(vault.id, "/secrets/", secret.name),
+                    grantee=grantee,
+                    parent=self,
+                )
         self.register_outputs({"id": self.id, "name": self.name, "vaultUri": self.vault_uri})
