@@ -303,6 +303,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
         "dapr-component-scopes-deployed",
         "k8s-app-published-without-auth",
         "k8s-workload-min-replicas",
+        "k8s-workload-one-autoscaler",
         "oci-stack-free-tier-caps",
         "oci-nlb-listener-ports",
         "karmada-propagation-min-regions",
