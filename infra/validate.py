@@ -1,6 +1,6 @@
 """Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
 the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`, other custom
-resources against `infra.crd_schemas`."""
+resources against `infra.crd_schemas` and `infra.crd_schemas_keda`."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ import jsonschema
 import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import yaml
 
-from infra.crd_schemas import SCHEMAS as CRD_SCHEMAS
+from infra.crd_schemas import SCHEMAS as _CRD_SCHEMAS
+from infra.crd_schemas_keda import SCHEMAS as KEDA_SCHEMAS
 from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
 
 DAPR_API = "dapr.io/v1alpha1"
+CRD_SCHEMAS = {**_CRD_SCHEMAS, **KEDA_SCHEMAS}
 
 
 def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:

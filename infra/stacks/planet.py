@@ -313,6 +313,8 @@ def federate(
             image=str(app.image),
             env=app_environment(config),
             model_api_key=config.model_api_key,
+            # with KEDA, each member's ScaledObject scales its copy: no HPA is propagated
+            autoscaling=config.autoscaling,
         ),
         namespace.name,
         template.components.configuration,
@@ -328,6 +330,7 @@ def federate(
             resources=propagated_resources(config),
             clusters=[region.name for region in active],
             replicas_by_cluster={r.name: config.region_app(r).min_replicas for r in active},
+            member_autoscaler=config.autoscaling.enabled and scales_out_anywhere(config),
             failover_toleration_seconds=config.planet.karmada.failover_toleration_seconds,
         ),
         opts=pulumi.ResourceOptions.merge(
@@ -336,13 +339,20 @@ def federate(
     )
 
 
+def scales_out_anywhere(config: PlanetStackConfig) -> bool:
+    """Whether any active region's app has room to scale (maxReplicas above minReplicas)."""
+    return any(
+        config.region_app(r).max_replicas > config.region_app(r).min_replicas
+        for r in config.active_regions
+    )
+
+
 def propagated_resources(config: PlanetStackConfig) -> list[tuple[str, str, str]]:
     """What the app is, in Karmada's API. The Secrets and ServiceAccount its pods mount or
     read follow the Deployment (`propagateDeps`); the app token Secret is named only by an
     annotation, so it is listed."""
     app = config.app.name
-    scaled = any(config.region_app(r).max_replicas > config.region_app(r).min_replicas
-                 for r in config.active_regions)  # fmt: skip
+    scaled = scales_out_anywhere(config)
     resources = [
         ("apps/v1", "Deployment", app),
         ("v1", "Service", app),
@@ -350,7 +360,8 @@ def propagated_resources(config: PlanetStackConfig) -> list[tuple[str, str, str]
         ("v1", "Secret", f"{app}-app-token"),
         ("policy/v1", "PodDisruptionBudget", app),
     ]
-    if scaled:
+    # KEDA's ScaledObject is made in each member, where KEDA runs, not propagated
+    if scaled and not config.autoscaling.enabled:
         resources.append(("autoscaling/v2", "HorizontalPodAutoscaler", app))
     return resources
 

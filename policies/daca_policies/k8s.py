@@ -264,6 +264,10 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
         value = as_number(get(resource.props, "spec", "minReplicas"))
         current = 1.0 if value is None else value  # the API's default
         field = "spec.minReplicas"
+    elif resource.type == SCALED_OBJECT:
+        value = as_number(get(resource.props, "spec", "minReplicaCount"))
+        current = 0.0 if value is None else value  # KEDA's default: scale to zero
+        field = "spec.minReplicaCount"
     else:
         spec = resource.props.get("spec")
         if is_unknown(spec) or (isinstance(spec, Mapping) and is_unknown(spec.get("replicas"))):
@@ -281,23 +285,65 @@ def validate_min_replicas(resource: Resource, config: Config) -> list[str]:
 
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 HPA = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+#: KEDA's ScaledObject: KEDA makes an HPA of its own for its target
+SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+AUTOSCALERS = (HPA, SCALED_OBJECT)
+
+
+def _scale_target(resource: Resource) -> tuple[Any, str | None] | None:
+    """(namespace, Deployment name) an autoscaler scales; None when it is not known yet (at
+    preview); ("", None) when it scales something other than a Deployment. (A stack may
+    hold several clusters: `validate_one_autoscaler` keys by provider too.)"""
+    target = get(resource.props, "spec", "scaleTargetRef")
+    name = get(target, "name") if isinstance(target, Mapping) else target
+    if is_unknown(target) or is_unknown(name):
+        return None
+    # a ScaledObject's target kind defaults to Deployment; an HPA's is required
+    default_kind = "Deployment" if resource.type == SCALED_OBJECT else None
+    kind = get(target, "kind") if isinstance(target, Mapping) else None
+    if (kind or default_kind) != "Deployment" or _text(name) is None:
+        return ("", None)
+    return (_namespace(resource), _text(name))
 
 
 def _autoscaled(resources: Sequence[Resource]) -> tuple[set[tuple[Any, Any]], set[Any]]:
-    """(namespace, name) of the Deployments an HPA scales; and the namespaces where an
-    HPA's target is not known yet (at preview), where any Deployment may be one."""
+    """(namespace, name) of the Deployments an HPA or ScaledObject scales; and the
+    namespaces where an autoscaler's target is not known yet (at preview), where any
+    Deployment may be one."""
     known: set[tuple[Any, Any]] = set()
     unknown: set[Any] = set()
     for r in resources:
-        if r.type != HPA:
+        if r.type not in AUTOSCALERS:
             continue
-        target = get(r.props, "spec", "scaleTargetRef")
-        name = get(target, "name") if isinstance(target, Mapping) else target
-        if is_unknown(target) or is_unknown(name):
+        target = _scale_target(r)
+        if target is None:
             unknown.add(_namespace(r))
-        elif get(target, "kind") == "Deployment" and _text(name) is not None:
-            known.add((_namespace(r), name))
+        elif target[1] is not None:
+            known.add(target)
     return known, unknown
+
+
+def validate_one_autoscaler(
+    resources: Sequence[Resource], config: Config
+) -> list[tuple[Resource | None, str]]:
+    """At most one autoscaler per Deployment: a ScaledObject's own HPA and another HPA (or
+    two of either) on one Deployment each set its replica count, and undo each other."""
+    by_target: dict[tuple[str, Any, Any], list[Resource]] = {}
+    for r in resources:
+        if r.type in AUTOSCALERS and (target := _scale_target(r)) and target[1] is not None:
+            # one Deployment per cluster: planet's regions each have their own
+            by_target.setdefault((r.provider, *target), []).append(r)
+    out: list[tuple[Resource | None, str]] = []
+    for (_, namespace, name), scalers in by_target.items():
+        if len(scalers) < 2:
+            continue
+        names = ", ".join(f"{r.type.rsplit(':', 1)[-1]} {r.name}" for r in scalers)
+        where = f"{namespace}/{name}" if namespace else str(name)
+        out.extend(
+            (r, f"Deployment {where} has {len(scalers)} autoscalers ({names}); they fight")
+            for r in scalers[1:]
+        )
+    return out
 
 
 def validate_min_replicas_stack(
@@ -309,7 +355,7 @@ def validate_min_replicas_stack(
     scaled, undecided = _autoscaled(resources)
     out: list[tuple[Resource | None, str]] = []
     for r in resources:
-        if r.type not in (DEPLOYMENT, HPA):
+        if r.type not in (DEPLOYMENT, *AUTOSCALERS):
             continue
         if r.type == DEPLOYMENT and get(r.props, "spec", "replicas") is None:
             name = _text(get(r.props, "metadata", "name"))
@@ -629,7 +675,8 @@ POLICIES: list[PolicySpec] = [
         description="Deployments and autoscalers must keep the stack's minimum replica count.",
         severity="low",
         enforcement="advisory",
-        remediation="Raise spec.replicas (or the HPA's minReplicas) to the configured minimum.",
+        remediation="Raise spec.replicas (or the HPA's minReplicas, the ScaledObject's "
+        "minReplicaCount) to the configured minimum.",
         config_schema={
             "minReplicas": {
                 "type": "integer",
@@ -639,6 +686,17 @@ POLICIES: list[PolicySpec] = [
             }
         },
         validate_stack=validate_min_replicas_stack,
+    ),
+    PolicySpec(
+        name="k8s-workload-one-autoscaler",
+        description="A Deployment must have at most one autoscaler: a KEDA ScaledObject "
+        "(which makes its own HPA) and an HPA on the same Deployment fight over its replicas.",
+        severity="high",
+        enforcement="mandatory",
+        remediation="Keep the ScaledObject and delete the HPA (KEDA makes its own; add CPU as "
+        "a ScaledObject trigger), or drop the ScaledObject.",
+        resource_types=AUTOSCALERS,
+        validate_stack=validate_one_autoscaler,
     ),
     PolicySpec(
         name="k8s-app-published-without-auth",

@@ -71,6 +71,7 @@ def _stack_validation(spec: PolicySpec) -> Any:
                 plain(r.props),
                 r.urn,
                 {k: tuple(d.urn for d in deps) for k, deps in r.property_dependencies.items()},
+                r.provider.urn if r.provider is not None else "",
             )
             for r in args.resources
         ]

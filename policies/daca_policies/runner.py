@@ -139,6 +139,17 @@ def _struct(inputs: Mapping[str, Any]) -> struct_pb2.Struct:
     return struct
 
 
+def _provider(resource: Mapping[str, Any], providers: Mapping[str, Mapping[str, Any]]) -> Any:
+    """The provider a resource is created with (its `provider`: the provider's name), as the
+    engine hands it to a stack policy; None when it names none known."""
+    given = providers.get(str(resource.get("provider") or ""))
+    if given is None:
+        return None
+    return proto.AnalyzerProviderResource(
+        type=given["type"], urn=given["urn"], name=given["name"], properties=_struct({})
+    )
+
+
 def _property_dependencies(
     resource: Mapping[str, Any], urn_by_name: Mapping[str, str]
 ) -> dict[str, Any]:
@@ -198,6 +209,9 @@ def evaluate(
     for r in resources:
         urn_by_name.setdefault(r["name"], r["urn"])
     by_urn = {r["urn"]: r for r in resources}
+    providers = {
+        r["name"]: r for r in resources if str(r.get("type", "")).startswith("pulumi:providers:")
+    }
     descriptions = {p.name: p.description for p in POLICIES}
     violations: list[dict[str, Any]] = []
     not_applicable: list[dict[str, Any]] = []
@@ -247,6 +261,7 @@ def evaluate(
                 options=options,
                 parent=parent_urn,
                 propertyDependencies=_property_dependencies(r, urn_by_name),
+                provider=_provider(r, providers),
             )
         )
     collect(servicer.AnalyzeStack(stack_request, None), None)

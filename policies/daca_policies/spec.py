@@ -49,6 +49,7 @@ class Resource:
     ``dependencies`` maps a property to the URNs of the resources its value came from
     (the engine's property dependencies); stack policies use it to resolve references
     such as a listener's ``networkLoadBalancerId`` even while ids are unknown at preview.
+    ``provider`` tells objects of one cluster from another's (planet's regions).
     """
 
     type: str
@@ -56,6 +57,9 @@ class Resource:
     props: Mapping[str, Any]
     urn: str = ""
     dependencies: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: the URN of the provider it is created with (which cluster, for Kubernetes objects);
+    #: empty when not known
+    provider: str = ""
 
 
 ResourceValidator = Callable[[Resource, Config], list[str]]

@@ -68,15 +68,17 @@ def test_every_kubernetes_object_goes_through_its_own_regions_provider(
 
 
 def test_each_region_runs_the_app_with_its_overrides(planet: SynthResult) -> None:
-    hpas = {
+    # the shipped file scales with KEDA: each region's ScaledObject has its bounds
+    scalers = {
         r["name"]: r["inputs"]["spec"]
-        for r in of_type(planet.resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler")
+        for r in of_type(planet.resources, "kubernetes:keda.sh/v1alpha1:ScaledObject")
     }
-    # defaults (2..4), us-east's override (max 6), eu-oci fixed at 2 (no HPA)
-    assert hpas["eu-west-agent-hpa"]["minReplicas"] == 2
-    assert hpas["eu-west-agent-hpa"]["maxReplicas"] == 4
-    assert hpas["us-east-agent-hpa"]["maxReplicas"] == 6
-    assert "eu-oci-agent-hpa" not in hpas
+    # defaults (2..4), us-east's override (max 6), eu-oci fixed at 2 (nothing to scale)
+    assert scalers["eu-west-agent-autoscaling-scaledobject"]["minReplicaCount"] == 2
+    assert scalers["eu-west-agent-autoscaling-scaledobject"]["maxReplicaCount"] == 4
+    assert scalers["us-east-agent-autoscaling-scaledobject"]["maxReplicaCount"] == 6
+    assert "eu-oci-agent-autoscaling-scaledobject" not in scalers
+    assert of_type(planet.resources, "kubernetes:autoscaling/v2:HorizontalPodAutoscaler") == []
     deployments = {r["name"]: r for r in of_type(planet.resources, DEPLOYMENT)}
     assert deployments["eu-oci-agent-deployment"]["inputs"]["spec"]["replicas"] == 2
 

@@ -531,6 +531,61 @@ def k(
     ]
 
 
+def scaled_object(
+    min_replicas: float | None = 1.0, kind: str | None = "Deployment", namespace: str = "daca"
+) -> Resource:
+    """A KEDA ScaledObject scaling the Deployment `agent` on request rate."""
+    target: dict[str, Any] = {"apiVersion": "apps/v1", "name": "agent"}
+    if kind is not None:
+        target["kind"] = kind
+    spec: dict[str, Any] = {
+        "scaleTargetRef": target,
+        "maxReplicaCount": 4.0,
+        "triggers": [
+            {
+                "type": "prometheus",
+                "metadata": {
+                    "serverAddress": "http://kps-prometheus.monitoring.svc:9090",
+                    "query": "sum(rate(daca_http_requests_total[2m]))",
+                    "threshold": "5",
+                },
+            }
+        ],
+    }
+    if min_replicas is not None:
+        spec["minReplicaCount"] = min_replicas
+    return resource(
+        "kubernetes:keda.sh/v1alpha1:ScaledObject",
+        {"metadata": {"name": "agent", "namespace": namespace}, "spec": spec},
+        name="agent-scaledobject",
+    )
+
+
+def in_cluster(r: Resource, cluster: str) -> Resource:
+    """`r` created with the provider of cluster `cluster` (a planet region)."""
+    return Resource(r.type, f"{cluster}-{r.name}", r.props, r.urn, r.dependencies, cluster)
+
+
+def hpa_of(deployment: str) -> Resource:
+    """A CPU HPA on the Deployment `deployment` in namespace daca."""
+    return resource(
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        {
+            "metadata": {"name": deployment, "namespace": "daca"},
+            "spec": {
+                "minReplicas": 1.0,
+                "maxReplicas": 4.0,
+                "scaleTargetRef": {
+                    "apiVersion": "apps/v1",
+                    "kind": "Deployment",
+                    "name": deployment,
+                },
+            },
+        },
+        name=f"{deployment}-hpa",
+    )
+
+
 def d(mutate: Callable[[dict[str, Any]], None] | None = None) -> Resource:
     return deployment(mutate=mutate)
 
@@ -818,6 +873,63 @@ CASES: list[Case] = [
         ),
         "fail",
         {"minReplicas": 2},
+    ),
+    Case(
+        "k8s-workload-min-replicas",
+        "replicas-left-to-its-scaledobject",
+        (d(_set(["spec", "replicas"], _DELETE)), scaled_object(min_replicas=2.0)),
+        "pass",
+        {"minReplicas": 2},
+    ),
+    Case(
+        "k8s-workload-min-replicas",
+        "scaledobject-scales-to-zero-by-default",
+        (d(_set(["spec", "replicas"], _DELETE)), scaled_object(min_replicas=None)),
+        "fail",
+        {"minReplicas": 1},
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "compliant",
+        (d(_set(["spec", "replicas"], _DELETE)), scaled_object()),
+        "pass",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "violating",
+        (d(_set(["spec", "replicas"], _DELETE)), scaled_object(), hpa_of("agent")),
+        "fail",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "missing",
+        # a ScaledObject without scaleTargetRef.kind scales a Deployment (KEDA's default)
+        (scaled_object(kind=None), hpa_of("agent")),
+        "fail",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "other-deployment",
+        (scaled_object(), hpa_of("worker")),
+        "pass",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "same-deployment-in-two-clusters",
+        (in_cluster(scaled_object(), "eu"), in_cluster(scaled_object(), "us")),
+        "pass",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "two-in-one-cluster",
+        (in_cluster(scaled_object(), "eu"), in_cluster(hpa_of("agent"), "eu")),
+        "fail",
+    ),
+    Case(
+        "k8s-workload-one-autoscaler",
+        "other-namespace",
+        (scaled_object(namespace="staging"), hpa_of("agent")),
+        "pass",
     ),
     Case("k8s-app-published-without-auth", "compliant", (d(), app_service()), "pass"),
     Case(

@@ -155,6 +155,40 @@ def test_listener_resolves_its_nlb_through_property_dependencies(tmp_path: Path)
     }
 
 
+def test_two_autoscalers_are_told_apart_by_their_clusters_provider(tmp_path: Path) -> None:
+    """Through the real pack: the same Deployment in two regions (two providers) may each
+    have a ScaledObject; an HPA beside one of them in its own cluster is caught."""
+
+    def provider(name: str) -> dict[str, Any]:
+        return {**k8s("pulumi:providers:kubernetes", name, {}), "custom": True}
+
+    def scaler(type_: str, name: str, region: str) -> dict[str, Any]:
+        target = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "daca-agent"}
+        spec = {"scaleTargetRef": target, "minReplicas": 2, "maxReplicas": 4}
+        if type_.endswith("ScaledObject"):
+            spec = {"scaleTargetRef": target, "minReplicaCount": 2, "maxReplicaCount": 4}
+        inputs = {"metadata": {"name": "daca-agent", "namespace": "daca"}, "spec": spec}
+        return {**k8s(type_, name, inputs), "provider": region}
+
+    so = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+    hpa = "kubernetes:autoscaling/v2:HorizontalPodAutoscaler"
+    resources = [
+        provider("eu"),
+        provider("us"),
+        scaler(so, "eu-agent-scaledobject", "eu"),
+        scaler(so, "us-agent-scaledobject", "us"),
+    ]
+
+    def findings(items: list[dict[str, Any]]) -> list[Any]:
+        report = evaluate_policies(write(tmp_path, items), None, "planet")
+        return [v for v in report.violations if v.policy == "k8s-workload-one-autoscaler"]
+
+    assert findings(resources) == []
+    (finding,) = findings([*resources, scaler(hpa, "us-agent-hpa", "us")])
+    assert finding.resource == "us-agent-hpa"
+    assert "daca/daca-agent has 2 autoscalers" in finding.message
+
+
 def test_stack_policy_reports_the_offending_resource(tmp_path: Path) -> None:
     data = json.loads((FIXTURES / "clean-prototype.json").read_text())
     for r in data:
@@ -269,6 +303,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
         "dapr-component-scopes-deployed",
         "k8s-app-published-without-auth",
         "k8s-workload-min-replicas",
+        "k8s-workload-one-autoscaler",
         "oci-stack-free-tier-caps",
         "oci-nlb-listener-ports",
         "karmada-propagation-min-regions",

@@ -58,6 +58,9 @@ class AgentWorkloadArgs:
     max_replicas: int = 1
     #: the HPA's CPU target, percent of the request
     target_cpu_utilization: int = 70
+    #: who scales between the bounds: our CPU HPA, or KEDA (`daca:autoscaling`), whose
+    #: ScaledObject makes an HPA of its own: then this component makes none
+    autoscaler: Literal["hpa", "keda"] = "hpa"
     #: plain environment for the app (names of components, topic, model)
     env: Mapping[str, str] = field(default_factory=dict)
     #: the LLM API key (secret config); None runs the app's offline model
@@ -272,7 +275,7 @@ def autoscaler_spec(args: AgentWorkloadArgs, deployment: pulumi.Input[str]) -> d
 
 class AgentWorkload(pulumi.ComponentResource):
     """ServiceAccount, Deployment, Service, NetworkPolicy, the Secrets of Dapr's app token
-    and of the API keys, and PDB/HPA when scaled out."""
+    and of the API keys, and PDB/HPA when scaled out (no HPA when KEDA scales the app)."""
 
     service_name: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
@@ -325,7 +328,7 @@ class AgentWorkload(pulumi.ComponentResource):
                 },
                 opts=child,
             )
-        if args.max_replicas > args.min_replicas:
+        if args.max_replicas > args.min_replicas and args.autoscaler == "hpa":
             k8s.autoscaling.v2.HorizontalPodAutoscaler(
                 f"{name}-hpa",
                 metadata=_meta(args),

@@ -58,6 +58,9 @@ class KarmadaAppPoliciesArgs:
     #: what Karmada does when an object already exists in a member: `Abort` (default) or
     #: `Overwrite` (take over what the `pulumi` fan-out mode left there)
     conflict_resolution: Literal["Abort", "Overwrite"] = "Abort"
+    #: each member scales its copy itself (KEDA's ScaledObject there), so Karmada must
+    #: keep the member's replica count, as with a propagated HPA
+    member_autoscaler: bool = False
 
     def __post_init__(self) -> None:
         if not self.clusters:
@@ -140,7 +143,7 @@ def _workload_overriders(args: KarmadaAppPoliciesArgs, cluster: str) -> dict[str
     ]
     if plaintext:
         overriders["plaintext"] = plaintext
-    if _of_kind(args.selected, AUTOSCALER):
+    if _of_kind(args.selected, AUTOSCALER) or args.member_autoscaler:
         # the member's HPA owns the count after the first sync; without the label Karmada
         # would reset it to the template's on every sync
         overriders["labelsOverrider"] = [

@@ -34,12 +34,17 @@ from infra.components.kubernetes.cert_manager import CertManager, CertManagerArg
 from infra.components.kubernetes.conventions import selector_labels
 from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
 from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
+from infra.components.kubernetes.event_autoscaling import (
+    EventAutoscaling,
+    install_event_autoscaling,
+)
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
 from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
     RegistryPullSecretArgs,
 )
+from infra.components.kubernetes.scaled_object import KafkaLagSource
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.config import RedisConfig
 from infra.config.autoscaling import AutoscalingConfig
@@ -113,6 +118,8 @@ class KubernetesPlatformArgs:
     llm: LlmConfig = field(default_factory=LlmConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
+    #: where KEDA's kafka trigger reads consumer lag; None: by the shared Kafka conventions
+    kafka_lag_source: KafkaLagSource | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,8 @@ class KubernetesPlatform:
     api_keys: ApiKeys
     #: the public HTTPS entry, where the stage has one
     ingress: AppIngress | None = None
+    #: KEDA and the app's ScaledObject, with `daca:autoscaling` on
+    autoscaling: EventAutoscaling | None = None
 
 
 def _named(prefix: str, name: str) -> str:
@@ -236,6 +245,16 @@ def install_platform(
             after(dapr, components, redis),
         )
     ready: list[pulumi.Resource] = [workload] if workload else list(args.workload_ready)
+    # KEDA and the app's ScaledObject (in every member too when Karmada propagates the
+    # app: KEDA scales the pods of the cluster it runs in)
+    autoscaling = install_event_autoscaling(
+        (_named(args.prefix, "keda"), _named(args.prefix, "agent-autoscaling")),
+        args.autoscaling,
+        app,
+        args.kafka_lag_source,
+        [namespace, *ready],
+        on_cluster,
+    )
     ingress = _public_ingress(args, namespace, ready, on_cluster)
     return KubernetesPlatform(
         dapr=dapr,
@@ -245,6 +264,7 @@ def install_platform(
         workload=workload,
         api_keys=api_keys,
         ingress=ingress,
+        autoscaling=autoscaling,
     )
 
 
@@ -272,6 +292,7 @@ def agent_workload(
             min_replicas=app.min_replicas,
             max_replicas=app.max_replicas,
             target_cpu_utilization=app.target_cpu_utilization,
+            autoscaler="keda" if args.autoscaling.enabled else "hpa",
             env=args.env,
             model_api_key=(
                 pulumi.Output.secret(args.model_api_key) if args.model_api_key else None
