@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from infra.config.base import (
     NAMESPACE,
@@ -22,6 +22,7 @@ from infra.config.base import (
     Quantity,
     ResourcesConfig,
     _Section,
+    parse_image,
 )
 
 if TYPE_CHECKING:
@@ -40,6 +41,18 @@ VLLM_ROUTER_PORT = 80
 # IQ4_XS, ...): what the file name must carry so the config says what is downloaded.
 _QUANTIZATION = re.compile(r"^(F32|F16|BF16|Q[2-8](_[01K])?(_[SML])?|IQ[1-4]_(XXS|XS|S|M|NL))$")
 _HF_REPO = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+
+
+def _llamacpp_image(value: str) -> str:
+    _, tag, digest = parse_image(value)
+    # ggml-org publishes `server` and `server-<variant>` as moving tags next to each build's
+    # `server-b<N>`: only a build number (or a digest) pins the server
+    if digest is None and not re.match(r"^server(-[a-z0-9]+)*-b[0-9]+$", tag or ""):
+        raise ValueError(
+            f"the tag {tag!r} moves with every llama.cpp build; pin a build "
+            "(e.g. server-b9859) or a digest"
+        )
+    return value
 
 
 def _model_url(value: str) -> str:
@@ -87,7 +100,7 @@ class LlamaCppConfig(_Section):
 
     #: the official server image, multi-arch (amd64, arm64): tag server-b9859, its index
     #: digest as recorded with tools/server vendored at that tag (see docs/services.md)
-    image: PinnedImage = (
+    image: Annotated[PinnedImage, AfterValidator(_llamacpp_image)] = (
         "ghcr.io/ggml-org/llama.cpp:server-b9859"
         "@sha256:f415de2e2c3e61b3dfab40d7fd26136c13d342c1ae4b3ffa8657fcc6a2f43d60"
     )
