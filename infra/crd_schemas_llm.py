@@ -54,6 +54,7 @@ _MODEL_SPEC = _strict(
         "podLabels": _STRING_MAP,
         "env": {"type": "array", "items": _ENV},
         "tolerations": {"type": "array", "items": _TOLERATION},
+        "nodeSelectorTerms": {"type": "array"},
         "vllmConfig": _strict(
             {
                 "maxModelLen": {"type": "integer"},

@@ -36,6 +36,9 @@ LLAMACPP_SERVICE = "llama-server"
 #: the production-stack chart's router Service (`<release>-router-service`, port 80)
 VLLM_RELEASE = "vllm"
 VLLM_ROUTER_PORT = 80
+#: what GPU nodes carry: a taint that keeps other pods off, a label GPU pods select
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_NODE_LABEL = ("daca.dev/gpu", "nvidia")
 
 # GGUF quantisation names as llama.cpp's `llama-quantize` writes them (F16, Q8_0, Q4_K_M,
 # IQ4_XS, ...): what the file name must carry so the config says what is downloaded.
@@ -200,9 +203,12 @@ class LlmConfig(_Section):
                 "to download onto the model volume"
             )
         if self.engine == "vllm" and not stack.gpu_nodes:
+            # planet names its regions without GPU nodes; the other stages have none at all
+            where: list[str] = getattr(stack, "regions_without_gpu_nodes", list)()
+            missing = f"no GPU node pool at {', '.join(where)}" if where else "none"
             raise ConfigError(
-                f"{key}.engine: 'vllm' needs GPU nodes, and this stage's clusters have none "
-                f"(stage {stack.stage!r}); use 'llamacpp' (CPU) or add a GPU node pool"
+                f"{key}.engine: 'vllm' needs GPU nodes, and the clusters of stage "
+                f"{stack.stage!r} have {missing}; use 'llamacpp' (CPU) or add GPU nodes"
             )
         if self.namespace == stack.app.namespace:
             raise ConfigError(

@@ -413,3 +413,76 @@ def test_the_vllm_schema_catches_a_misspelled_key() -> None:
     with pytest.raises(jsonschema.ValidationError, match="requestGpu"):
         jsonschema.validate(values, VLLM_STACK_VALUES)
     json.dumps(values)  # what Helm receives is plain JSON
+
+
+def _planet_with_gpus(drop_oci: bool = True) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.planet.yaml").read_text())["config"]
+    regions = config["daca:planet"]["regions"]
+    if drop_oci:
+        config["daca:planet"]["regions"] = regions = [
+            r for r in regions if r["cluster"]["kind"] == "aks"
+        ]
+    for region in regions:
+        if region["cluster"]["kind"] == "aks":
+            region["cluster"]["gpuPool"] = {"vmSize": "Standard_NC4as_T4_v3", "nodeCount": 1}
+    config["daca:llm"] = {"engine": "vllm", "storage": "30Gi"}
+    return config
+
+
+def test_vllm_on_planet_needs_gpu_nodes_in_every_region(tmp_path: Path) -> None:
+    file = tmp_path / "Pulumi.gpu.yaml"
+    file.write_text(yaml.safe_dump({"config": _planet_with_gpus(drop_oci=False)}))
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    message = str(caught.value)
+    assert "daca:llm.engine" in message
+    assert "daca:planet.regions[eu-oci].cluster.gpuPool" in message
+    assert "eu-west" not in message
+
+
+def test_vllm_on_planet_gets_gpu_pools_the_device_plugin_and_the_chart(tmp_path: Path) -> None:
+    file = tmp_path / "Pulumi.gpu.yaml"
+    file.write_text(yaml.safe_dump({"config": _planet_with_gpus()}))
+    result = synthesize("planet", config_file=file, out_dir=tmp_path / "out")
+    pools = of_type(result.resources, "azure-native:containerservice:AgentPool")
+    assert {p["name"] for p in pools} == {"eu-west-aks-gpu-pool", "us-east-aks-gpu-pool"}
+    for pool in pools:
+        assert pool["inputs"]["vmSize"] == "Standard_NC4as_T4_v3"
+        assert pool["inputs"]["nodeTaints"] == ["nvidia.com/gpu=present:NoSchedule"]
+        assert pool["inputs"]["mode"] == "User"
+    releases = {r["name"]: r for r in of_type(result.resources, "kubernetes:helm.sh/v3:Release")}
+    chart = releases["eu-west-llm-release"]
+    assert (chart["inputs"]["chart"], chart["inputs"]["version"]) == ("vllm-stack", "0.1.12")
+    assert "eu-west-llm-nvidia-device-plugin" in chart["dependsOn"]
+    jsonschema.validate(chart["inputs"]["values"], VLLM_STACK_VALUES)
+    (model,) = chart["inputs"]["values"]["servingEngineSpec"]["modelSpec"]
+    pool_label = pools[0]["inputs"]["nodeLabels"]
+    term = model["nodeSelectorTerms"][0]["matchExpressions"][0]
+    assert pool_label == {term["key"]: term["values"][0]}
+    agent = one(result.resources, DEPLOYMENT, "eu-west-agent-deployment")
+    assert "eu-west-llm-release" in agent["dependsOn"]
+    assert _env(agent)["DACA_MODEL_BASE_URL"] == (
+        "http://vllm-router-service.llm.svc.cluster.local:80/v1"
+    )
+    assert _env(agent)["DACA_MODEL_NAME"] == "Qwen/Qwen2.5-1.5B-Instruct"
+
+
+@pytest.mark.parametrize(
+    ("pool", "fragment"),
+    [
+        ({"vmSize": "Standard_D2s_v5"}, "gpuPool.vmSize"),
+        ({"nodeCount": 0}, "gpuPool.nodeCount"),
+        ({"gpus": 1}, "gpuPool.gpus; allowed here: nodeCount, vmSize"),
+    ],
+)
+def test_a_bad_gpu_pool_is_one_line_naming_the_key(
+    pool: dict[str, Any], fragment: str, tmp_path: Path
+) -> None:
+    config = _planet_with_gpus()
+    config["daca:planet"]["regions"][0]["cluster"]["gpuPool"] = pool
+    file = tmp_path / "Pulumi.gpu.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    assert f"daca:planet.regions[0].cluster.{fragment}" in str(caught.value)
+    assert "\n" not in str(caught.value)

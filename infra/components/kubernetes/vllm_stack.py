@@ -16,7 +16,7 @@ import pulumi
 
 from infra.components.kubernetes.helm import PinnedChart, pinned_release
 from infra.components.options import child_options
-from infra.config.llm import VLLM_RELEASE, LlmConfig
+from infra.config.llm import GPU_NODE_LABEL, GPU_TAINT_KEY, VLLM_RELEASE, LlmConfig
 
 VLLM_STACK_CHART = PinnedChart(
     release=VLLM_RELEASE,
@@ -27,11 +27,46 @@ VLLM_STACK_CHART = PinnedChart(
     # engines download the model before they are ready
     timeout=1800,
 )
+#: NVIDIA's device plugin, which advertises `nvidia.com/gpu` on the GPU nodes (AKS installs
+#: only the driver). Read at tag v0.20.0 of NVIDIA/k8s-device-plugin
+#: (deployments/helm/nvidia-device-plugin): its default affinity wants a label from
+#: node-feature-discovery, which we do not run, so it selects our GPU pool's label instead
+#: (a list, so Helm replaces the default rather than merging into it); its default
+#: tolerations already include `nvidia.com/gpu`; the image tag follows the chart.
+NVIDIA_DEVICE_PLUGIN_CHART = PinnedChart(
+    release="nvidia-device-plugin",
+    repo="https://nvidia.github.io/k8s-device-plugin",
+    version="0.20.0",
+    namespace="nvidia-device-plugin",
+    values={
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {
+                                    "key": GPU_NODE_LABEL[0],
+                                    "operator": "In",
+                                    "values": [GPU_NODE_LABEL[1]],
+                                }
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "resources": {
+            "requests": {"cpu": "10m", "memory": "32Mi"},
+            "limits": {"memory": "128Mi"},
+        },
+    },
+)
 #: the router image the chart's release workflow publishes with chart 0.1.12
 #: (.github/workflows/helm-release.yml: lmcache/lmstack-router:v<chart version>)
 ROUTER_IMAGE = ("lmcache/lmstack-router", "v0.1.12")
 #: the taint GPU node pools carry, so only pods that tolerate it land there
-GPU_TAINT = {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
+GPU_TAINT = {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": "NoSchedule"}
 VLLM_UID = 10802
 #: the label the model pods carry, for the policy pack
 LLM_SERVER_LABEL = "daca.dev/llm-server"
@@ -65,6 +100,13 @@ def vllm_values(config: LlmConfig) -> dict[str, Any]:
         # the PVC is /data (HF_HOME); caches under HOME must be writable for a non-root user
         "env": [{"name": "HOME", "value": "/data"}],
         "tolerations": [GPU_TAINT],
+        "nodeSelectorTerms": [
+            {
+                "matchExpressions": [
+                    {"key": GPU_NODE_LABEL[0], "operator": "In", "values": [GPU_NODE_LABEL[1]]}
+                ]
+            }
+        ],
         "vllmConfig": {
             "maxModelLen": v.max_model_len,
             "gpuMemoryUtilization": v.gpu_memory_utilization,
@@ -103,7 +145,8 @@ def vllm_values(config: LlmConfig) -> dict[str, Any]:
 
 
 class VllmStack(pulumi.ComponentResource):
-    """The production-stack release, reached at :attr:`base_url`."""
+    """NVIDIA's device plugin, then the production-stack release, reached at
+    :attr:`base_url`."""
 
     base_url: pulumi.Output[str]
     #: the Helm release (atomic: done when its pods are ready): what the app waits for
@@ -120,6 +163,12 @@ class VllmStack(pulumi.ComponentResource):
                 "values": vllm_values(args.config),
             }
         )
-        self.ready = pinned_release(f"{name}-release", chart, child_options(self, opts))
+        device_plugin = pinned_release(
+            f"{name}-nvidia-device-plugin", NVIDIA_DEVICE_PLUGIN_CHART, child_options(self, opts)
+        )
+        # the engines stay Pending until the plugin advertises the GPUs
+        self.ready = pinned_release(
+            f"{name}-release", chart, child_options(self, opts, depends_on=[device_plugin])
+        )
         self.base_url = pulumi.Output.from_input(args.config.base_url)
         self.register_outputs({"baseUrl": self.base_url})
