@@ -266,3 +266,10 @@ class PlanetStackConfig(KubernetesStackConfig):
                 )
             if isinstance(cluster, OciClusterConfig):
                 cluster.check_free_tier(f"{NAMESPACE}:planet.regions[{region.name}].cluster")
+            if self.llm.enabled and app.model.base_url is not None:
+                raise ConfigError(
+                    f"{NAMESPACE}:planet.regions[{region.name}].overrides.model.baseUrl "
+                    f"({app.model.base_url!r}) is set, but {NAMESPACE}:llm.engine "
+                    f"{self.llm.engine!r} points every region's app at its in-cluster "
+                    "server; remove one of them"
+                )

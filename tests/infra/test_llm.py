@@ -486,3 +486,15 @@ def test_a_bad_gpu_pool_is_one_line_naming_the_key(
         load_stack_config(file)
     assert f"daca:planet.regions[0].cluster.{fragment}" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_region_model_endpoint_next_to_the_server_is_refused(tmp_path: Path) -> None:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.planet.yaml").read_text())["config"]
+    config["daca:planet"]["regions"][0].setdefault("overrides", {})["model"] = {
+        "provider": "openai-compatible",
+        "baseUrl": "http://llm.eu-west.internal:8080/v1",
+    }
+    file = tmp_path / "Pulumi.region-model.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    with pytest.raises(ConfigError, match=r"regions\[eu-west\]\.overrides\.model\.baseUrl"):
+        load_stack_config(file)
