@@ -116,6 +116,15 @@ class Settings(BaseSettings):
         default=None,
         description="Field inside that secret; default: the secret's name.",
     )
+    model_check_ttl_seconds: Annotated[float, Field(ge=0)] = Field(
+        default=5.0,
+        description="How long /readyz reuses its last model reachability answer (not for "
+        "the offline model).",
+    )
+    model_check_timeout_seconds: Annotated[float, Field(gt=0, le=30)] = Field(
+        default=2.0,
+        description="Deadline of one model reachability check (GET <base URL>/models).",
+    )
     tracing: bool = Field(
         default=False,
         description="Export Agents SDK traces to OpenAI (only with the `openai` provider).",

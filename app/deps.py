@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from app.agents.providers import ModelReachability
 from app.auth.gate import PRINCIPAL_SCOPE_KEY, SIDECAR_SCOPE_KEY
 from app.auth.principal import Principal
 from app.config import Settings
@@ -51,6 +52,12 @@ def get_backend(request: Request) -> Backend:
     """The state/event backend built at startup."""
     backend: Backend = request.app.state.backend
     return backend
+
+
+def get_model_reachability(request: Request) -> ModelReachability | None:
+    """The cached model check; None when the provider is not an openai-compatible endpoint."""
+    reachability: ModelReachability | None = request.app.state.model_reachability
+    return reachability
 
 
 def get_settings(request: Request) -> Settings:
@@ -101,6 +108,7 @@ ModerationDep = Annotated[ModerationService, Depends(get_moderation)]
 SweeperDep = Annotated[Sweeper, Depends(get_sweeper)]
 BackendDep = Annotated[Backend, Depends(get_backend)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+ModelReachabilityDep = Annotated[ModelReachability | None, Depends(get_model_reachability)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 ReviewerDep = Annotated[Principal, Depends(get_reviewer)]

@@ -12,7 +12,11 @@ from fastapi import Depends, FastAPI
 from prometheus_client import start_http_server
 
 from app.agents.assistant import build_assistant
-from app.agents.providers import build_model_probe, build_model_provider
+from app.agents.providers import (
+    build_model_probe,
+    build_model_provider,
+    build_model_reachability,
+)
 from app.auth.gate import (
     CREDENTIAL_SETTINGS,
     AccessGateMiddleware,
@@ -202,6 +206,7 @@ def create_app(
         await active.start()
         api_key = await _resolve_api_key(settings, active)
         provider = model_provider or build_model_provider(settings, api_key)
+        app.state.model_reachability = build_model_reachability(settings, api_key, metrics.model_up)
         run_config = RunConfig(
             model_provider=provider,
             tracing_disabled=not (
@@ -283,6 +288,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.model_reachability = None
     app.state.authenticator = authenticator
     install_error_handlers(app, settings.retry_after_seconds)
     for router in (sessions.router, reviews.router, moderations.router):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import httpx
 from agents import ModelProvider, OpenAIProvider
+from prometheus_client import Gauge
 
 from app.agents.offline_model import OfflineModelProvider
 from app.config import ModelProviderName, Settings
@@ -25,7 +28,9 @@ def build_model_provider(settings: Settings, api_key: str | None) -> ModelProvid
     )
 
 
-def build_model_probe(settings: Settings, api_key: str | None) -> Callable[[], Awaitable[bool]]:
+def build_model_probe(
+    settings: Settings, api_key: str | None, timeout: float = 5.0
+) -> Callable[[], Awaitable[bool]]:
     """How the monitor tells whether the model is reachable: the offline model always is;
     an endpoint is when its model list answers (costs no tokens)."""
     if settings.effective_provider is ModelProviderName.OFFLINE:
@@ -38,7 +43,7 @@ def build_model_probe(settings: Settings, api_key: str | None) -> Callable[[], A
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def endpoint() -> bool:
-        async with httpx.AsyncClient(timeout=5.0, headers=headers) as client:
+        async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
             try:
                 response = await client.get(f"{base}/models")
             except httpx.HTTPError:
@@ -46,3 +51,54 @@ def build_model_probe(settings: Settings, api_key: str | None) -> Callable[[], A
         return response.is_success
 
     return endpoint
+
+
+class ModelReachability:
+    """Whether the self-hosted model answers, for /readyz and the `daca_model_up` gauge.
+
+    The check is `GET <base URL>/models` (no tokens spent; llama.cpp's server answers 503
+    there while its model loads); an answer is reused for `ttl_seconds`, so frequent probes
+    never hammer the model server, and concurrent probes share one check.
+    """
+
+    def __init__(
+        self,
+        probe: Callable[[], Awaitable[bool]],
+        gauge: Gauge,
+        ttl_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._probe = probe
+        self._gauge = gauge
+        self._ttl = ttl_seconds
+        self._clock = clock
+        self._lock = asyncio.Lock()
+        self._up = False
+        self._checked_at: float | None = None
+
+    def _fresh(self) -> bool:
+        return self._checked_at is not None and self._clock() - self._checked_at < self._ttl
+
+    async def check(self) -> bool:
+        """True when the endpoint's model list answered within the last `ttl_seconds`."""
+        if self._fresh():
+            return self._up
+        async with self._lock:
+            if not self._fresh():
+                self._up = await self._probe()
+                self._checked_at = self._clock()
+                self._gauge.set(1 if self._up else 0)
+        return self._up
+
+
+def build_model_reachability(
+    settings: Settings, api_key: str | None, gauge: Gauge
+) -> ModelReachability | None:
+    """A cached check of the model endpoint (a self-hosted `openai-compatible` server, or
+    OpenAI's); None for the offline model, which is always there (the gauge says 1, so an
+    alert on `daca_model_up == 0` never fires for it)."""
+    if settings.effective_provider is ModelProviderName.OFFLINE:
+        gauge.set(1)
+        return None
+    probe = build_model_probe(settings, api_key, timeout=settings.model_check_timeout_seconds)
+    return ModelReachability(probe, gauge, settings.model_check_ttl_seconds)

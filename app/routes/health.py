@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from app.deps import BackendDep, MetricsDep, SettingsDep
+from app.deps import BackendDep, MetricsDep, ModelReachabilityDep, SettingsDep
 from app.errors import error_response
 from app.schemas import ErrorResponse
 from app.store import BackendUnavailableError
@@ -25,17 +25,40 @@ async def healthz() -> dict[str, str]:
 @router.get(
     "/readyz",
     response_model=None,
-    responses={503: {"model": ErrorResponse, "description": "Not ready; see Retry-After."}},
+    responses={
+        200: {
+            "description": "Ready. `model` (`reachable` or `unreachable`) is present when the "
+            "model is an endpoint (openai-compatible, e.g. the cluster's own LLM server, or "
+            "openai); the offline model has none.",
+            "content": {
+                "application/json": {
+                    "example": {"status": "ready", "backend": "dapr", "model": "unreachable"}
+                }
+            },
+        },
+        503: {"model": ErrorResponse, "description": "Not ready; see Retry-After."},
+    },
 )
-async def readyz(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
-    """Readiness: the Dapr sidecar and the state store answer (always, when embedded)."""
+async def readyz(
+    backend: BackendDep, settings: SettingsDep, model: ModelReachabilityDep
+) -> JSONResponse:
+    """Readiness: the Dapr sidecar and the state store answer (always, when embedded).
+
+    An unreachable model is reported (`"model": "unreachable"`, and the `daca_model_up`
+    gauge at 0) but does not make this 503: the model server is shared by every replica,
+    so failing readiness would take them all out of the Service at once, and sessions,
+    reviews and moderation decisions still work without it. The answer is cached for
+    DACA_MODEL_CHECK_TTL_SECONDS."""
     try:
         await backend.check_ready()
     except BackendUnavailableError as exc:
         return error_response(
             503, "not_ready", str(exc), {"Retry-After": str(settings.retry_after_seconds)}
         )
-    return JSONResponse({"status": "ready", "backend": backend.kind})
+    body = {"status": "ready", "backend": backend.kind}
+    if model is not None:
+        body["model"] = "reachable" if await model.check() else "unreachable"
+    return JSONResponse(body)
 
 
 @metrics_router.get("/metrics", response_class=Response)

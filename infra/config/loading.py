@@ -57,31 +57,71 @@ def _lookup(data: Any, loc: tuple[int | str, ...]) -> Any:
     return data
 
 
+def _union_member(candidates: list[type[BaseModel]], tag: int | str) -> type[BaseModel] | None:
+    """The member of a tagged union (`kind: Literal[...]`) whose tag is `tag`."""
+    for candidate in candidates:
+        kind = candidate.model_fields.get("kind")
+        if kind is not None and tag in getattr(kind.annotation, "__args__", ()):
+            return candidate
+    return None
+
+
+def _models_in(annotation: Any) -> list[type[BaseModel]]:
+    """The models an annotation holds: itself, a list's items, a union's members."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_in(arg)]
+
+
 def _allowed_keys(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    """The camelCase keys allowed at `loc` (the parent of an unknown key)."""
-    current: type[BaseModel] | None = model
+    """The camelCase keys allowed at `loc` (the parent of an unknown key); `loc` is
+    pydantic's, with a tagged union's tag where it picked a member."""
+    candidates: list[type[BaseModel]] = [model]
     for part in loc:
+        if isinstance(part, int):  # an item of a list of models
+            continue
+        if len(candidates) > 1 and (member := _union_member(candidates, part)) is not None:
+            candidates = [member]
+            continue
+        current = candidates[-1] if candidates else None
         if current is None:
             return []
         field = next(
             (f for f in current.model_fields.values() if f.alias == part),
             None,
         )
-        annotation = field.annotation if field else None
-        current = None
-        for candidate in (annotation, *getattr(annotation, "__args__", ())):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                current = candidate
+        candidates = _models_in(field.annotation if field else None)
+    current = candidates[-1] if candidates else None
     if current is None:
         return []
     return sorted(f.alias or name for name, f in current.model_fields.items())
 
 
+def _without_union_tags(data: Any, loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
+    """`loc` without the tags pydantic adds for a tagged union's member (`cluster.aks.x`
+    is `cluster.x` in the config the user wrote)."""
+    kept: list[int | str] = []
+    for index, part in enumerate(loc):
+        if isinstance(data, Mapping) and part not in data and index + 1 < len(loc):
+            tag = data.get("kind")
+            if part == tag:
+                continue
+        kept.append(part)
+        if isinstance(data, Mapping):
+            data = data.get(part)
+        elif isinstance(data, list) and isinstance(part, int) and part < len(data):
+            data = data[part]
+        else:
+            data = None
+    return tuple(kept)
+
+
 def _describe(model: type[StackConfig], data: Mapping[str, Any], err: Any) -> str:
-    loc: tuple[int | str, ...] = tuple(err["loc"])
+    raw_loc: tuple[int | str, ...] = tuple(err["loc"])
+    loc = _without_union_tags(data, raw_loc)
     kind: str = err["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, loc[:-1])
+        allowed = _allowed_keys(model, raw_loc[:-1])
         return f"unknown key {_key(loc)}; allowed here: {', '.join(allowed)}"
     if kind == "missing":
         return f"missing required key {_key(loc)}"

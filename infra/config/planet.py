@@ -30,6 +30,18 @@ FRONT_DOOR_WEIGHT = (1, 1000)
 FRONT_DOOR_PRIORITY = (1, 5)
 
 
+class AksGpuPoolConfig(_Section):
+    """An extra AKS node pool of NVIDIA GPU VMs, tainted `nvidia.com/gpu` so only pods that
+    tolerate it (vLLM's) land there. AKS installs the GPU driver; the platform installs
+    NVIDIA's device plugin with `daca:llm.engine: vllm`."""
+
+    #: an NVIDIA GPU size, e.g. Standard_NC4as_T4_v3 (1 T4, 16 GB) or Standard_NC24ads_A100_v4
+    vm_size: Annotated[str, Field(pattern=r"^Standard_N[CDV][A-Za-z0-9_]+$")] = (
+        "Standard_NC4as_T4_v3"
+    )
+    node_count: Annotated[int, Field(ge=1, le=100)] = 1
+
+
 class AksClusterConfig(_Section):
     """An AKS cluster this stack creates in an Azure region."""
 
@@ -41,6 +53,8 @@ class AksClusterConfig(_Section):
     node_count: Annotated[int, Field(ge=1, le=100)] = 2
     #: above nodeCount turns on the cluster autoscaler
     max_node_count: Annotated[int, Field(ge=1, le=1000)] | None = None
+    #: a GPU node pool beside the system pool (what `daca:llm.engine: vllm` needs)
+    gpu_pool: AksGpuPoolConfig | None = None
 
 
 class OciClusterConfig(OciSiteConfig):
@@ -208,6 +222,19 @@ class PlanetStackConfig(KubernetesStackConfig):
             )
         return self.app.model_copy(update=merged)
 
+    def regions_without_gpu_nodes(self) -> list[str]:
+        """The config key of every active region whose cluster has no GPU node pool."""
+        return [
+            f"{NAMESPACE}:planet.regions[{region.name}].cluster.gpuPool"
+            for region in self.active_regions
+            if not (isinstance(region.cluster, AksClusterConfig) and region.cluster.gpu_pool)
+        ]
+
+    @property
+    def gpu_nodes(self) -> bool:
+        """Every active region has GPU nodes (only AKS regions can: `cluster.gpuPool`)."""
+        return not self.regions_without_gpu_nodes()
+
     def region_redis(self, region: RegionConfig) -> RedisConfig:
         return region.overrides.redis or self.planet.defaults.redis or self.redis
 
@@ -239,3 +266,10 @@ class PlanetStackConfig(KubernetesStackConfig):
                 )
             if isinstance(cluster, OciClusterConfig):
                 cluster.check_free_tier(f"{NAMESPACE}:planet.regions[{region.name}].cluster")
+            if self.llm.enabled and app.model.base_url is not None:
+                raise ConfigError(
+                    f"{NAMESPACE}:planet.regions[{region.name}].overrides.model.baseUrl "
+                    f"({app.model.base_url!r}) is set, but {NAMESPACE}:llm.engine "
+                    f"{self.llm.engine!r} points every region's app at its in-cluster "
+                    "server; remove one of them"
+                )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from infra.config import StackConfig
+from infra.config.kubernetes import KubernetesStackConfig
 from infra.dapr.spec import PUBSUB, SECRETSTORE, STATESTORE
 
 
@@ -21,4 +22,9 @@ def app_environment(config: StackConfig) -> dict[str, str]:
     }
     if model.base_url:
         env["DACA_MODEL_BASE_URL"] = model.base_url
+    if isinstance(config, KubernetesStackConfig) and config.llm.enabled:
+        # the in-cluster server (daca:llm): no key needed, whatever daca:app.model says
+        env["DACA_MODEL_PROVIDER"] = "openai-compatible"
+        env["DACA_MODEL_NAME"] = config.llm.served_model
+        env["DACA_MODEL_BASE_URL"] = config.llm.base_url
     return env

@@ -127,6 +127,11 @@ def aks_region(name: str, cluster: AksClusterConfig, scope: AzureScope) -> Regio
             node_count=cluster.node_count,
             min_count=cluster.node_count,
             max_count=cluster.max_node_count or cluster.node_count,
+            gpu_pool=(
+                (cluster.gpu_pool.vm_size, cluster.gpu_pool.node_count)
+                if cluster.gpu_pool
+                else None
+            ),
         ),
         opts=scope.options,
     )

@@ -145,3 +145,21 @@ def test_bad_planet_config_is_refused_in_one_line(tmp_path: Path, edit: Any, mes
 def test_a_drained_region_is_not_active(tmp_path: Path) -> None:
     config = _load(tmp_path, _regions_edit(_shipped(), 1, drain=True))
     assert [r.name for r in config.active_regions] == ["eu-west", "eu-oci"]
+
+
+def test_an_unknown_key_in_a_region_lists_what_its_cluster_kind_allows(tmp_path: Path) -> None:
+    """Pydantic reports a tagged union's member by its tag (`cluster.oci.x`); the message
+    uses the path the user wrote and that member's keys."""
+    root = Path(__file__).parents[2]
+    config = yaml.safe_load((root / "Pulumi.planet.yaml").read_text())["config"]
+    oci = next(r for r in config["daca:planet"]["regions"] if r["cluster"]["kind"] == "oci")
+    oci["cluster"]["nodeCnt"] = 3
+    file = tmp_path / "Pulumi.bad.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    index = config["daca:planet"]["regions"].index(oci)
+    message = str(caught.value)
+    assert f"daca:planet.regions[{index}].cluster.nodeCnt;" in message
+    assert "compartmentId" in message
+    assert "operatorCidr" in message

@@ -85,6 +85,7 @@ def test_each_region_runs_the_app_with_its_overrides(planet: SynthResult) -> Non
 
 def test_a_region_can_use_its_own_model_endpoint(tmp_path: Path) -> None:
     config = _shipped()
+    config["daca:llm"] = {"engine": "none"}  # the in-cluster server would take precedence
     config["daca:planet"]["regions"][2]["overrides"]["model"] = {
         "provider": "openai-compatible",
         "name": "llama-3.1-8b",

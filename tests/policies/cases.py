@@ -599,6 +599,65 @@ def _pod_level_non_root(props: dict[str, Any]) -> None:
     pod(props)["securityContext"] = {"runAsNonRoot": True}
 
 
+# --- llm ---
+LLAMA_IMAGE = f"ghcr.io/ggml-org/llama.cpp:server-b9859@{DIGEST}"
+
+
+def llm_server(engine: str = "llamacpp", **resources: Any) -> Resource:
+    """A model server StatefulSet the way the platform labels it."""
+
+    def mutate(props: dict[str, Any]) -> None:
+        props["kind"] = "StatefulSet"
+        props["metadata"] = {
+            "name": "llama-server",
+            "namespace": "llm",
+            "labels": {"daca.dev/llm-server": engine},
+        }
+        c = ctr(props)
+        c["image"] = LLAMA_IMAGE
+        c["resources"] = resources or {
+            "requests": {"cpu": "1", "memory": "2Gi"},
+            "limits": {"cpu": "2", "memory": "3Gi"},
+        }
+        props["spec"]["template"]["metadata"].pop("annotations", None)  # no Dapr sidecar
+
+    return deployment(mutate=mutate, kind="StatefulSet", name="llama-server")
+
+
+def _unlabelled_llama(props: dict[str, Any]) -> None:
+    """A llama.cpp server someone deployed by hand: no label, no resources."""
+    ctr(props)["image"] = LLAMA_IMAGE
+    ctr(props).pop("resources")
+
+
+def vllm_release(**model: Any) -> Resource:
+    spec = {
+        "name": "model",
+        "repository": "vllm/vllm-openai",
+        "tag": "v0.15.1",
+        "modelURL": "Qwen/Qwen2.5-1.5B-Instruct",
+        "requestCPU": 2.0,
+        "requestMemory": "8Gi",
+        "requestGPU": 1.0,
+    }
+    for key, value in model.items():
+        if value is _DELETE:
+            spec.pop(key, None)
+        else:
+            spec[key] = value
+    return resource(
+        "kubernetes:helm.sh/v3:Release",
+        {
+            "name": "vllm",
+            "chart": "vllm-stack",
+            "version": "0.1.12",
+            "namespace": "llm",
+            "values": {"servingEngineSpec": {"modelSpec": [spec]}},
+        },
+        "vllm",
+    )
+
+
 CASES: list[Case] = [
     # --- k8s ---
     *k(
@@ -1950,5 +2009,85 @@ CASES: list[Case] = [
         (d(_set([*C, "imagePullPolicy"], "Never")),),
         "pass",
         {"allowedPullPolicies": ["IfNotPresent", "Always", "Never"]},
+    ),
+    # --- llm ---
+    *k(
+        "llm-server-resources",
+        llm_server(),
+        llm_server(requests={"cpu": "1"}, limits={"memory": "3Gi"}),
+        llm_server(**{"limits": {"memory": "3Gi"}}),
+        "fail",
+    ),
+    Case(
+        "llm-server-resources",
+        "too-little-memory",
+        (llm_server(requests={"cpu": "1", "memory": "256Mi"}, limits={"memory": "3Gi"}),),
+        "fail",
+    ),
+    Case(
+        "llm-server-resources",
+        "vllm-without-gpu",
+        (llm_server("vllm"),),
+        "fail",
+    ),
+    Case(
+        "llm-server-resources",
+        "vllm-with-gpu",
+        (
+            llm_server(
+                "vllm",
+                requests={"cpu": "2", "memory": "8Gi"},
+                limits={"memory": "16Gi", "nvidia.com/gpu": 1.0},
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "llm-server-resources",
+        "by-image-small-memory",  # the app's 128Mi: a model server by its image needs more
+        (d(_set([*C, "image"], LLAMA_IMAGE)),),
+        "fail",
+    ),
+    Case(
+        "llm-server-resources",
+        "by-image-no-requests",
+        (d(_unlabelled_llama),),
+        "fail",
+    ),
+    Case("llm-server-resources", "not-a-model-server", (d(),), "na"),
+    *k(
+        "llm-vllm-chart-resources",
+        vllm_release(),
+        vllm_release(requestGPU=0.0),
+        vllm_release(requestMemory=_DELETE),
+        "fail",
+    ),
+    Case(
+        "llm-vllm-chart-resources",
+        "raw-resources-block",
+        (
+            vllm_release(
+                requestCPU=_DELETE,
+                requestMemory=_DELETE,
+                requestGPU=_DELETE,
+                resources={
+                    "requests": {"cpu": "2", "memory": "8Gi"},
+                    "limits": {"nvidia.com/gpu": 1.0},
+                },
+            ),
+        ),
+        "pass",
+    ),
+    Case(
+        "llm-vllm-chart-resources",
+        "disabled-model",
+        (vllm_release(enabled=False, requestGPU=_DELETE),),
+        "pass",
+    ),
+    Case(
+        "llm-vllm-chart-resources",
+        "other-chart",
+        (resource("kubernetes:helm.sh/v3:Release", {"chart": "dapr", "values": {}}, "dapr"),),
+        "na",
     ),
 ]

@@ -17,6 +17,7 @@ import yaml
 
 from infra.components.azure.identity import Grantee, grant_role
 from infra.components.options import child_options
+from infra.config.llm import GPU_NODE_LABEL, GPU_TAINT_KEY
 
 #: Azure built-in role definition IDs (learn.microsoft.com, "Azure built-in roles":
 #: Containers and Networking). Cluster Admin: every Kubernetes object in the cluster,
@@ -92,6 +93,14 @@ class AksClusterArgs:
     workload_identity: bool = False
     #: the ingress IP's Azure name; default `<cluster_name>-ingress`
     ingress_ip_name: str | None = None
+    #: a GPU node pool (`GPU_POOL_NAME`): its NVIDIA VM size and node count; None: no GPUs
+    gpu_pool: tuple[str, int] | None = None
+
+
+#: the GPU pool's name (1-12 lowercase letters and digits), its taint and node label: only
+#: pods that tolerate the taint run there; the label is what NVIDIA's device plugin selects
+GPU_POOL_NAME = "gpu"
+GPU_TAINT = f"{GPU_TAINT_KEY}=present:NoSchedule"
 
 
 def check_args(args: AksClusterArgs) -> None:
@@ -259,6 +268,8 @@ class AksCluster(pulumi.ComponentResource):
             scope=cluster.id,
             opts=child_options(self, opts),
         )
+        if args.gpu_pool is not None:
+            _gpu_pool(f"{name}-gpu-pool", args, cluster, child_options(self, opts))
         credentials = containerservice.list_managed_cluster_user_credentials_output(
             resource_group_name=args.resource_group_name,
             resource_name=cluster.name,
@@ -355,6 +366,33 @@ def _cluster(
         security_profile=(
             {"workload_identity": {"enabled": True}} if args.workload_identity else None
         ),
+        opts=opts,
+    )
+
+
+def _gpu_pool(
+    name: str,
+    args: AksClusterArgs,
+    cluster: containerservice.ManagedCluster,
+    opts: pulumi.ResourceOptions,
+) -> containerservice.AgentPool:
+    """A User pool of NVIDIA GPU VMs; AKS installs their driver (gpuProfile.driver Install)."""
+    assert args.gpu_pool is not None
+    vm_size, count = args.gpu_pool
+    return containerservice.AgentPool(
+        name,
+        resource_group_name=args.resource_group_name,
+        resource_name_=cluster.name,
+        agent_pool_name=GPU_POOL_NAME,
+        mode="User",
+        type="VirtualMachineScaleSets",
+        os_type="Linux",
+        vm_size=vm_size,
+        count=count,
+        orchestrator_version=args.kubernetes_version,
+        node_taints=[GPU_TAINT],
+        node_labels=dict([GPU_NODE_LABEL]),
+        gpu_profile={"driver": "Install"},
         opts=opts,
     )
 

@@ -39,6 +39,7 @@ from infra.components.kubernetes.event_autoscaling import (
     install_event_autoscaling,
 )
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
+from infra.components.kubernetes.llama_server import LlamaServer, LlamaServerArgs
 from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
@@ -46,6 +47,7 @@ from infra.components.kubernetes.registry_credentials import (
 )
 from infra.components.kubernetes.scaled_object import KafkaLagSource
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
+from infra.components.kubernetes.vllm_stack import VllmStack, VllmStackArgs
 from infra.config import RedisConfig
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.base import AppConfig, DaprConfig
@@ -138,6 +140,8 @@ class KubernetesPlatform:
     ingress: AppIngress | None = None
     #: KEDA and the app's ScaledObject, with `daca:autoscaling` on
     autoscaling: EventAutoscaling | None = None
+    #: the self-hosted LLM server (`daca:llm`), when its engine is not `none`
+    llm: LlamaServer | VllmStack | None = None
 
 
 def _named(prefix: str, name: str) -> str:
@@ -233,6 +237,8 @@ def install_platform(
             opts=on_cluster,
         ).name
     api_keys = args.api_keys or ApiKeys(_named(args.prefix, "api-keys"))
+    # --- self-hosted LLM (daca:llm): before the app, whose readiness reports the model
+    llm = llm_server(args, namespace.name, on_cluster)
     workload = None
     if not args.federated_workload:
         workload = agent_workload(
@@ -242,7 +248,7 @@ def install_platform(
             components.configuration,
             api_keys,
             pull_secret,
-            after(dapr, components, redis),
+            after(dapr, components, redis, *([llm.ready] if llm else [])),
         )
     ready: list[pulumi.Resource] = [workload] if workload else list(args.workload_ready)
     # KEDA and the app's ScaledObject (in every member too when Karmada propagates the
@@ -265,7 +271,31 @@ def install_platform(
         api_keys=api_keys,
         ingress=ingress,
         autoscaling=autoscaling,
+        llm=llm,
     )
+
+
+def llm_server(
+    args: KubernetesPlatformArgs,
+    app_namespace: pulumi.Input[str],
+    on_cluster: pulumi.ResourceOptions,
+) -> LlamaServer | VllmStack | None:
+    """The LLM server the app's environment points at (see infra/stacks/common.py)."""
+    config = args.llm
+    if config.engine == "llamacpp":
+        return LlamaServer(
+            _named(args.prefix, "llm"),
+            LlamaServerArgs(
+                config=config,
+                client_namespace=app_namespace,
+                client_selector=selector_labels(args.app.name, "agent"),
+                deny_egress_to=args.deny_egress_to,
+            ),
+            opts=on_cluster,
+        )
+    if config.engine == "vllm":
+        return VllmStack(_named(args.prefix, "llm"), VllmStackArgs(config=config), opts=on_cluster)
+    return None
 
 
 def agent_workload(

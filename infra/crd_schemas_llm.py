@@ -1,0 +1,106 @@
+"""A focused JSON schema for the `vllm-stack` chart values this project sets.
+
+Written from vllm-project/production-stack at tag vllm-stack-0.1.12 (helm/values.yaml and
+helm/values.schema.json), for the keys `infra.components.kubernetes.vllm_stack` writes,
+with the chart schema's types (e.g. `requestCPU` is an integer there). The chart's own
+schema allows unknown keys everywhere, so a misspelled `requestGpu` would be ignored by
+Helm and the engine would start without a GPU: this one rejects unknown keys.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def _strict(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": required or [],
+        "additionalProperties": False,
+        "properties": properties,
+    }
+
+
+_STRING_MAP: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
+_NUMBERISH: dict[str, Any] = {"type": ["integer", "number", "string"]}
+_TOLERATION = _strict(
+    {
+        "key": {"type": "string"},
+        "operator": {"enum": ["Exists", "Equal"]},
+        "value": {"type": "string"},
+        "effect": {"enum": ["NoSchedule", "PreferNoSchedule", "NoExecute"]},
+    },
+    ["key", "operator", "effect"],
+)
+_ENV = _strict({"name": {"type": "string"}, "value": {"type": "string"}}, ["name", "value"])
+
+_MODEL_SPEC = _strict(
+    {
+        "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
+        "repository": {"type": "string", "minLength": 1},
+        "tag": {"type": "string", "minLength": 1, "not": {"const": "latest"}},
+        "modelURL": {"type": "string", "minLength": 1},
+        "modelRevision": {"type": "string"},
+        "replicaCount": {"type": "integer", "minimum": 1},
+        "requestCPU": {"type": "integer", "minimum": 1},
+        "requestMemory": {"type": "string"},
+        "requestGPU": {"type": ["integer", "number", "string"]},
+        "limitCPU": _NUMBERISH,
+        "limitMemory": {"type": "string"},
+        "pvcStorage": {"type": "string"},
+        "pvcAccessMode": {"type": "array", "items": {"type": "string"}},
+        "storageClass": {"type": "string"},
+        "runtimeClassName": {"type": "string"},
+        "podLabels": _STRING_MAP,
+        "env": {"type": "array", "items": _ENV},
+        "tolerations": {"type": "array", "items": _TOLERATION},
+        "nodeSelectorTerms": {"type": "array"},
+        "vllmConfig": _strict(
+            {
+                "maxModelLen": {"type": "integer"},
+                "gpuMemoryUtilization": _NUMBERISH,
+                "dtype": {"type": "string"},
+            }
+        ),
+        "lmcacheConfig": _strict({"enabled": {"type": "boolean"}}),
+    },
+    ["name", "repository", "tag", "modelURL", "requestCPU", "requestMemory", "requestGPU"],
+)
+
+#: the values passed to the vllm-stack 0.1.12 release
+VLLM_STACK_VALUES = _strict(
+    {
+        "servingEngineSpec": _strict(
+            {
+                "runtimeClassName": {"type": "string"},
+                "labels": _STRING_MAP,
+                "modelSpec": {"type": "array", "minItems": 1, "items": _MODEL_SPEC},
+                "securityContext": {"type": "object"},
+                "containerSecurityContext": _strict(
+                    {
+                        "runAsNonRoot": {"type": "boolean"},
+                        "allowPrivilegeEscalation": {"type": "boolean"},
+                    }
+                ),
+            },
+            ["modelSpec"],
+        ),
+        "routerSpec": _strict(
+            {
+                "repository": {"type": "string"},
+                "tag": {"type": "string", "not": {"const": "latest"}},
+                "imagePullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
+                "resources": _strict(
+                    {
+                        "requests": _strict(
+                            {"cpu": {"type": "string"}, "memory": {"type": "string"}}
+                        ),
+                        "limits": _strict({"memory": {"type": "string"}}),
+                    }
+                ),
+            },
+            ["repository", "tag"],
+        ),
+    },
+    ["servingEngineSpec", "routerSpec"],
+)
