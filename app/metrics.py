@@ -7,7 +7,7 @@ import json
 import time
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -56,6 +56,18 @@ class Metrics:
             "daca_reviews",
             "Review lifecycle transitions (requested, approved, rejected).",
             ["transition"],
+            registry=self.registry,
+        )
+        self.model_up = Gauge(
+            "daca_model_up",
+            "1 when the model endpoint answered its last check, 0 when it did not.",
+            registry=self.registry,
+        )
+        # Read from the shared state store by every replica's sweep, so each replica
+        # reports the same total: aggregate with max(), never sum().
+        self.reviews_pending = Gauge(
+            "daca_reviews_pending",
+            "Reviews waiting for a decision, across all replicas (from the state store).",
             registry=self.registry,
         )
 

@@ -423,4 +423,11 @@ def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
         "apiKey": api_keys.user_key,
         "reviewerKey": api_keys.reviewer_key,
     }
+    grafana = {
+        name: platform.observability.grafana_admin_password
+        for name, platform in platforms.items()
+        if platform.observability is not None
+    }
+    if grafana:
+        outputs["grafanaAdminPasswords"] = pulumi.Output.secret(pulumi.Output.all(**grafana))
     return outputs

@@ -35,6 +35,11 @@ from infra.components.kubernetes.conventions import selector_labels
 from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
 from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
+from infra.components.kubernetes.observability import (
+    PROMETHEUS_PEER,
+    Observability,
+    ObservabilityArgs,
+)
 from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
@@ -129,6 +134,8 @@ class KubernetesPlatform:
     api_keys: ApiKeys
     #: the public HTTPS entry, where the stage has one
     ingress: AppIngress | None = None
+    #: kube-prometheus-stack with our monitors, alerts and dashboard (`daca:observability`)
+    observability: Observability | None = None
 
 
 def _named(prefix: str, name: str) -> str:
@@ -237,6 +244,8 @@ def install_platform(
         )
     ready: list[pulumi.Resource] = [workload] if workload else list(args.workload_ready)
     ingress = _public_ingress(args, namespace, ready, on_cluster)
+    # --- metrics, dashboards and alerts (daca:observability) ---
+    observability = _observability(args, on_cluster)
     return KubernetesPlatform(
         dapr=dapr,
         namespace=namespace,
@@ -245,6 +254,25 @@ def install_platform(
         workload=workload,
         api_keys=api_keys,
         ingress=ingress,
+        observability=observability,
+    )
+
+
+def _observability(
+    args: KubernetesPlatformArgs, on_cluster: pulumi.ResourceOptions
+) -> Observability | None:
+    """kube-prometheus-stack in `monitoring`, scraping the app and its sidecar."""
+    if not args.observability.enabled:
+        return None
+    return Observability(
+        _named(args.prefix, "observability"),
+        ObservabilityArgs(
+            config=args.observability,
+            app_id=args.app.name,
+            app_namespace=args.app.namespace,
+            region=args.prefix or None,
+        ),
+        opts=on_cluster,
     )
 
 
@@ -282,6 +310,7 @@ def agent_workload(
             image_pull_secret=pull_secret,
             api_keys=api_keys,
             metrics_port=app.metrics_port,
+            metrics_scrapers=(PROMETHEUS_PEER,) if args.observability.enabled else (),
         ),
         opts=opts,
     )
