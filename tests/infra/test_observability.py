@@ -241,7 +241,7 @@ BAD = [
     ({"enabled": True, "retention": "7 days"}, ["retention", "7 days"]),
     ({"enabled": True, "retention": "0"}, ["retention", "'0'"]),
     ({"enabled": True, "retentionSize": "4G"}, ["retentionSize", "4G"]),
-    ({"enabled": True, "retentionSize": "6GB", "storage": "5Gi"}, ["retentionSize (6GB)", "storage (5Gi)"]),
+    ({"enabled": True, "retentionSize": "6GB", "storage": "5Gi"}, ["(6GB)", "(5Gi)"]),
     ({"enabled": True, "storage": "lots"}, ["storage", "lots"]),
     ({"enabled": True, "scrapeInterval": "30 s"}, ["scrapeInterval", "30 s"]),
     ({"enabled": True, "thresholds": {"errorRatio": 1.5}}, ["errorRatio", "1.5"]),
@@ -298,3 +298,21 @@ def test_shipped_stack_files_document_the_key() -> None:
         assert "daca:observability" in text
         config = yaml.safe_load(text)["config"]
         assert not (config.get("daca:observability") or {}).get("enabled", False)
+
+
+def test_planet_labels_every_series_with_its_region(tmp_path: Path) -> None:
+    result = synthesize("planet", out_dir=tmp_path / "out")
+    assert validate_manifests(result.manifests_dir, result.k8s_version) == []
+    regions = {
+        r["name"].removesuffix("-observability-release"): r["inputs"]["values"]["prometheus"][
+            "prometheusSpec"
+        ]["externalLabels"]
+        for r in of_type(result.resources, RELEASE)
+        if r["name"].endswith("-observability-release")
+    }
+    assert regions == {name: {"region": name} for name in ("eu-west", "us-east", "eu-oci")}
+    # each region's monitors go through that region's provider
+    for monitor in of_type(result.resources, POD_MONITOR):
+        region = monitor["name"].split("-observability-")[0]
+        assert region in monitor["provider"]
+    assert result.outputs["grafanaAdminPasswords"] == "[secret]"
