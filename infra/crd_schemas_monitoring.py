@@ -151,10 +151,59 @@ PROMETHEUS_RULE = _strict(
     ["apiVersion", "kind", "metadata", "spec"],
 )
 
+# Traefik's `IngressRouteTCP` (traefik.io/v1alpha1), from the CRD Traefik's chart 41.3.0
+# ships (traefik/traefik-helm-chart v41.3.0, traefik/crds/traefik.io_ingressroutetcps.yaml):
+# the Thanos sidecar's SNI passthrough route (infra/components/kubernetes/thanos.py)
+INGRESS_ROUTE_TCP = _strict(
+    {
+        "apiVersion": {"const": "traefik.io/v1alpha1"},
+        "kind": {"const": "IngressRouteTCP"},
+        "metadata": _METADATA,
+        "spec": _strict(
+            {
+                "entryPoints": {"type": "array", "items": {"type": "string"}},
+                "routes": {
+                    "type": "array",
+                    "minItems": 1,
+                    "items": _strict(
+                        {
+                            "match": {"type": "string", "pattern": r"^HostSNI\(`[^`]+`\)$"},
+                            "services": {
+                                "type": "array",
+                                "items": _strict(
+                                    {
+                                        "name": _NAME,
+                                        "namespace": _NAME,
+                                        "port": {"type": ["integer", "string"]},
+                                        "weight": {"type": "integer"},
+                                    },
+                                    ["name", "port"],
+                                ),
+                            },
+                        },
+                        ["match"],
+                    ),
+                },
+                "tls": _strict(
+                    {
+                        "passthrough": {"type": "boolean"},
+                        "secretName": {"type": "string"},
+                        "certResolver": {"type": "string"},
+                    },
+                    [],
+                ),
+            },
+            ["routes"],
+        ),
+    },
+    ["apiVersion", "kind", "metadata", "spec"],
+)
+
 #: (apiVersion, kind) -> schema
 SCHEMAS: dict[tuple[str, str], dict[str, Any]] = {
     (API, "PodMonitor"): POD_MONITOR,
     (API, "PrometheusRule"): PROMETHEUS_RULE,
+    ("traefik.io/v1alpha1", "IngressRouteTCP"): INGRESS_ROUTE_TCP,
 }
 
 # --- PromQL, tokenized -----------------------------------------------------------------

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from infra.config.base import ConfigError, Quantity, ResourcesConfig, _Section
+from infra.config.base import ConfigError, DnsLabel, Quantity, ResourcesConfig, _Section
 
 if TYPE_CHECKING:
     from infra.config.kubernetes import KubernetesStackConfig
@@ -68,6 +68,13 @@ class ObservabilityConfig(_Section):
         {"cpuRequest": "50m", "memoryRequest": "128Mi", "cpuLimit": "500m", "memoryLimit": "256Mi"}
     )
     thresholds: AlertThresholds = AlertThresholds()
+    #: `planet` only: one query view over every region. `thanos`: a Thanos sidecar beside
+    #: each region's Prometheus, reached over mutually authenticated TLS through the
+    #: region's ingress (SNI passthrough), and Thanos Query in `queryRegion`
+    global_view: Literal["none", "thanos"] = "none"
+    #: the region running Thanos Query (and Grafana's all-regions data source); unset:
+    #: the first region that is not drained
+    query_region: DnsLabel | None = None
 
     @property
     def alerts_on(self) -> bool:
@@ -87,6 +94,7 @@ class ObservabilityConfig(_Section):
                 ("alerts", self.alerts),
                 ("dashboards", self.dashboards),
                 ("alertmanager", self.alertmanager),
+                ("globalView", self.global_view == "thanos"),
             ):
                 if value:
                     raise ConfigError(
@@ -108,3 +116,44 @@ class ObservabilityConfig(_Section):
             )
         if self.retention in ("0", ""):
             raise ConfigError(f"{key}.retention is {self.retention!r}; allowed: e.g. 7d, 12h")
+        self._check_global_view(stack)
+
+    def _check_global_view(self, stack: KubernetesStackConfig) -> None:
+        key = "daca:observability"
+        planet: Any = getattr(stack, "planet", None)
+        if self.global_view == "none":
+            if self.query_region is not None:
+                raise ConfigError(
+                    f"{key}.queryRegion is set ({self.query_region}) but {key}.globalView is "
+                    "none; set globalView: thanos or drop queryRegion"
+                )
+            return
+        if planet is None:
+            raise ConfigError(
+                f"{key}.globalView is {self.global_view} on stage {stack.stage}: one query "
+                "view across regions is for planet; allowed here: none"
+            )
+        names = [region.name for region in planet.regions]
+        if self.query_region is not None and self.query_region not in names:
+            raise ConfigError(
+                f"{key}.queryRegion is {self.query_region}, not a region of daca:planet."
+                f"regions; allowed: {', '.join(names)}"
+            )
+        for region in planet.regions:
+            cluster = region.cluster
+            if cluster.kind == "kubeconfig" and not cluster.install_ingress_controller:
+                raise ConfigError(
+                    f"{key}.globalView is thanos but region {region.name} keeps its own "
+                    "ingress controller (installIngressController: false): Thanos is reached "
+                    "through Traefik's TLS passthrough; install Traefik there or set "
+                    "globalView: none"
+                )
+
+    def query_region_of(self, regions: list[Any]) -> str | None:
+        """The region running Thanos Query, or None without a global view."""
+        if self.global_view == "none":
+            return None
+        if self.query_region is not None:
+            return self.query_region
+        active = [r.name for r in regions if not r.drain] or [r.name for r in regions]
+        return str(active[0])

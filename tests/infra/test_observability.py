@@ -249,6 +249,10 @@ BAD = [
     ({"enabled": True, "thresholds": {"agentP95Seconds": 0}}, ["agentP95Seconds", "0"]),
     ({"enabled": True, "grafanaResources": {"cpuRequest": "lots"}}, ["cpuRequest", "lots"]),
     ({"enabled": True, "prometheus": True}, ["prometheus"]),
+    ({"enabled": True, "globalView": "thanos"}, ["globalView is thanos on stage prototype"]),
+    ({"enabled": True, "queryRegion": "eu-west"}, ["queryRegion is set", "globalView is none"]),
+    ({"globalView": "thanos"}, ["daca:observability.globalView", "enabled is false"]),
+    ({"enabled": True, "globalView": "prometheus"}, ["globalView", "prometheus"]),
 ]  # fmt: skip
 
 
@@ -300,19 +304,117 @@ def test_shipped_stack_files_document_the_key() -> None:
         assert not (config.get("daca:observability") or {}).get("enabled", False)
 
 
-def test_planet_labels_every_series_with_its_region(tmp_path: Path) -> None:
-    result = synthesize("planet", out_dir=tmp_path / "out")
-    assert validate_manifests(result.manifests_dir, result.k8s_version) == []
-    regions = {
-        r["name"].removesuffix("-observability-release"): r["inputs"]["values"]["prometheus"][
-            "prometheusSpec"
-        ]["externalLabels"]
-        for r in of_type(result.resources, RELEASE)
+@pytest.fixture(scope="module")
+def planet(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    return synthesize("planet", out_dir=tmp_path_factory.mktemp("synth-planet-obs"))
+
+
+def _region_values(planet: SynthResult) -> dict[str, dict[str, Any]]:
+    return {
+        r["name"].removesuffix("-observability-release"): r["inputs"]["values"]
+        for r in of_type(planet.resources, RELEASE)
         if r["name"].endswith("-observability-release")
+    }
+
+
+def test_planet_labels_every_series_with_its_region(planet: SynthResult) -> None:
+    assert validate_manifests(planet.manifests_dir, planet.k8s_version) == []
+    regions = {
+        name: v["prometheus"]["prometheusSpec"]["externalLabels"]
+        for name, v in _region_values(planet).items()
     }
     assert regions == {name: {"region": name} for name in ("eu-west", "us-east", "eu-oci")}
     # each region's monitors go through that region's provider
-    for monitor in of_type(result.resources, POD_MONITOR):
+    for monitor in of_type(planet.resources, POD_MONITOR):
         region = monitor["name"].split("-observability-")[0]
         assert region in monitor["provider"]
-    assert result.outputs["grafanaAdminPasswords"] == "[secret]"
+    assert planet.outputs["grafanaAdminPasswords"] == "[secret]"
+
+
+def test_planet_has_one_global_query_view_over_mutual_tls(planet: SynthResult) -> None:
+    from infra.components.kubernetes.thanos import SIDECAR_SERVER_NAME
+
+    query = one(
+        planet.resources, "kubernetes:apps/v1:Deployment", "eu-west-thanos-query-deployment"
+    )
+    assert "eu-west" in query["provider"]
+    args = query["inputs"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    endpoints = [a.removeprefix("--endpoint=") for a in args if a.startswith("--endpoint=")]
+    hosts = {
+        o["inputs"]["hostName"] for o in of_type(planet.resources, "azure-native:cdn:AFDOrigin")
+    }
+    # its own sidecar in-cluster, every other region through its public host on 443
+    assert endpoints[0] == "kps-thanos-discovery.monitoring.svc:10901"
+    assert len(endpoints) == 3
+    assert all(e.endswith(":443") and e.removesuffix(":443") in hosts for e in endpoints[1:])
+    assert "--grpc-client-tls-secure" in args
+    assert f"--grpc-client-server-name={SIDECAR_SERVER_NAME}" in args
+    values = _region_values(planet)
+    for region, v in values.items():
+        thanos = v["prometheus"]["prometheusSpec"]["thanos"]
+        # a client certificate is required (the operator's caFile -> client CA)
+        assert thanos["grpcServerTlsConfig"]["caFile"].endswith("/ca.crt")
+        mount = thanos["volumeMounts"][0]
+        assert mount["name"] == "secret-" + v["prometheus"]["prometheusSpec"]["secrets"][0]
+        assert v["prometheus"]["thanosService"] == {"enabled": True}
+        sources = v["grafana"]["additionalDataSources"]
+        assert (sources != []) == (region == "eu-west")
+    routes = of_type(planet.resources, "kubernetes:traefik.io/v1alpha1:IngressRouteTCP")
+    assert len(routes) == 3
+    for route in routes:
+        spec = route["inputs"]["spec"]
+        assert spec["tls"] == {"passthrough": True}
+        assert spec["routes"][0]["match"] == f"HostSNI(`{SIDECAR_SERVER_NAME}`)"
+    csrs = of_type(planet.resources, "tls:index/certRequest:CertRequest")
+    servers = [c for c in csrs if "sidecar" in c["name"]]
+    assert len(servers) == 3
+    assert all(c["inputs"]["dnsNames"] == [SIDECAR_SERVER_NAME] for c in servers)
+    certs = of_type(planet.resources, "tls:index/locallySignedCert:LocallySignedCert")
+    uses = {c["name"]: set(c["inputs"]["allowedUses"]) for c in certs}
+    assert all("server_auth" in u for n, u in uses.items() if "sidecar" in n)
+    assert "client_auth" in uses["eu-west-thanos-query-client-cert"]
+    # one CA signs them all (three sidecars and Query's client)
+    assert len(certs) == 4
+    for cert in certs:
+        assert cert["propertyDependencies"]["caCertPem"] == ["thanos-ca-cert"]
+        assert cert["propertyDependencies"]["caPrivateKeyPem"] == ["thanos-ca-key"]
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"observability.queryRegion": "mars"}, ["queryRegion is mars", "eu-west, us-east"]),
+        (
+            {"observability.globalView": "none"},
+            ["queryRegion is set (eu-west)", "globalView is none"],
+        ),
+    ],
+)
+def test_bad_planet_global_view_config(
+    changes: dict[str, Any], expected: list[str], tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(edited_stack_file("planet", tmp_path, changes))
+    for fragment in expected:
+        assert fragment in str(caught.value)
+
+
+def test_a_region_without_traefik_cannot_join_the_global_view(tmp_path: Path) -> None:
+    config = yaml.safe_load((Path(__file__).parents[2] / "Pulumi.planet.yaml").read_text())
+    regions = config["config"]["daca:planet"]["regions"]
+    regions.append(
+        {
+            "name": "on-prem",
+            "cluster": {
+                "kind": "kubeconfig",
+                "host": "agent.example.com",
+                "installIngressController": False,
+                "ingressClass": "nginx",
+            },
+        }
+    )
+    file = tmp_path / "Pulumi.t.yaml"
+    file.write_text(yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    assert "region on-prem keeps its own ingress controller" in str(caught.value)

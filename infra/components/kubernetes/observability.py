@@ -19,6 +19,14 @@ from infra.components.kubernetes.observability_queries import (
     daprd_monitor_name,
     dashboard_json,
 )
+from infra.components.kubernetes.thanos import (
+    QUERY_URL,
+    SIDECAR_TLS_SECRET,
+    GlobalView,
+    sidecar_route_spec,
+    sidecar_values,
+    signed_tls_secret,
+)
 from infra.components.options import child_options
 from infra.config import ResourcesConfig
 from infra.config.observability import ObservabilityConfig
@@ -82,6 +90,8 @@ class ObservabilityArgs:
     app_metrics_port_name: str = "metrics"
     #: a planet region's name: every series gets `region=<name>`; None elsewhere
     region: str | None = None
+    #: planet's query view across regions (a Thanos sidecar here); None: none
+    global_view: GlobalView | None = None
 
 
 def _resources(r: ResourcesConfig) -> dict[str, Any]:
@@ -122,6 +132,8 @@ def prometheus_spec(args: ObservabilityArgs) -> dict[str, Any]:
     }
     if args.region is not None:
         spec["externalLabels"] = {"region": args.region}
+    if args.global_view is not None:
+        spec.update(sidecar_values()[0])
     return spec
 
 
@@ -129,12 +141,21 @@ def chart_values(args: ObservabilityArgs) -> dict[str, Any]:
     """The chart's values (keys checked against kube-prometheus-stack 88.5.3's values.yaml
     and its grafana 12.11.1 subchart)."""
     c = args.config
+    datasources = []
+    if args.global_view is not None and args.global_view.query_here:
+        datasources.append(
+            {"name": "Thanos (all regions)", "type": "prometheus", "url": QUERY_URL,
+             "access": "proxy", "isDefault": False}
+        )  # fmt: skip
+    prometheus = {"prometheusSpec": prometheus_spec(args)}
+    if args.global_view is not None:
+        prometheus.update(sidecar_values()[1])
     return {
         "fullnameOverride": FULLNAME,
         # the CRDs are ours (a ConfigGroup at the operator's version), so upgrades apply them
         "crds": {"enabled": False},
         "prometheusOperator": {"resources": _small("50m", "64Mi", "200m", "256Mi")},
-        "prometheus": {"prometheusSpec": prometheus_spec(args)},
+        "prometheus": prometheus,
         "alertmanager": {
             "enabled": c.alertmanager,
             "alertmanagerSpec": {"resources": _small("10m", "32Mi", "100m", "128Mi")},
@@ -147,6 +168,7 @@ def chart_values(args: ObservabilityArgs) -> dict[str, Any]:
                 "passwordKey": "admin-password",
             },
             "resources": _resources(c.grafana_resources),
+            "additionalDataSources": datasources,
             "sidecar": {
                 "dashboards": {
                     "enabled": True,
@@ -230,6 +252,13 @@ class Observability(pulumi.ComponentResource):
                     opts=child_options(self, opts),
                 )
             )
+        if args.global_view is not None:
+            ready.append(
+                signed_tls_secret(
+                    f"{name}-thanos-sidecar", args.global_view.authority, SIDECAR_TLS_SECRET,
+                    "server_auth", child_options(self, opts, depends_on=[namespace]),
+                )
+            )  # fmt: skip
         release = pinned_release(
             f"{name}-release",
             PinnedChart(
@@ -267,6 +296,15 @@ class Observability(pulumi.ComponentResource):
                     ]
                 },
                 opts=child_options(self, opts, depends_on=[crds, release]),
+            )
+        if args.global_view is not None:
+            k8s.apiextensions.CustomResource(
+                f"{name}-thanos-route",
+                api_version="traefik.io/v1alpha1",
+                kind="IngressRouteTCP",
+                metadata={"name": "thanos-sidecar", "namespace": ns, "labels": labels},
+                spec=sidecar_route_spec(),
+                opts=child_options(self, opts, depends_on=[release]),
             )
         self.prometheus_url = pulumi.Output.from_input(PROMETHEUS_URL)
         self.grafana_admin_password = pulumi.Output.secret(password.result)

@@ -45,6 +45,7 @@ from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
     RegistryPullSecretArgs,
 )
+from infra.components.kubernetes.thanos import GlobalView
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.config import RedisConfig
 from infra.config.autoscaling import AutoscalingConfig
@@ -118,6 +119,8 @@ class KubernetesPlatformArgs:
     llm: LlmConfig = field(default_factory=LlmConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
+    #: planet's query view across regions (`daca:observability.globalView`); None: none
+    global_view: GlobalView | None = None
 
 
 @dataclass(frozen=True)
@@ -245,7 +248,7 @@ def install_platform(
     ready: list[pulumi.Resource] = [workload] if workload else list(args.workload_ready)
     ingress = _public_ingress(args, namespace, ready, on_cluster)
     # --- metrics, dashboards and alerts (daca:observability) ---
-    observability = _observability(args, on_cluster)
+    observability = _observability(args, after(ingress) if ingress is not None else on_cluster)
     return KubernetesPlatform(
         dapr=dapr,
         namespace=namespace,
@@ -271,6 +274,7 @@ def _observability(
             app_id=args.app.name,
             app_namespace=args.app.namespace,
             region=args.prefix or None,
+            global_view=args.global_view,
         ),
         opts=on_cluster,
     )
