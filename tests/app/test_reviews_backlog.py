@@ -13,7 +13,9 @@ import httpx
 import pytest
 
 from app.routes.dapr_bindings import SWEEP_ROUTE
-from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client
+from app.store import EmbeddedBackend
+from app.workflows.clock import ManualClock
+from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client, running_app
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
 pytestmark = pytest.mark.anyio
@@ -53,3 +55,16 @@ async def test_two_replicas_report_the_shared_backlog(
                 )
         assert [await pending(one), await pending(two)] == [2.0, 2.0]
     assert len(sidecar.value("reviews-pending")["reviews"]) == 2
+
+
+async def test_an_expired_review_leaves_the_backlog() -> None:
+    backend, clock = EmbeddedBackend(), ManualClock()
+    quiet = {"workflow_tick_seconds": 0, "monitor_interval_seconds": 0}
+    async with (
+        running_app(backend=backend, clock=clock, review_deadline_seconds=60, **quiet) as (_, one),
+        running_app(backend=backend, clock=clock, review_deadline_seconds=60, **quiet) as (_, two),
+    ):
+        await one.post("/v1/sessions/x/messages", json={"content": HELD})
+        assert [await pending(one), await pending(two)] == [1.0, 1.0]
+        clock.advance(600)  # past the deadline: whichever replica claims the sweep expires it
+        assert [await pending(two), await pending(one)] == [0.0, 0.0]
