@@ -385,7 +385,7 @@ def test_planet_has_one_global_query_view_over_mutual_tls(planet: SynthResult) -
     [
         ({"observability.queryRegion": "mars"}, ["queryRegion is mars", "eu-west, us-east"]),
         (
-            {"observability.globalView": "none"},
+            {"observability.globalView": "none", "observability.queryRegion": "eu-west"},
             ["queryRegion is set (eu-west)", "globalView is none"],
         ),
     ],
