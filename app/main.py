@@ -254,6 +254,7 @@ def create_app(
             engine_clock,
             interval_seconds=settings.sweep_interval_seconds,
             session_retention_seconds=settings.session_retention_seconds,
+            on_pending_reviews=metrics.reviews_pending.set,
         )
         await workflows.start()
         if settings.monitor_interval_seconds > 0:

@@ -63,6 +63,13 @@ class Metrics:
             "1 when the model endpoint answered its last check, 0 when it did not.",
             registry=self.registry,
         )
+        # Read from the shared state store by every replica's sweep, so each replica
+        # reports the same total: aggregate with max(), never sum().
+        self.reviews_pending = Gauge(
+            "daca_reviews_pending",
+            "Reviews waiting for a decision, across all replicas (from the state store).",
+            registry=self.registry,
+        )
 
 
 def _route_template(scope: Scope) -> str:

@@ -52,7 +52,12 @@ from app.schemas import (
     utcnow,
 )
 from app.store import Backend, ETagMismatchError
-from app.sweep import track_review_deadline, track_session
+from app.sweep import (
+    mark_review_closed,
+    mark_review_pending,
+    track_review_deadline,
+    track_session,
+)
 from app.workflows.clock import Clock, SystemClock
 
 logger = logging.getLogger(__name__)
@@ -320,6 +325,7 @@ class ConversationService:
             await track_session(self._docs, session_id, self._clock.now())
 
         if review is not None:
+            await mark_review_pending(self._docs, review.review_id)
             self._metrics.reviews.labels("requested").inc()
             await self._publish(
                 EVENT_REVIEW_REQUESTED,
@@ -451,6 +457,7 @@ class ConversationService:
 
         if review.session_id is not None:
             await self._mutate(session_key(review.session_id), Session, release)
+        await mark_review_closed(self._docs, review_id)
         self._metrics.reviews.labels(wanted.value).inc()
         await self._publish(
             EVENT_REVIEW_DECIDED,
@@ -526,6 +533,7 @@ class ConversationService:
 
         if review.session_id is not None:
             await self._mutate(session_key(review.session_id), Session, withhold)
+        await mark_review_closed(self._docs, review_id)
         self._metrics.reviews.labels(ReviewStatus.EXPIRED.value).inc()
         await self._publish(
             EVENT_REVIEW_DECIDED,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Literal
 
@@ -35,6 +36,7 @@ logger = logging.getLogger(__name__)
 
 SWEEP_CLAIM_KEY = "sweep-claim"
 REVIEWS_OPEN_KEY = "reviews-open"
+REVIEWS_PENDING_KEY = "reviews-pending"
 SESSION_DAYS_KEY = "session-index-days"
 SESSION_SHARDS = 8
 
@@ -53,6 +55,36 @@ async def track_review_deadline(docs: DocumentStore, review_id: str, deadline: s
         return {"reviews": reviews}
 
     await docs.mutate(REVIEWS_OPEN_KEY, add)
+
+
+async def mark_review_pending(docs: DocumentStore, review_id: str) -> None:
+    """Count a review as waiting for a decision (idempotent: a set of ids, not a counter,
+    so a retried call or a second replica never counts it twice)."""
+
+    def add(current: Document | None) -> Document | None:
+        pending = list((current or {}).get("reviews") or [])
+        if review_id in pending:
+            return None
+        return {"reviews": [*pending, review_id]}
+
+    await docs.mutate(REVIEWS_PENDING_KEY, add)
+
+
+async def mark_review_closed(docs: DocumentStore, review_id: str) -> None:
+    """A review was decided or expired: it no longer waits (idempotent)."""
+
+    def drop(current: Document | None) -> Document | None:
+        pending = list((current or {}).get("reviews") or [])
+        if review_id not in pending:
+            return None
+        return {"reviews": [r for r in pending if r != review_id]}
+
+    await docs.mutate(REVIEWS_PENDING_KEY, drop)
+
+
+async def pending_reviews(docs: DocumentStore) -> int:
+    """How many reviews wait for a decision, across every replica."""
+    return len((await docs.get(REVIEWS_PENDING_KEY) or {}).get("reviews") or [])
 
 
 async def track_session(docs: DocumentStore, session_id: str, when: datetime) -> None:
@@ -97,6 +129,7 @@ class Sweeper:
         *,
         interval_seconds: float,
         session_retention_seconds: float,
+        on_pending_reviews: Callable[[int], None] | None = None,
     ) -> None:
         self._docs = docs
         self._conversations = conversations
@@ -105,11 +138,13 @@ class Sweeper:
         self._interval = interval_seconds
         self._retention = session_retention_seconds
         self._owner = uuid.uuid4().hex
+        self._on_pending_reviews = on_pending_reviews
 
     async def sweep(self) -> SweepResult:
         now = self._clock.now()
         slot = int(now.timestamp() // self._interval)
         if not await self._claim(slot, now):
+            await self._report_pending()
             return SweepResult(status="skipped", slot=slot)
         result = SweepResult(
             status="done",
@@ -119,7 +154,13 @@ class Sweeper:
             sessions_deleted=await self._delete_stale_sessions(now),
         )
         logger.info("sweep %d: %s", slot, result.model_dump(exclude={"status", "slot"}))
+        await self._report_pending()
         return result
+
+    async def _report_pending(self) -> None:
+        # every replica, claimant or not, so none keeps reporting a stale backlog
+        if self._on_pending_reviews is not None:
+            self._on_pending_reviews(await pending_reviews(self._docs))
 
     async def _claim(self, slot: int, now: datetime) -> bool:
         claimed = False

@@ -11,12 +11,14 @@ import jsonschema
 import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import yaml
 
-from infra.crd_schemas import SCHEMAS as _CRD_SCHEMAS
+from infra.crd_schemas import SCHEMAS as BASE_CRD_SCHEMAS
 from infra.crd_schemas_keda import SCHEMAS as KEDA_SCHEMAS
+from infra.crd_schemas_monitoring import SCHEMAS as MONITORING_SCHEMAS
+from infra.crd_schemas_monitoring import promql_problem
 from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
 
 DAPR_API = "dapr.io/v1alpha1"
-CRD_SCHEMAS = {**_CRD_SCHEMAS, **KEDA_SCHEMAS}
+CRD_SCHEMAS = {**BASE_CRD_SCHEMAS, **KEDA_SCHEMAS, **MONITORING_SCHEMAS}
 
 
 def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
@@ -33,7 +35,7 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
             jsonschema.Draft202012Validator(schema).iter_errors(obj)
         )
         if error is None:
-            return None
+            return _promql_problem(obj, where)
         path = ".".join(str(p) for p in error.absolute_path) or "(root)"
         return f"{where}: {path}: {error.message}"
     try:
@@ -43,6 +45,19 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
     except kv.ValidationError as exc:
         path = ".".join(str(p) for p in exc.path) or "(root)"
         return f"{where}: {path}: {exc.message}"
+    return None
+
+
+def _promql_problem(obj: dict[str, Any], where: str) -> str | None:
+    """A PrometheusRule's expressions must at least tokenize and balance."""
+    if obj.get("kind") != "PrometheusRule":
+        return None
+    for group in (obj.get("spec") or {}).get("groups") or []:
+        for rule in group.get("rules") or []:
+            problem = promql_problem(str(rule["expr"]))
+            if problem:
+                name = rule.get("alert") or rule.get("record")
+                return f"{where}: {group['name']}/{name}: expr: {problem}"
     return None
 
 

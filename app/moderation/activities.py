@@ -43,6 +43,7 @@ from app.schemas import (
     utcnow,
 )
 from app.store import Backend, BackendUnavailableError
+from app.sweep import mark_review_closed, mark_review_pending
 from app.workflows.port import WorkflowRegistry
 
 logger = logging.getLogger(__name__)
@@ -167,6 +168,7 @@ class ModerationActivities:
         )
         if await self._docs.insert(review_key(review_id), review.model_dump(mode="json")):
             self._metrics.reviews.labels("requested").inc()
+        await mark_review_pending(self._docs, review_id)
         await self._update_moderation(
             moderation_id,
             status=ModerationStatus.AWAITING_REVIEW,
@@ -233,6 +235,7 @@ class ModerationActivities:
             )
             return {"status": "escalated"}
         if review.status is ReviewStatus.EXPIRED:
+            await mark_review_closed(self._docs, review_id)
             self._metrics.reviews.labels(ReviewStatus.EXPIRED.value).inc()
             return {"status": "timed_out", "decided_by": DEADLINE_DECIDER, "note": None}
         return {

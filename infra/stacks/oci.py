@@ -304,4 +304,6 @@ def build(config: OciStackConfig) -> dict[str, pulumi.Input[object]]:
         "apiKey": platform.api_keys.user_key,
         "reviewerKey": platform.api_keys.reviewer_key,
     }
+    if platform.observability is not None:
+        outputs["grafanaAdminPassword"] = platform.observability.grafana_admin_password
     return outputs

@@ -39,6 +39,14 @@ from infra.components.kubernetes.platform import (
     agent_workload,
     install_platform,
 )
+from infra.components.kubernetes.thanos import (
+    DISCOVERY_SERVICE,
+    SIDECAR_GRPC_PORT,
+    GlobalView,
+    ThanosAuthority,
+    ThanosQuery,
+    ThanosQueryArgs,
+)
 from infra.config.oci import OciNetworkConfig
 from infra.config.planet import (
     AksClusterConfig,
@@ -220,6 +228,7 @@ def region_platform(
     config: PlanetStackConfig,
     api_keys: ApiKeys,
     federated: bool,
+    global_view: GlobalView | None = None,
 ) -> KubernetesPlatform:
     """The shared platform on the region's cluster, with its overrides."""
     return install_platform(
@@ -244,8 +253,34 @@ def region_platform(
             api_keys=api_keys,
             federated_workload=federated,
             prefix=region.name,
+            global_view=global_view,
         ),
         cluster.provider,
+    )
+
+
+def global_query(
+    query_region: str,
+    authority: ThanosAuthority,
+    clusters: dict[str, RegionCluster],
+    platforms: dict[str, KubernetesPlatform],
+) -> ThanosQuery:
+    """Thanos Query in `query_region`, reaching its own sidecar in-cluster and every other
+    region's through that region's ingress (port 443, SNI passthrough, mTLS)."""
+    local = f"{DISCOVERY_SERVICE}.monitoring.svc:{SIDECAR_GRPC_PORT}"
+    remote = [
+        pulumi.Output.concat(cluster.host, ":443")
+        for name, cluster in clusters.items()
+        if name != query_region
+    ]
+    observability = [p.observability for p in platforms.values() if p.observability]
+    return ThanosQuery(
+        f"{query_region}-thanos-query",
+        ThanosQueryArgs(authority=authority, endpoints=[local, *remote]),
+        opts=pulumi.ResourceOptions(
+            providers={"kubernetes": clusters[query_region].provider},
+            depends_on=list(observability),
+        ),
     )
 
 
@@ -379,11 +414,16 @@ def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
     federated = config.planet.federation == "karmada"
     clusters: dict[str, RegionCluster] = {}
     platforms: dict[str, KubernetesPlatform] = {}
+    query_region = config.observability.query_region_of(config.planet.regions)
+    authority = ThanosAuthority("thanos-ca") if query_region is not None else None
     for region in config.planet.regions:
         clusters[region.name] = region_cluster(region, config, scope)
+        view = None if authority is None else GlobalView(authority, region.name == query_region)
         platforms[region.name] = region_platform(
-            region, clusters[region.name], config, api_keys, federated
+            region, clusters[region.name], config, api_keys, federated, view
         )
+    if authority is not None and query_region is not None:
+        global_query(query_region, authority, clusters, platforms)
     if federated:
         federate(config, clusters, platforms, api_keys)
 
@@ -439,4 +479,11 @@ def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
         "apiKey": api_keys.user_key,
         "reviewerKey": api_keys.reviewer_key,
     }
+    grafana = {
+        name: platform.observability.grafana_admin_password
+        for name, platform in platforms.items()
+        if platform.observability is not None
+    }
+    if grafana:
+        outputs["grafanaAdminPasswords"] = pulumi.Output.secret(pulumi.Output.all(**grafana))
     return outputs

@@ -75,7 +75,7 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
         provider,
     )
 
-    return {
+    outputs: dict[str, pulumi.Input[object]] = {
         "appUrl": f"http://localhost:{kind_file.host_port}",
         "namespace": platform.namespace.name,
         "kubeconfig": cluster.kubeconfig,
@@ -86,3 +86,8 @@ def build(config: PrototypeConfig) -> dict[str, pulumi.Input[object]]:
         "apiKey": platform.api_keys.user_key,
         "reviewerKey": platform.api_keys.reviewer_key,
     }
+    if platform.observability is not None:
+        # Grafana's admin password (secret): `pulumi stack output grafanaAdminPassword
+        # --show-secrets`; Grafana itself: see docs/services.md
+        outputs["grafanaAdminPassword"] = platform.observability.grafana_admin_password
+    return outputs

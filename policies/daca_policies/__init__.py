@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aca, azure_global, dapr, images, k8s, karmada, llm, oci
+from . import aca, azure_global, dapr, images, k8s, karmada, llm, monitoring, oci
 from .spec import PolicySpec
 
 PACK_NAME = "daca-ascent"
@@ -20,6 +20,7 @@ SPECS: list[PolicySpec] = [
     *oci.POLICIES,
     *karmada.POLICIES,
     *llm.POLICIES,
+    *monitoring.POLICIES,
     *images.POLICIES,
 ]
 

@@ -439,6 +439,24 @@ def members(*names: str) -> tuple[Resource, ...]:
     return tuple(karmada_cluster(n, region=f"{n}-region") for n in names)
 
 
+def pod_monitor(namespace: Any = "monitoring", name: str = "agent-app") -> Resource:
+    metadata: dict[str, Any] = {"name": name}
+    if namespace is not _MISSING:
+        metadata["namespace"] = namespace
+    return resource(
+        "kubernetes:monitoring.coreos.com/v1:PodMonitor",
+        {
+            "metadata": metadata,
+            "spec": {
+                "selector": {"matchLabels": {"app.kubernetes.io/name": "agent"}},
+                "namespaceSelector": {"matchNames": ["daca"]},
+                "podMetricsEndpoints": [{"port": "metrics"}],
+            },
+        },
+        name,
+    )
+
+
 def docker_image(dockerfile: str | None, context: str | None = None) -> Resource:
     build: dict[str, Any] = {}
     if dockerfile is not None:
@@ -2089,5 +2107,48 @@ CASES: list[Case] = [
         "other-chart",
         (resource("kubernetes:helm.sh/v3:Release", {"chart": "dapr", "values": {}}, "dapr"),),
         "na",
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "compliant",
+        (d(), pod_monitor("monitoring")),
+        "pass",
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "violating",
+        (d(), pod_monitor("daca")),
+        "fail",
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "missing",
+        (d(), pod_monitor(_MISSING)),
+        "fail",
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "chart-in-app-namespace",
+        (
+            d(),
+            resource(
+                "kubernetes:helm.sh/v3:Release",
+                {"chart": "kube-prometheus-stack", "namespace": "daca", "name": "kps"},
+            ),
+        ),
+        "fail",
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "configured-app-namespace",
+        (pod_monitor("agents"),),
+        "fail",
+        {"appNamespaces": ["agents"]},
+    ),
+    Case(
+        "monitoring-object-outside-app-namespace",
+        "unknown-namespace",
+        (d(), pod_monitor(UNKNOWN)),
+        "pass",
     ),
 ]

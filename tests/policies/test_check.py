@@ -292,9 +292,17 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
     assert len(names) == len(set(names)) >= 35
     for p in policies:
         domain = p["name"].split("-")[0]
-        assert domain in {"k8s", "dapr", "aca", "azure", "oci", "karmada", "images", "llm"}, p[
-            "name"
-        ]
+        assert domain in {
+            "k8s",
+            "dapr",
+            "aca",
+            "azure",
+            "oci",
+            "karmada",
+            "monitoring",
+            "llm",
+            "images",
+        }, p["name"]
         assert p["name"].count("-") >= 2
         assert p["name"] == p["name"].lower()
         assert p["severity"] in {"low", "medium", "high", "critical"}
@@ -309,6 +317,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
         "oci-stack-free-tier-caps",
         "oci-nlb-listener-ports",
         "karmada-propagation-min-regions",
+        "monitoring-object-outside-app-namespace",
     }
 
 

@@ -81,6 +81,9 @@ class AgentWorkloadArgs:
     #: the port the app serves Prometheus metrics on, reachable from pods only (not in the
     #: Service); None keeps `/metrics` on the app port
     metrics_port: int | None = None
+    #: NetworkPolicy peers that may scrape the app's and daprd's metrics ports (Prometheus
+    #: in `monitoring`); empty: nobody, the ports stay closed
+    metrics_scrapers: tuple[Mapping[str, Any], ...] = ()
 
 
 def model_key_secret_name(app_id: str) -> str:
@@ -235,21 +238,24 @@ def network_policy_spec(args: AgentWorkloadArgs) -> dict[str, Any]:
                     {"protocol": "TCP", "port": DAPR_HEALTH_PORT},
                 ]
             },
-            # other apps' sidecars invoking this one, and metrics scrapes (daprd's, the app's)
+            # other apps' sidecars invoking this one
             {
                 "from": [{"namespaceSelector": {}}],
-                "ports": [
-                    {"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT},
-                    {"protocol": "TCP", "port": DAPR_METRICS_PORT},
-                    *(
-                        [{"protocol": "TCP", "port": args.metrics_port}]
-                        if args.metrics_port is not None
-                        else []
-                    ),
-                ],
+                "ports": [{"protocol": "TCP", "port": DAPR_INTERNAL_GRPC_PORT}],
             },
+            *_metrics_rule(args),
         ],
     }
+
+
+def _metrics_rule(args: AgentWorkloadArgs) -> list[dict[str, Any]]:
+    """daprd's and the app's metrics ports, for the scrapers only (none: closed)."""
+    if not args.metrics_scrapers:
+        return []
+    ports = [{"protocol": "TCP", "port": DAPR_METRICS_PORT}]
+    if args.metrics_port is not None:
+        ports.append({"protocol": "TCP", "port": args.metrics_port})
+    return [{"from": [dict(peer) for peer in args.metrics_scrapers], "ports": ports}]
 
 
 def autoscaler_spec(args: AgentWorkloadArgs, deployment: pulumi.Input[str]) -> dict[str, Any]:

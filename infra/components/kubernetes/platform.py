@@ -40,12 +40,18 @@ from infra.components.kubernetes.event_autoscaling import (
 )
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
 from infra.components.kubernetes.llama_server import LlamaServer, LlamaServerArgs
+from infra.components.kubernetes.observability import (
+    PROMETHEUS_PEER,
+    Observability,
+    ObservabilityArgs,
+)
 from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
     RegistryPullSecretArgs,
 )
 from infra.components.kubernetes.scaled_object import KafkaLagSource
+from infra.components.kubernetes.thanos import GlobalView
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.components.kubernetes.vllm_stack import VllmStack, VllmStackArgs
 from infra.config import RedisConfig
@@ -122,6 +128,8 @@ class KubernetesPlatformArgs:
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
     #: where KEDA's kafka trigger reads consumer lag; None: by the shared Kafka conventions
     kafka_lag_source: KafkaLagSource | None = None
+    #: planet's query view across regions (`daca:observability.globalView`); None: none
+    global_view: GlobalView | None = None
 
 
 @dataclass(frozen=True)
@@ -142,6 +150,8 @@ class KubernetesPlatform:
     autoscaling: EventAutoscaling | None = None
     #: the self-hosted LLM server (`daca:llm`), when its engine is not `none`
     llm: LlamaServer | VllmStack | None = None
+    #: kube-prometheus-stack with our monitors, alerts and dashboard (`daca:observability`)
+    observability: Observability | None = None
 
 
 def _named(prefix: str, name: str) -> str:
@@ -262,6 +272,8 @@ def install_platform(
         on_cluster,
     )
     ingress = _public_ingress(args, namespace, ready, on_cluster)
+    # --- metrics, dashboards and alerts (daca:observability) ---
+    observability = _observability(args, after(ingress) if ingress is not None else on_cluster)
     return KubernetesPlatform(
         dapr=dapr,
         namespace=namespace,
@@ -272,6 +284,26 @@ def install_platform(
         ingress=ingress,
         autoscaling=autoscaling,
         llm=llm,
+        observability=observability,
+    )
+
+
+def _observability(
+    args: KubernetesPlatformArgs, on_cluster: pulumi.ResourceOptions
+) -> Observability | None:
+    """kube-prometheus-stack in `monitoring`, scraping the app and its sidecar."""
+    if not args.observability.enabled:
+        return None
+    return Observability(
+        _named(args.prefix, "observability"),
+        ObservabilityArgs(
+            config=args.observability,
+            app_id=args.app.name,
+            app_namespace=args.app.namespace,
+            region=args.prefix or None,
+            global_view=args.global_view,
+        ),
+        opts=on_cluster,
     )
 
 
@@ -333,6 +365,7 @@ def agent_workload(
             image_pull_secret=pull_secret,
             api_keys=api_keys,
             metrics_port=app.metrics_port,
+            metrics_scrapers=(PROMETHEUS_PEER,) if args.observability.enabled else (),
         ),
         opts=opts,
     )

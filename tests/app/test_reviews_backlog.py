@@ -1,0 +1,70 @@
+"""`daca_reviews_pending`: the review backlog alert's metric, right with several replicas.
+
+Each replica's sweep reads the backlog from the shared state store, so every replica
+reports the same total (the alert takes max() across them); a per-replica count of what
+that replica created would be wrong as soon as another replica decides the review.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from app.routes.dapr_bindings import SWEEP_ROUTE
+from app.store import EmbeddedBackend
+from app.workflows.clock import ManualClock
+from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client, running_app
+from tests.fakes.dapr_sidecar import FakeDaprSidecar
+
+pytestmark = pytest.mark.anyio
+
+QUIET = {"workflow_tick_seconds": 0, "monitor_interval_seconds": 0, "sidecar_wait_seconds": 5}
+HELD = "Please refund order B-42 for 30"  # the offline model holds refunds for review
+
+
+async def pending(client: httpx.AsyncClient) -> float:
+    """What Prometheus would scrape from this replica after daprd fired the sweep on it."""
+    fired = await client.post(SWEEP_ROUTE, headers={"authorization": ""})
+    assert fired.status_code == 200, fired.text
+    text = (await client.get("/metrics")).text
+    match = re.search(r"^daca_reviews_pending (\S+)$", text, re.MULTILINE)
+    assert match is not None, "daca_reviews_pending is not exported"
+    return float(match.group(1))
+
+
+async def test_two_replicas_report_the_shared_backlog(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    async with (
+        app_factory(**QUIET) as (_, one),
+        app_factory(**QUIET) as (app_two, two),
+    ):
+        assert [await pending(one), await pending(two)] == [0.0, 0.0]
+        first = (await one.post("/v1/sessions/a/messages", json={"content": HELD})).json()
+        await two.post("/v1/sessions/b/messages", json={"content": HELD})
+        await one.post("/v1/sessions/c/messages", json={"content": HELD})
+        # both replicas see all three, whoever created them (not 2 and 1; not 6 summed)
+        assert [await pending(one), await pending(two)] == [3.0, 3.0]
+        # replica two decides a review replica one created; the same decision again is harmless
+        async with http_client(app_two, REVIEWER_KEY) as reviewer:
+            for _ in range(2):
+                await reviewer.post(
+                    f"/v1/reviews/{first['review_id']}/decision", json={"approved": True}
+                )
+        assert [await pending(one), await pending(two)] == [2.0, 2.0]
+    assert len(sidecar.value("reviews-pending")["reviews"]) == 2
+
+
+async def test_an_expired_review_leaves_the_backlog() -> None:
+    backend, clock = EmbeddedBackend(), ManualClock()
+    quiet = {"workflow_tick_seconds": 0, "monitor_interval_seconds": 0}
+    async with (
+        running_app(backend=backend, clock=clock, review_deadline_seconds=60, **quiet) as (_, one),
+        running_app(backend=backend, clock=clock, review_deadline_seconds=60, **quiet) as (_, two),
+    ):
+        await one.post("/v1/sessions/x/messages", json={"content": HELD})
+        assert [await pending(one), await pending(two)] == [1.0, 1.0]
+        clock.advance(600)  # past the deadline: whichever replica claims the sweep expires it
+        assert [await pending(two), await pending(one)] == [0.0, 0.0]
