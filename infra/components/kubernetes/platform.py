@@ -35,6 +35,13 @@ from infra.components.kubernetes.conventions import selector_labels
 from infra.components.kubernetes.dapr_components import DaprComponents, DaprComponentsArgs
 from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArgs
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
+from infra.components.kubernetes.kafka import (
+    CLIENT_PROTOCOL_VERSION,
+    KafkaCluster,
+    KafkaClusterArgs,
+    KafkaConnection,
+    KafkaExternalListener,
+)
 from infra.components.kubernetes.redis import Redis, RedisArgs
 from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
@@ -44,7 +51,7 @@ from infra.components.kubernetes.traefik import TraefikController, TraefikContro
 from infra.config import RedisConfig
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.base import AppConfig, DaprConfig
-from infra.config.kafka import KafkaConfig
+from infra.config.kafka import KAFKA_PUBSUB, KafkaConfig
 from infra.config.llm import LlmConfig
 from infra.config.observability import ObservabilityConfig
 from infra.dapr.spec import (
@@ -129,16 +136,60 @@ class KubernetesPlatform:
     api_keys: ApiKeys
     #: the public HTTPS entry, where the stage has one
     ingress: AppIngress | None = None
+    #: Kafka on Strimzi behind the `pubsub` component (`daca:kafka`); its `connection`
+    #: says how a client (KEDA's scaler) reaches it
+    kafka: KafkaCluster | None = None
+
+
+#: the topic the app subscribes to: its `review_topic` default (app/config.py), which no
+#: stage overrides
+REVIEW_TOPIC = "agent-reviews"
 
 
 def _named(prefix: str, name: str) -> str:
     return f"{prefix}-{name}" if prefix else name
 
 
-def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[DaprComponentSpec]:
+def kafka_pubsub(args: KubernetesPlatformArgs, kafka: KafkaConnection) -> DaprComponentSpec:
+    """`pubsub` on the in-cluster Kafka: TLS with our cluster CA, SCRAM-SHA-512, the
+    login and the CA only by reference to the app namespace's Secret."""
+    return DaprComponentSpec(
+        name=PUBSUB,
+        type=KAFKA_PUBSUB,
+        metadata={
+            "brokers": kafka.bootstrap_servers,
+            "consumerGroup": kafka.consumer_group,
+            "clientID": args.app.name,
+            "authType": "password",
+            "saslMechanism": "SHA-512",
+            "version": CLIENT_PROTOCOL_VERSION,
+        },
+        secrets={
+            "saslUsername": SecretRef(name=kafka.secret_name, key=kafka.username_key),
+            "saslPassword": SecretRef(name=kafka.secret_name, key=kafka.password_key),
+            "caCert": SecretRef(name=kafka.ca_secret_name, key=kafka.ca_key),
+        },
+        scopes=(args.app.name,),
+    )
+
+
+def platform_components(
+    args: KubernetesPlatformArgs, redis: Redis, kafka: KafkaConnection | None = None
+) -> list[DaprComponentSpec]:
     """The app's state store, pub/sub, secret store and sweep binding, scoped to its app-id."""
     scopes = (args.app.name,)
     password = SecretRef(name=redis.auth_secret, key=redis.password_key)
+    pubsub = (
+        kafka_pubsub(args, kafka)
+        if kafka is not None and args.dapr.pubsub == KAFKA_PUBSUB
+        else DaprComponentSpec(
+            name=PUBSUB,
+            type=args.dapr.pubsub,
+            metadata={"redisHost": redis.host, "consumerID": "{appID}"},
+            secrets={"redisPassword": password},
+            scopes=scopes,
+        )
+    )
     return [
         DaprComponentSpec(
             name=STATESTORE,
@@ -150,13 +201,7 @@ def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[Dapr
             secrets={"redisPassword": password},
             scopes=scopes,
         ),
-        DaprComponentSpec(
-            name=PUBSUB,
-            type=args.dapr.pubsub,
-            metadata={"redisHost": redis.host, "consumerID": "{appID}"},
-            secrets={"redisPassword": password},
-            scopes=scopes,
-        ),
+        pubsub,
         DaprComponentSpec(name=SECRETSTORE, type=args.dapr.secret_store, scopes=scopes),
         sweep_binding(scopes),
     ]
@@ -201,16 +246,18 @@ def install_platform(
         ),
         opts=on_cluster,
     )
+    # --- Kafka (daca:kafka): before the components, which wait for its user and topics
+    kafka = install_kafka(args, namespace, on_cluster)
     components = DaprComponents(
         _named(args.prefix, "dapr-components"),
         DaprComponentsArgs(
             namespace=namespace.name,
             app_id=app.name,
-            components=platform_components(args, redis),
+            components=platform_components(args, redis, kafka.connection if kafka else None),
             tracing=args.dapr.tracing,
             allowed_secrets=[model_key_secret_name(app.name)] if args.model_api_key else [],
         ),
-        opts=after(dapr),
+        opts=after(dapr, *(kafka.ready if kafka else [])),
     )
     pull_secret = None
     if args.registry is not None:
@@ -245,6 +292,39 @@ def install_platform(
         workload=workload,
         api_keys=api_keys,
         ingress=ingress,
+        kafka=kafka,
+    )
+
+
+def install_kafka(
+    args: KubernetesPlatformArgs, namespace: AppNamespace, on_cluster: pulumi.ResourceOptions
+) -> KafkaCluster | None:
+    """Strimzi and the `daca` cluster, when `daca:kafka.enabled`; on planet with mirroring,
+    an external listener the other regions' MirrorMaker 2 reach."""
+    config = args.kafka
+    if not config.enabled:
+        return None
+    mirror = config.mirror
+    external = None
+    if mirror.enabled and args.prefix in mirror.bootstrap:
+        external = KafkaExternalListener(
+            bootstrap_host=mirror.bootstrap[args.prefix].rsplit(":", 1)[0],
+            allowed_cidrs=mirror.allowed_cidrs,
+        )
+    return KafkaCluster(
+        _named(args.prefix, "kafka"),
+        KafkaClusterArgs(
+            config=config,
+            app_id=args.app.name,
+            app_namespace=namespace.name,
+            client_selector=selector_labels(args.app.name, "agent"),
+            publish_topics=(args.app.pubsub_topic,),
+            subscribe_topics=(REVIEW_TOPIC,),
+            # KEDA's operator reads the consumer lag
+            client_namespaces=("keda",) if args.autoscaling.enabled else (),
+            external=external,
+        ),
+        opts=on_cluster,
     )
 
 
