@@ -1,6 +1,6 @@
 """Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
 the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`, other custom
-resources against `infra.crd_schemas`."""
+resources against `infra.crd_schemas` (and `infra.crd_schemas_strimzi`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import yaml
 
 from infra.crd_schemas import SCHEMAS as CRD_SCHEMAS
+from infra.crd_schemas_strimzi import SCHEMAS as STRIMZI_SCHEMAS
 from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
 
 DAPR_API = "dapr.io/v1alpha1"
@@ -22,7 +23,8 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
     kind = obj.get("kind")
     name = (obj.get("metadata") or {}).get("name", "?")
     where = f"{kind}/{name}"
-    custom = CRD_SCHEMAS.get((str(obj.get("apiVersion")), str(kind)))
+    key = (str(obj.get("apiVersion")), str(kind))
+    custom = CRD_SCHEMAS.get(key) or STRIMZI_SCHEMAS.get(key)
     if obj.get("apiVersion") == DAPR_API or custom is not None:
         schema = custom or DAPR_SCHEMAS.get(str(kind))
         if schema is None:

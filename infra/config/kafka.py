@@ -43,7 +43,7 @@ class KafkaMirrorConfig(_Section):
     enabled: bool = False
     #: the sources allowed to reach this region's external listener (the other regions'
     #: egress addresses); never empty when mirroring, never 0.0.0.0/0
-    allowed_cidrs: tuple[Annotated[str, AfterValidator(_public_cidr)], ...] = ()
+    allowed_cidrs: list[Annotated[str, AfterValidator(_public_cidr)]] = Field(default_factory=list)
     #: region name -> its external listener's bootstrap `host:port` (a DNS name that points
     #: at the bootstrap LoadBalancer; it is put in the listener's certificate)
     bootstrap: dict[DnsLabel, Annotated[str, AfterValidator(_bootstrap)]] = Field(

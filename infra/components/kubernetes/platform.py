@@ -309,7 +309,7 @@ def install_kafka(
     if mirror.enabled and args.prefix in mirror.bootstrap:
         external = KafkaExternalListener(
             bootstrap_host=mirror.bootstrap[args.prefix].rsplit(":", 1)[0],
-            allowed_cidrs=mirror.allowed_cidrs,
+            allowed_cidrs=tuple(mirror.allowed_cidrs),
         )
     return KafkaCluster(
         _named(args.prefix, "kafka"),
