@@ -359,7 +359,7 @@ class KafkaCluster(pulumi.ComponentResource):
             for topic in (*args.publish_topics, *args.subscribe_topics)
         ]
         secret_name = f"{args.app_id}-kafka"
-        k8s.core.v1.Secret(
+        app_secret = k8s.core.v1.Secret(
             f"{name}-app-secret",
             metadata={"name": secret_name, "namespace": args.app_namespace},
             type="Opaque",
@@ -370,7 +370,7 @@ class KafkaCluster(pulumi.ComponentResource):
             },
             opts=child_options(self, opts),
         )
-        self.ready = [cluster, *topics, *users]
+        self.ready = [cluster, *topics, *users, app_secret]
         self.connection = KafkaConnection(
             bootstrap_servers=f"{CLUSTER}-kafka-bootstrap.{ns}.svc:{TLS_PORT}",
             topics=(*args.publish_topics, *args.subscribe_topics),
