@@ -37,7 +37,7 @@ def _bootstrap(value: str) -> str:
 
 
 class KafkaMirrorConfig(_Section):
-    """planet only: every region mirrors the app's topics from every other active region
+    """planet only: every region mirrors the app's topics from every other region
     (KafkaMirrorMaker 2), reaching them through a TLS + SCRAM external listener."""
 
     enabled: bool = False
@@ -45,7 +45,9 @@ class KafkaMirrorConfig(_Section):
     #: egress addresses); never empty when mirroring, never 0.0.0.0/0
     allowed_cidrs: list[Annotated[str, AfterValidator(_public_cidr)]] = Field(default_factory=list)
     #: region name -> its external listener's bootstrap `host:port` (a DNS name that points
-    #: at the bootstrap LoadBalancer; it is put in the listener's certificate)
+    #: at the bootstrap LoadBalancer; it is put in the listener's certificate). Only the
+    #: regions listed are mirrored from (and get the external listener); every region
+    #: receives, so a new region can join before its LoadBalancer has a name
     bootstrap: dict[DnsLabel, Annotated[str, AfterValidator(_bootstrap)]] = Field(
         default_factory=dict
     )
@@ -150,23 +152,24 @@ class KafkaConfig(_Section):
         key = f"{NAMESPACE}:kafka.mirror"
         if not self.enabled:
             raise ConfigError(f"{key}.enabled: true needs {NAMESPACE}:kafka.enabled: true")
-        regions = [region.name for region in getattr(stack, "active_regions", [])]
+        # every region, drained ones too: draining takes a region's origin out of the
+        # front door, nothing else (its cluster, app and Kafka keep running and mirroring)
+        planet = getattr(stack, "planet", None)
+        regions = [region.name for region in getattr(planet, "regions", [])]
         if stack.stage != "planet" or len(regions) < 2:
             raise ConfigError(
                 f"{key}.enabled: true mirrors between regions; only a planet stack with at "
-                f"least two active regions has them (stage {stack.stage!r}, "
-                f"{len(regions)} active)"
+                f"least two regions has them (stage {stack.stage!r}, {len(regions)} regions)"
             )
         if not mirror.allowed_cidrs:
             raise ConfigError(
                 f"{key}.allowedCidrs: [] would leave the external listener open to every "
                 "address; list the other regions' egress CIDRs"
             )
-        missing = [name for name in regions if name not in mirror.bootstrap]
         unknown = sorted(set(mirror.bootstrap) - set(regions))
-        if missing or unknown:
+        if unknown or not mirror.bootstrap:
             raise ConfigError(
-                f"{key}.bootstrap: needs the external bootstrap host:port of every active "
-                f"region ({', '.join(regions)}); missing: {', '.join(missing) or 'none'}, "
-                f"not an active region: {', '.join(unknown) or 'none'}"
+                f"{key}.bootstrap: lists the regions mirrored from, by the host:port of their "
+                f"external bootstrap; needs at least one of {', '.join(regions)}"
+                + (f"; not a region: {', '.join(unknown)}" if unknown else "")
             )

@@ -361,18 +361,21 @@ def kafka_mirrors(
     clusters: Mapping[str, RegionCluster],
     platforms: Mapping[str, KubernetesPlatform],
 ) -> list[KafkaMirror]:
-    """A MirrorMaker 2 per active region, sourcing every other active region through its
-    external listener (with that region's CA and `mirror-source` login)."""
+    """A MirrorMaker 2 per region, sourcing every other region listed in
+    `daca:kafka.mirror.bootstrap` through its external listener (with that region's CA and
+    `mirror-source` login). Drained regions too: draining only takes a region's origin out
+    of the front door."""
     kafka = config.kafka
-    active = [region.name for region in config.active_regions]
+    regions = [region.name for region in config.planet.regions]
     mirrors: list[KafkaMirror] = []
-    for name in active:
+    for name in regions:
         local = platforms[name].kafka
         if local is None:  # mirroring needs kafka.enabled (checked with the config)
             continue
         sources: list[MirrorSource] = []
-        for other in active:
+        for other in regions:
             remote = platforms[other].kafka
+            # a region without a bootstrap entry has no external listener: not a source
             if other == name or remote is None or remote.mirror_password is None:
                 continue
             sources.append(
@@ -383,6 +386,8 @@ def kafka_mirrors(
                     password=remote.mirror_password,
                 )
             )
+        if not sources:
+            continue
         mirrors.append(
             KafkaMirror(
                 f"{name}-kafka-mirror",
@@ -418,7 +423,7 @@ def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
         )
     if federated:
         federate(config, clusters, platforms, api_keys)
-    # --- Kafka: every active region mirrors the app topics of every other one
+    # --- Kafka: every region mirrors the app topics of every other one
     if config.kafka.mirror.enabled:
         kafka_mirrors(config, clusters, platforms)
 

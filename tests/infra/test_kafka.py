@@ -277,7 +277,7 @@ def test_stage_with_kafka_on(stage: str, request: pytest.FixtureRequest) -> None
 
 
 def test_shipped_planet_runs_kafka_and_mirrors_in_every_region(planet: SynthResult) -> None:
-    regions = [r.name for r in planet.config.active_regions]  # type: ignore[attr-defined]
+    regions = [r.name for r in planet.config.planet.regions]  # type: ignore[attr-defined]
     clusters = _strimzi(planet.resources, "Kafka")
     assert sorted(c["name"] for c in clusters) == sorted(f"{r}-kafka-cluster" for r in regions)
     for region in regions:
@@ -347,6 +347,30 @@ def test_mirroring_settles_after_one_hop_and_never_returns_a_topic_home(
             assert not topic.startswith(f"{region}."), f"{topic} came back to {region}"
             assert topic.count(".") <= 1, f"{topic} was mirrored more than once"
         assert len(topics) == 2 * len(held)  # its own two + two from each other region
+
+
+def test_a_region_without_a_bootstrap_name_only_receives(tmp_path: Path) -> None:
+    """A new region can join before its LoadBalancer has a DNS name: it mirrors the others,
+    no one mirrors it, and it opens no external listener."""
+    file = edited_stack_file("planet", tmp_path, {f"{_PLANET_MIRROR}.bootstrap.eu-oci": None})
+    result = synthesize("planet", config_file=file, out_dir=tmp_path / "out")
+    mirrors = {
+        m["inputs"]["spec"]["target"]["alias"]: sorted(
+            x["source"]["alias"] for x in m["inputs"]["spec"]["mirrors"]
+        )
+        for m in _strimzi(result.resources, "KafkaMirrorMaker2")
+    }
+    assert mirrors == {
+        "eu-west": ["us-east"],
+        "us-east": ["eu-west"],
+        "eu-oci": ["eu-west", "us-east"],
+    }
+    listeners = {
+        c["name"]: [item["name"] for item in c["inputs"]["spec"]["kafka"]["listeners"]]
+        for c in _strimzi(result.resources, "Kafka")
+    }
+    assert listeners["eu-oci-kafka-cluster"] == ["tls"]
+    assert listeners["eu-west-kafka-cluster"] == ["tls", "external"]
 
 
 def test_kafka_sizes_fit_the_smallest_planet_region(planet: SynthResult) -> None:
@@ -537,13 +561,13 @@ BAD = [
     ),
     (
         "planet",
-        {f"{_PLANET_MIRROR}.bootstrap": {"eu-west": "kafka.eu-west.example.com:9094"}},
-        ["daca:kafka.mirror.bootstrap", "missing: us-east, eu-oci"],
+        {f"{_PLANET_MIRROR}.bootstrap": {}},
+        ["daca:kafka.mirror.bootstrap", "at least one of eu-west, us-east, eu-oci"],
     ),
     (
         "planet",
         {f"{_PLANET_MIRROR}.bootstrap.mars": "kafka.mars.example.com:9094"},
-        ["daca:kafka.mirror.bootstrap", "not an active region: mars"],
+        ["daca:kafka.mirror.bootstrap", "not a region: mars"],
     ),
     (
         "planet",

@@ -258,7 +258,9 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
     assert len(names) == len(set(names)) >= 35
     for p in policies:
         domain = p["name"].split("-")[0]
-        assert domain in {"k8s", "dapr", "aca", "azure", "oci", "karmada", "images"}, p["name"]
+        assert domain in {"k8s", "dapr", "aca", "azure", "oci", "karmada", "kafka", "images"}, p[
+            "name"
+        ]
         assert p["name"].count("-") >= 2
         assert p["name"] == p["name"].lower()
         assert p["severity"] in {"low", "medium", "high", "critical"}

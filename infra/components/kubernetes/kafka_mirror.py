@@ -57,7 +57,7 @@ class MirrorSource:
 class KafkaMirrorArgs:
     #: this region's name: the target alias
     alias: str
-    #: every other active region
+    #: every other region
     sources: tuple[MirrorSource, ...]
     #: the app topics mirrored (exact names)
     topics: tuple[str, ...]
