@@ -454,7 +454,7 @@ class KafkaCluster(pulumi.ComponentResource):
                 "annotations": {"strimzi.io/ca-key-generation": "0"},
             },
             type="Opaque",
-            string_data={"ca.key": key.private_key_pem},  # a secret output already
+            string_data={"ca.key": key.private_key_pem_pkcs8},  # PKCS#8, as Strimzi writes its own
             opts=opts,
         )
         return [cert_secret, key_secret], cert.cert_pem
