@@ -412,13 +412,16 @@ class SynthMocks(pulumi_mocks.Mocks):
             seed = hashlib.sha256(args.name.encode()).hexdigest()
             state["publicKeyOpenssh"] = f"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5{seed[:40]} synth\n"
             state["privateKeyOpenssh"] = f"-----BEGIN OPENSSH PRIVATE KEY-----\nsynth-{seed}\n"
-            state["privateKeyPem"] = f"-----BEGIN PRIVATE KEY-----\nsynth-{seed}\n"
+            state["privateKeyPem"] = f"-----BEGIN RSA PRIVATE KEY-----\nsynth-{seed}\n"
+            state["privateKeyPemPkcs8"] = f"-----BEGIN PRIVATE KEY-----\nsynth-{seed}\n"
         elif args.typ in (
             "tls:index/selfSignedCert:SelfSignedCert",
             "tls:index/locallySignedCert:LocallySignedCert",
         ):
             seed = hashlib.sha256(args.name.encode()).hexdigest()
-            state["certPem"] = f"-----BEGIN CERTIFICATE-----\nsynth-{seed}\n"
+            state["certPem"] = (
+                f"-----BEGIN CERTIFICATE-----\nsynth-{seed}\n-----END CERTIFICATE-----\n"
+            )
         elif args.typ == "tls:index/certRequest:CertRequest":
             seed = hashlib.sha256(args.name.encode()).hexdigest()
             state["certRequestPem"] = f"-----BEGIN CERTIFICATE REQUEST-----\nsynth-{seed}\n"

@@ -1,6 +1,6 @@
 """Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
 the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`, other custom
-resources against `infra.crd_schemas` and `infra.crd_schemas_keda`."""
+resources against `infra.crd_schemas` and the per-project `infra.crd_schemas_*`."""
 
 from __future__ import annotations
 
@@ -15,10 +15,11 @@ from infra.crd_schemas import SCHEMAS as BASE_CRD_SCHEMAS
 from infra.crd_schemas_keda import SCHEMAS as KEDA_SCHEMAS
 from infra.crd_schemas_monitoring import SCHEMAS as MONITORING_SCHEMAS
 from infra.crd_schemas_monitoring import promql_problem
+from infra.crd_schemas_strimzi import SCHEMAS as STRIMZI_SCHEMAS
 from infra.dapr.schemas import SCHEMAS as DAPR_SCHEMAS
 
 DAPR_API = "dapr.io/v1alpha1"
-CRD_SCHEMAS = {**BASE_CRD_SCHEMAS, **KEDA_SCHEMAS, **MONITORING_SCHEMAS}
+CRD_SCHEMAS = {**BASE_CRD_SCHEMAS, **KEDA_SCHEMAS, **MONITORING_SCHEMAS, **STRIMZI_SCHEMAS}
 
 
 def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
@@ -26,7 +27,8 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
     kind = obj.get("kind")
     name = (obj.get("metadata") or {}).get("name", "?")
     where = f"{kind}/{name}"
-    custom = CRD_SCHEMAS.get((str(obj.get("apiVersion")), str(kind)))
+    key = (str(obj.get("apiVersion")), str(kind))
+    custom = CRD_SCHEMAS.get(key) or STRIMZI_SCHEMAS.get(key)
     if obj.get("apiVersion") == DAPR_API or custom is not None:
         schema = custom or DAPR_SCHEMAS.get(str(kind))
         if schema is None:

@@ -247,7 +247,7 @@ class OciStackConfig(KubernetesStackConfig):
 
     component_types: ClassVar[Mapping[str, frozenset[str]]] = {
         "stateStore": frozenset({"state.redis"}),
-        "pubsub": frozenset({"pubsub.redis"}),
+        "pubsub": frozenset({"pubsub.redis", "pubsub.kafka"}),
         "secretStore": frozenset({"secretstores.kubernetes"}),
     }
 

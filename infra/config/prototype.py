@@ -76,7 +76,7 @@ class PrototypeConfig(KubernetesStackConfig):
 
     component_types: ClassVar[Mapping[str, frozenset[str]]] = {
         "stateStore": frozenset({"state.redis"}),
-        "pubsub": frozenset({"pubsub.redis"}),
+        "pubsub": frozenset({"pubsub.redis", "pubsub.kafka"}),
         "secretStore": frozenset({"secretstores.kubernetes"}),
     }
 

@@ -26,6 +26,7 @@ from infra.components.api_keys import ApiKeys
 from infra.components.azure.aks_cluster import AksCluster, AksClusterArgs
 from infra.components.azure.front_door import FrontDoor, FrontDoorArgs, FrontDoorOrigin
 from infra.components.kubernetes.app_namespace import AppNamespace, AppNamespaceArgs
+from infra.components.kubernetes.kafka_mirror import KafkaMirror, KafkaMirrorArgs, MirrorSource
 from infra.components.kubernetes.karmada import KarmadaControlPlane, KarmadaControlPlaneArgs
 from infra.components.kubernetes.karmada_member import KarmadaMember, KarmadaMemberArgs
 from infra.components.kubernetes.karmada_policies import (
@@ -406,6 +407,58 @@ def propagated_resources(config: PlanetStackConfig) -> list[tuple[str, str, str]
     return resources
 
 
+def kafka_mirrors(
+    config: PlanetStackConfig,
+    clusters: Mapping[str, RegionCluster],
+    platforms: Mapping[str, KubernetesPlatform],
+) -> list[KafkaMirror]:
+    """A MirrorMaker 2 per region, sourcing every other region listed in
+    `daca:kafka.mirror.bootstrap` through its external listener (with that region's CA and
+    `mirror-source` login). Drained regions too: draining only takes a region's origin out
+    of the front door."""
+    kafka = config.kafka
+    regions = [region.name for region in config.planet.regions]
+    mirrors: list[KafkaMirror] = []
+    for name in regions:
+        local = platforms[name].kafka
+        if local is None:  # mirroring needs kafka.enabled (checked with the config)
+            continue
+        sources: list[MirrorSource] = []
+        for other in regions:
+            remote = platforms[other].kafka
+            # a region without a bootstrap entry has no external listener: not a source
+            if other == name or remote is None or remote.mirror_password is None:
+                continue
+            sources.append(
+                MirrorSource(
+                    alias=other,
+                    bootstrap_servers=kafka.mirror.bootstrap[other],
+                    ca_cert=remote.ca_cert,
+                    password=remote.mirror_password,
+                )
+            )
+        if not sources:
+            continue
+        mirrors.append(
+            KafkaMirror(
+                f"{name}-kafka-mirror",
+                KafkaMirrorArgs(
+                    alias=name,
+                    sources=tuple(sources),
+                    topics=local.connection.topics,
+                    groups=(local.connection.consumer_group,),
+                    version=kafka.version,
+                    replicas=kafka.mirror.replicas,
+                    resources=kafka.mirror.resources,
+                    replication_factor=kafka.replication_factor,
+                    depends_on=tuple(local.ready),
+                ),
+                opts=pulumi.ResourceOptions(providers={"kubernetes": clusters[name].provider}),
+            )
+        )
+    return mirrors
+
+
 def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
     """Register the planet stage's resources; return the stack outputs."""
     scope = azure_scope(config)
@@ -426,6 +479,9 @@ def build(config: PlanetStackConfig) -> dict[str, pulumi.Input[object]]:
         global_query(query_region, authority, clusters, platforms)
     if federated:
         federate(config, clusters, platforms, api_keys)
+    # --- Kafka: every region mirrors the app topics of every other one
+    if config.kafka.mirror.enabled:
+        kafka_mirrors(config, clusters, platforms)
 
     active = config.active_regions
     front_door = FrontDoor(

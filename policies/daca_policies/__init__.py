@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import aca, azure_global, dapr, images, k8s, karmada, llm, monitoring, oci
+from . import aca, azure_global, dapr, images, k8s, kafka, karmada, llm, monitoring, oci
 from .spec import PolicySpec
 
 PACK_NAME = "daca-ascent"
@@ -19,6 +19,7 @@ SPECS: list[PolicySpec] = [
     *azure_global.POLICIES,
     *oci.POLICIES,
     *karmada.POLICIES,
+    *kafka.POLICIES,
     *llm.POLICIES,
     *monitoring.POLICIES,
     *images.POLICIES,

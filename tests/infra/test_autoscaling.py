@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.components.kubernetes.event_autoscaling import REVIEW_TOPIC
+from app.config import Settings
 from infra.components.kubernetes.keda import CHART_VERSION
 from infra.components.kubernetes.scaled_object import KafkaLagSource, SecretKey
 from infra.config import ConfigError
@@ -28,6 +28,10 @@ TRIGGER_AUTH = "kubernetes:keda.sh/v1alpha1:TriggerAuthentication"
 RELEASE = "kubernetes:helm.sh/v3:Release"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 ON_CPU = {"enabled": True, "triggers": ["cpu"]}
+
+
+#: the topic the app consumes (where its consumer lag builds): the app's own default
+REVIEW_TOPIC = Settings.model_fields["review_topic"].default
 
 
 def _prototype(tmp_path: Path, changes: dict[str, Any]) -> SynthResult:
@@ -177,6 +181,7 @@ def test_each_trigger_is_accepted_with_the_service_it_reads(
             {
                 "observability": {"enabled": True},
                 "kafka": {"enabled": True},
+                "dapr.pubsub": "pubsub.kafka",
                 "autoscaling": {
                     "enabled": True,
                     "triggers": ["prometheus", "kafka", "cpu"],
@@ -307,12 +312,6 @@ def test_the_queries_name_metrics_the_app_exports() -> None:
         query = prometheus_query(PrometheusTrigger(metric=metric, threshold=1), "daca")  # type: ignore[arg-type]
         series = query.split("(")[2].split("{")[0]
         assert f"\n{series}{{" in exposed, f"{series} is not exported by the app"
-
-
-def test_the_kafka_trigger_reads_the_topic_the_app_consumes() -> None:
-    from app.config import Settings
-
-    assert Settings.model_fields["review_topic"].default == REVIEW_TOPIC
 
 
 # --- planet: on as shipped, in each region; Karmada mode --------------------------------

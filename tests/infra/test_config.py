@@ -57,8 +57,8 @@ BAD_CONFIGS: list[tuple[str, dict[str, Any], list[str]]] = [
     ),
     (
         "type stage cannot back",
-        {"dapr.pubsub": "pubsub.kafka"},
-        ["daca:dapr.pubsub", "'pubsub.kafka'", "cannot back"],
+        {"dapr.pubsub": "pubsub.rabbitmq"},
+        ["daca:dapr.pubsub", "'pubsub.rabbitmq'", "cannot back"],
     ),
     ("missing required key", {"dapr.version": None}, ["missing required key daca:dapr.version"]),
     ("missing stage", {"stage": None}, ["missing required key daca:stage"]),

@@ -254,6 +254,11 @@ def test_the_emitted_planet_block_loads_through_the_stack_config(
     emitted = yaml.safe_load((tmp_path / "planet.yaml").read_text())
     stack = yaml.safe_load((ROOT / "Pulumi.planet.yaml").read_text())
     stack["config"]["daca:planet"] = emitted["daca:planet"]
+    # settings keyed by region name follow the new regions (a stale name is refused)
+    stack["config"]["daca:kafka"]["mirror"]["bootstrap"] = {
+        region["name"]: f"kafka.{region['name']}.example.com:9094"
+        for region in emitted["daca:planet"]["regions"]
+    }
     merged = tmp_path / "Pulumi.planet.yaml"
     merged.write_text(yaml.safe_dump(stack))
 

@@ -676,6 +676,61 @@ def vllm_release(**model: Any) -> Resource:
     )
 
 
+def kafka_cluster(*listeners: dict[str, Any]) -> Resource:
+    """A Strimzi `Kafka` (v1) with these listeners; compliant: internal + external, both
+    TLS and SCRAM."""
+    given = list(listeners) or [
+        {
+            "name": "tls",
+            "port": 9093.0,
+            "type": "internal",
+            "tls": True,
+            "authentication": {"type": "scram-sha-512"},
+        },
+        {
+            "name": "external",
+            "port": 9094.0,
+            "type": "loadbalancer",
+            "tls": True,
+            "authentication": {"type": "scram-sha-512"},
+            "configuration": {"loadBalancerSourceRanges": ["198.51.100.0/24"]},
+        },
+    ]
+    props = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "Kafka",
+        "metadata": {"name": "daca", "namespace": "kafka"},
+        "spec": {"kafka": {"version": "4.3.1", "listeners": given}},
+    }
+    return resource("kubernetes:kafka.strimzi.io/v1:Kafka", props, "kafka-cluster")
+
+
+def kafka_cluster_without_listeners(listeners: Any = _MISSING) -> Resource:
+    cluster = kafka_cluster()
+    spec = cluster.props["spec"]["kafka"]
+    if listeners is _MISSING:
+        spec.pop("listeners")
+    else:
+        spec["listeners"] = listeners
+    return cluster
+
+
+def _external(**changes: Any) -> dict[str, Any]:
+    listener: dict[str, Any] = {
+        "name": "external",
+        "port": 9094.0,
+        "type": "loadbalancer",
+        "tls": True,
+        "authentication": {"type": "scram-sha-512"},
+    }
+    for key, value in changes.items():
+        if value is _DELETE:
+            listener.pop(key)
+        else:
+            listener[key] = value
+    return listener
+
+
 CASES: list[Case] = [
     # --- k8s ---
     *k(
@@ -1842,6 +1897,44 @@ CASES: list[Case] = [
         "oci-nlb-listener-ports",
         "nsg-list-unknown",
         (nlb(nsgs=UNKNOWN), listener(6443)),
+        "na",
+    ),
+    # --- kafka ---
+    *k(
+        "kafka-listener-external-tls-auth",
+        kafka_cluster(),
+        kafka_cluster(_external(tls=False)),
+        kafka_cluster(_external(authentication=_DELETE)),
+        "fail",
+    ),
+    Case(
+        "kafka-listener-external-tls-auth",
+        "internal-plaintext-is-not-external",
+        (kafka_cluster({"name": "plain", "port": 9092.0, "type": "internal", "tls": False}),),
+        "pass",
+    ),
+    Case(
+        "kafka-listener-external-tls-auth",
+        "nodeport-without-tls-key",
+        (kafka_cluster(_external(type="nodeport", tls=_DELETE)),),
+        "fail",
+    ),
+    Case(
+        "kafka-listener-external-tls-auth",
+        "cluster-ip-exposed-elsewhere",
+        (kafka_cluster(_external(type="cluster-ip", authentication={})),),
+        "fail",
+    ),
+    Case(
+        "kafka-listener-external-tls-auth",
+        "no-listeners",
+        (kafka_cluster_without_listeners(),),
+        "na",
+    ),
+    Case(
+        "kafka-listener-external-tls-auth",
+        "listeners-unknown-at-preview",
+        (kafka_cluster_without_listeners(UNKNOWN),),
         "na",
     ),
     # --- karmada ---

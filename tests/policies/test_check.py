@@ -301,6 +301,7 @@ def test_pack_exposes_crossguard_policies_with_full_metadata() -> None:
             "karmada",
             "monitoring",
             "llm",
+            "kafka",
             "images",
         }, p["name"]
         assert p["name"].count("-") >= 2

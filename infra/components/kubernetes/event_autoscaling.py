@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import pulumi
 
+from infra.components.kubernetes.kafka import KafkaConnection
 from infra.components.kubernetes.keda import Keda
 from infra.components.kubernetes.scaled_object import (
     AppScaledObject,
@@ -21,26 +22,18 @@ from infra.components.kubernetes.scaled_object import (
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.base import AppConfig
 
-#: the topic the app consumes (app/config.py `review_topic`); it publishes on another
-REVIEW_TOPIC = "agent-reviews"
-#: Strimzi's TLS listener of the Kafka cluster `daca` in namespace `kafka`
-KAFKA_BOOTSTRAP = "daca-kafka-bootstrap.kafka.svc:9093"
 
-
-def conventional_kafka_lag_source(app_id: str) -> KafkaLagSource:
-    """The lag source by the shared Kafka conventions (cluster `daca`, group = app-id),
-    used until the Kafka component hands over its connection: the app's SCRAM user in the
-    Secret `<app-id>-kafka-user` (`username`, `password`) and the cluster CA in
-    `<app-id>-kafka-ca` (`ca.crt`), both in the app's namespace."""
-    user = f"{app_id}-kafka-user"
+def kafka_lag_source(connection: KafkaConnection) -> KafkaLagSource:
+    """Where KEDA reads the app's consumer lag: the Kafka component's TLS listener, the
+    topics the app consumes, and the SCRAM login and CA it put in the app's namespace."""
     return KafkaLagSource(
-        bootstrap_servers=KAFKA_BOOTSTRAP,
-        topics=(REVIEW_TOPIC,),
-        consumer_group=app_id,
-        ca=SecretKey(f"{app_id}-kafka-ca", "ca.crt"),
+        bootstrap_servers=connection.bootstrap_servers,
+        topics=connection.consumed_topics,
+        consumer_group=connection.consumer_group,
+        ca=SecretKey(connection.ca_secret_name, connection.ca_key),
         authentication="scram-sha-512",
-        username=SecretKey(user, "username"),
-        password=SecretKey(user, "password"),
+        username=SecretKey(connection.secret_name, connection.username_key),
+        password=SecretKey(connection.secret_name, connection.password_key),
     )
 
 
@@ -67,8 +60,10 @@ def scaled_object_args(
             window_seconds=p.window_seconds,
         )
     if "kafka" in config.triggers:
+        if kafka_source is None:  # the config check asks for daca:kafka.enabled
+            raise ValueError("the kafka trigger needs the Kafka cluster's connection")
         kafka = KafkaTrigger(
-            source=kafka_source or conventional_kafka_lag_source(app.name),
+            source=kafka_source,
             lag_threshold=config.kafka.lag_threshold,
             activation_lag_threshold=config.kafka.activation_lag_threshold,
         )

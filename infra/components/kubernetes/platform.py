@@ -37,8 +37,16 @@ from infra.components.kubernetes.dapr_runtime import DaprRuntime, DaprRuntimeArg
 from infra.components.kubernetes.event_autoscaling import (
     EventAutoscaling,
     install_event_autoscaling,
+    kafka_lag_source,
 )
 from infra.components.kubernetes.ingress import AppIngress, AppIngressArgs
+from infra.components.kubernetes.kafka import (
+    CLIENT_PROTOCOL_VERSION,
+    KafkaCluster,
+    KafkaClusterArgs,
+    KafkaConnection,
+    KafkaExternalListener,
+)
 from infra.components.kubernetes.llama_server import LlamaServer, LlamaServerArgs
 from infra.components.kubernetes.observability import (
     PROMETHEUS_PEER,
@@ -50,14 +58,13 @@ from infra.components.kubernetes.registry_credentials import (
     RegistryPullSecret,
     RegistryPullSecretArgs,
 )
-from infra.components.kubernetes.scaled_object import KafkaLagSource
 from infra.components.kubernetes.thanos import GlobalView
 from infra.components.kubernetes.traefik import TraefikController, TraefikControllerArgs
 from infra.components.kubernetes.vllm_stack import VllmStack, VllmStackArgs
 from infra.config import RedisConfig
 from infra.config.autoscaling import AutoscalingConfig
 from infra.config.base import AppConfig, DaprConfig
-from infra.config.kafka import KafkaConfig
+from infra.config.kafka import KAFKA_PUBSUB, KafkaConfig
 from infra.config.llm import LlmConfig
 from infra.config.observability import ObservabilityConfig
 from infra.dapr.spec import (
@@ -126,8 +133,6 @@ class KubernetesPlatformArgs:
     llm: LlmConfig = field(default_factory=LlmConfig)
     observability: ObservabilityConfig = field(default_factory=ObservabilityConfig)
     autoscaling: AutoscalingConfig = field(default_factory=AutoscalingConfig)
-    #: where KEDA's kafka trigger reads consumer lag; None: by the shared Kafka conventions
-    kafka_lag_source: KafkaLagSource | None = None
     #: planet's query view across regions (`daca:observability.globalView`); None: none
     global_view: GlobalView | None = None
 
@@ -152,16 +157,60 @@ class KubernetesPlatform:
     llm: LlamaServer | VllmStack | None = None
     #: kube-prometheus-stack with our monitors, alerts and dashboard (`daca:observability`)
     observability: Observability | None = None
+    #: Kafka on Strimzi behind the `pubsub` component (`daca:kafka`); its `connection`
+    #: says how a client (KEDA's scaler) reaches it
+    kafka: KafkaCluster | None = None
+
+
+#: the topic the app subscribes to: its `review_topic` default (app/config.py), which no
+#: stage overrides
+REVIEW_TOPIC = "agent-reviews"
 
 
 def _named(prefix: str, name: str) -> str:
     return f"{prefix}-{name}" if prefix else name
 
 
-def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[DaprComponentSpec]:
+def kafka_pubsub(args: KubernetesPlatformArgs, kafka: KafkaConnection) -> DaprComponentSpec:
+    """`pubsub` on the in-cluster Kafka: TLS with our cluster CA, SCRAM-SHA-512, the
+    login and the CA only by reference to the app namespace's Secret."""
+    return DaprComponentSpec(
+        name=PUBSUB,
+        type=KAFKA_PUBSUB,
+        metadata={
+            "brokers": kafka.bootstrap_servers,
+            "consumerGroup": kafka.consumer_group,
+            "clientID": args.app.name,
+            "authType": "password",
+            "saslMechanism": "SHA-512",
+            "version": CLIENT_PROTOCOL_VERSION,
+        },
+        secrets={
+            "saslUsername": SecretRef(name=kafka.secret_name, key=kafka.username_key),
+            "saslPassword": SecretRef(name=kafka.secret_name, key=kafka.password_key),
+            "caCert": SecretRef(name=kafka.ca_secret_name, key=kafka.ca_key),
+        },
+        scopes=(args.app.name,),
+    )
+
+
+def platform_components(
+    args: KubernetesPlatformArgs, redis: Redis, kafka: KafkaConnection | None = None
+) -> list[DaprComponentSpec]:
     """The app's state store, pub/sub, secret store and sweep binding, scoped to its app-id."""
     scopes = (args.app.name,)
     password = SecretRef(name=redis.auth_secret, key=redis.password_key)
+    pubsub = (
+        kafka_pubsub(args, kafka)
+        if kafka is not None and args.dapr.pubsub == KAFKA_PUBSUB
+        else DaprComponentSpec(
+            name=PUBSUB,
+            type=args.dapr.pubsub,
+            metadata={"redisHost": redis.host, "consumerID": "{appID}"},
+            secrets={"redisPassword": password},
+            scopes=scopes,
+        )
+    )
     return [
         DaprComponentSpec(
             name=STATESTORE,
@@ -173,13 +222,7 @@ def platform_components(args: KubernetesPlatformArgs, redis: Redis) -> list[Dapr
             secrets={"redisPassword": password},
             scopes=scopes,
         ),
-        DaprComponentSpec(
-            name=PUBSUB,
-            type=args.dapr.pubsub,
-            metadata={"redisHost": redis.host, "consumerID": "{appID}"},
-            secrets={"redisPassword": password},
-            scopes=scopes,
-        ),
+        pubsub,
         DaprComponentSpec(name=SECRETSTORE, type=args.dapr.secret_store, scopes=scopes),
         sweep_binding(scopes),
     ]
@@ -224,16 +267,18 @@ def install_platform(
         ),
         opts=on_cluster,
     )
+    # --- Kafka (daca:kafka): before the components, which wait for its user and topics
+    kafka = install_kafka(args, namespace, on_cluster)
     components = DaprComponents(
         _named(args.prefix, "dapr-components"),
         DaprComponentsArgs(
             namespace=namespace.name,
             app_id=app.name,
-            components=platform_components(args, redis),
+            components=platform_components(args, redis, kafka.connection if kafka else None),
             tracing=args.dapr.tracing,
             allowed_secrets=[model_key_secret_name(app.name)] if args.model_api_key else [],
         ),
-        opts=after(dapr),
+        opts=after(dapr, *(kafka.ready if kafka else [])),
     )
     pull_secret = None
     if args.registry is not None:
@@ -267,7 +312,7 @@ def install_platform(
         (_named(args.prefix, "keda"), _named(args.prefix, "agent-autoscaling")),
         args.autoscaling,
         app,
-        args.kafka_lag_source,
+        kafka_lag_source(kafka.connection) if kafka else None,
         [namespace, *ready],
         on_cluster,
     )
@@ -285,6 +330,39 @@ def install_platform(
         autoscaling=autoscaling,
         llm=llm,
         observability=observability,
+        kafka=kafka,
+    )
+
+
+def install_kafka(
+    args: KubernetesPlatformArgs, namespace: AppNamespace, on_cluster: pulumi.ResourceOptions
+) -> KafkaCluster | None:
+    """Strimzi and the `daca` cluster, when `daca:kafka.enabled`; on planet with mirroring,
+    an external listener the other regions' MirrorMaker 2 reach."""
+    config = args.kafka
+    if not config.enabled:
+        return None
+    mirror = config.mirror
+    external = None
+    if mirror.enabled and args.prefix in mirror.bootstrap:
+        external = KafkaExternalListener(
+            bootstrap_host=mirror.bootstrap[args.prefix].rsplit(":", 1)[0],
+            allowed_cidrs=tuple(mirror.allowed_cidrs),
+        )
+    return KafkaCluster(
+        _named(args.prefix, "kafka"),
+        KafkaClusterArgs(
+            config=config,
+            app_id=args.app.name,
+            app_namespace=namespace.name,
+            client_selector=selector_labels(args.app.name, "agent"),
+            publish_topics=(args.app.pubsub_topic,),
+            subscribe_topics=(REVIEW_TOPIC,),
+            # KEDA's operator reads the consumer lag
+            client_namespaces=("keda",) if args.autoscaling.enabled else (),
+            external=external,
+        ),
+        opts=on_cluster,
     )
 
 

@@ -1,0 +1,623 @@
+"""Kafka on Strimzi (`daca:kafka`): the component, each stage with it on, its config
+errors, its custom resources against the Strimzi schemas, and planet's mirroring.
+
+Every run is in update mode (preview=False). The Strimzi schemas in
+`infra.crd_schemas_strimzi` were written from Strimzi 1.2.0's v1 CRDs.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+
+from infra.components.kubernetes.kafka import (
+    KafkaCluster,
+    KafkaClusterArgs,
+    KafkaConnection,
+    KafkaExternalListener,
+)
+from infra.config import ConfigError, ResourcesConfig
+from infra.config.kafka import KafkaConfig
+from infra.crd_schemas_strimzi import SCHEMAS
+from infra.synth import SynthResult, load_stack_config, manifest_of, synthesize
+from infra.validate import validate_manifests, validate_object
+
+from .conftest import Record, edited_stack_file, of_type, one, run_under_mocks
+
+STRIMZI = "kubernetes:kafka.strimzi.io/v1:"
+COMPONENT = "kubernetes:dapr.io/v1alpha1:Component"
+SECRET = "kubernetes:core/v1:Secret"
+RELEASE = "kubernetes:helm.sh/v3:Release"
+ROOT = Path(__file__).parents[2]
+KAFKA_ON = {"dapr.pubsub": "pubsub.kafka", "kafka": {"enabled": True}}
+
+
+def _strimzi(records: list[Record], kind: str) -> list[Record]:
+    return of_type(records, STRIMZI + kind)
+
+
+def _pubsub(records: list[Record]) -> Record:
+    found = [r for r in of_type(records, COMPONENT) if r["inputs"]["metadata"]["name"] == "pubsub"]
+    assert len(found) == 1
+    return found[0]
+
+
+# --- the component alone -----------------------------------------------------------------
+
+
+def _cluster(
+    config: KafkaConfig | None = None, external: KafkaExternalListener | None = None
+) -> tuple[list[Record], KafkaConnection]:
+    made: list[KafkaCluster] = []
+
+    def build() -> None:
+        made.append(
+            KafkaCluster(
+                "kafka",
+                KafkaClusterArgs(
+                    config=config or KafkaConfig(enabled=True),
+                    app_id="daca-agent",
+                    app_namespace="daca",
+                    client_selector={"app.kubernetes.io/name": "daca-agent"},
+                    publish_topics=("agent-events",),
+                    subscribe_topics=("agent-reviews",),
+                    external=external,
+                ),
+            )
+        )
+
+    records = run_under_mocks(build)
+    return records, made[0].connection
+
+
+def test_operator_chart_is_pinned_and_watches_only_its_namespace() -> None:
+    records, _ = _cluster()
+    release = one(records, RELEASE)["inputs"]
+    assert release["chart"] == "strimzi-kafka-operator"
+    assert release["version"] == "1.2.0"
+    assert release["namespace"] == "kafka"
+    assert release["skipCrds"] is True  # ours, from the same release
+    assert release["values"]["watchNamespaces"] == []
+    assert release["values"]["watchAnyNamespace"] is False
+    crds = one(records, "kubernetes:yaml/v2:ConfigGroup")["inputs"]
+    assert crds["files"] == [
+        "https://github.com/strimzi/strimzi-kafka-operator/releases/download/1.2.0/"
+        "strimzi-crds-1.2.0.yaml"
+    ]
+
+
+def test_kraft_cluster_has_only_an_authenticated_tls_listener_and_acls() -> None:
+    records, connection = _cluster()
+    kafka = one(records, STRIMZI + "Kafka")["inputs"]
+    assert kafka["apiVersion"] == "kafka.strimzi.io/v1"
+    assert kafka["metadata"] == {"name": "daca", "namespace": "kafka"}
+    spec = kafka["spec"]
+    assert "zookeeper" not in spec
+    assert "replicas" not in spec["kafka"]
+    [listener] = spec["kafka"]["listeners"]
+    assert listener["type"] == "internal"
+    assert listener["tls"] is True
+    assert listener["authentication"] == {"type": "scram-sha-512"}
+    assert spec["kafka"]["authorization"] == {"type": "simple"}
+    assert spec["kafka"]["config"]["auto.create.topics.enable"] is False
+    assert set(spec["entityOperator"]) == {"topicOperator", "userOperator"}
+    assert connection.bootstrap_servers == "daca-kafka-bootstrap.kafka.svc:9093"
+    assert connection.topics == ("agent-events", "agent-reviews")
+    assert connection.consumer_group == "daca-agent"
+
+
+def test_small_stage_gets_one_dual_role_pool_bigger_ones_dedicated_controllers() -> None:
+    records, _ = _cluster()
+    [pool] = _strimzi(records, "KafkaNodePool")
+    assert pool["inputs"]["spec"]["roles"] == ["controller", "broker"]
+    assert pool["inputs"]["metadata"]["labels"] == {"strimzi.io/cluster": "daca"}
+    volume = pool["inputs"]["spec"]["storage"]["volumes"][0]
+    assert volume["kraftMetadata"] == "shared"
+    assert volume["deleteClaim"] is False
+
+    big = KafkaConfig.model_validate(
+        {
+            "enabled": True,
+            "replicas": 3,
+            "controllers": 3,
+            "replicationFactor": 3,
+            "minInsyncReplicas": 2,
+            "storageClass": "managed-csi",
+        }
+    )
+    records, _ = _cluster(big)
+    pools = {
+        p["inputs"]["metadata"]["name"]: p["inputs"]["spec"]
+        for p in _strimzi(records, "KafkaNodePool")
+    }
+    assert {name: spec["roles"] for name, spec in pools.items()} == {
+        "controllers": ["controller"],
+        "brokers": ["broker"],
+    }
+    assert pools["brokers"]["storage"]["volumes"][0]["class"] == "managed-csi"
+    topic = _strimzi(records, "KafkaTopic")[0]["inputs"]["spec"]
+    assert topic["replicas"] == 3
+    assert topic["config"]["min.insync.replicas"] == 2
+
+
+def test_app_user_may_only_write_its_topic_read_its_subscription_in_its_group() -> None:
+    records, _ = _cluster()
+    [user] = _strimzi(records, "KafkaUser")
+    spec = user["inputs"]["spec"]
+    assert spec["authentication"]["type"] == "scram-sha-512"
+    acls = {
+        (a["resource"]["type"], a["resource"].get("name"), a["resource"].get("patternType")): set(
+            a["operations"]
+        )
+        for a in spec["authorization"]["acls"]
+    }
+    assert acls == {
+        ("topic", "agent-events", "literal"): {"Describe", "Write"},
+        ("topic", "agent-reviews", "literal"): {"Describe", "Read"},
+        ("group", "daca-agent", "literal"): {"Read"},
+    }
+
+
+def test_login_and_ca_reach_the_app_namespace_only_as_secrets() -> None:
+    records, connection = _cluster()
+    secrets = {
+        (r["inputs"]["metadata"]["namespace"], r["inputs"]["metadata"]["name"]): r
+        for r in of_type(records, SECRET)
+    }
+    app = secrets[("daca", connection.secret_name)]
+    assert set(app["inputs"]["stringData"]) == {
+        connection.username_key,
+        connection.password_key,
+        connection.ca_key,
+    }
+    assert "synth-" not in json.dumps(app["inputs"]), "the generated password shows in clear"
+    # Strimzi's own copies, in its namespace: our CA (never generated by the operator)
+    ca_cert = secrets[("kafka", "daca-cluster-ca-cert")]["inputs"]["metadata"]
+    assert ca_cert["labels"] == {"strimzi.io/kind": "Kafka", "strimzi.io/cluster": "daca"}
+    assert ca_cert["annotations"] == {"strimzi.io/ca-cert-generation": "0"}
+    assert ("kafka", "daca-cluster-ca") in secrets
+    kafka = one(records, STRIMZI + "Kafka")
+    assert kafka["inputs"]["spec"]["clusterCa"] == {"generateCertificateAuthority": False}
+    # the Kafka waits for the CA Secrets: Strimzi would generate its own otherwise
+    assert {"kafka-cluster-ca", "kafka-cluster-ca-cert"} <= set(kafka["dependsOn"])
+
+
+def test_external_listener_is_tls_scram_and_restricted_to_the_given_sources() -> None:
+    records, _ = _cluster(
+        external=KafkaExternalListener(
+            bootstrap_host="kafka.eu.example.com", allowed_cidrs=("198.51.100.0/24",)
+        )
+    )
+    listeners = one(records, STRIMZI + "Kafka")["inputs"]["spec"]["kafka"]["listeners"]
+    external = next(item for item in listeners if item["name"] == "external")
+    assert external["type"] == "loadbalancer"
+    assert external["tls"] is True
+    assert external["authentication"] == {"type": "scram-sha-512"}
+    assert external["configuration"]["loadBalancerSourceRanges"] == ["198.51.100.0/24"]
+    assert external["configuration"]["bootstrap"]["alternativeNames"] == ["kafka.eu.example.com"]
+    assert external["networkPolicyPeers"] == [{"ipBlock": {"cidr": "198.51.100.0/24"}}]
+    users = {u["inputs"]["metadata"]["name"]: u for u in _strimzi(records, "KafkaUser")}
+    ops = {
+        op
+        for acl in users["mirror-source"]["inputs"]["spec"]["authorization"]["acls"]
+        for op in acl["operations"]
+    }
+    assert ops <= {"Describe", "DescribeConfigs", "Read"}  # the other regions only read
+
+
+# --- stages ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def prototype_kafka(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    tmp = tmp_path_factory.mktemp("kafka-prototype")
+    file = edited_stack_file("prototype", tmp, KAFKA_ON)
+    return synthesize("prototype", config_file=file, out_dir=tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def oci_kafka(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    tmp = tmp_path_factory.mktemp("kafka-oci")
+    file = edited_stack_file("oci", tmp, KAFKA_ON)
+    return synthesize("oci", config_file=file, out_dir=tmp / "out")
+
+
+@pytest.fixture(scope="module")
+def planet(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    return synthesize("planet", out_dir=tmp_path_factory.mktemp("kafka-planet"))
+
+
+def _assert_pubsub_on_kafka(records: list[Record]) -> None:
+    pubsub = _pubsub(records)
+    spec = pubsub["inputs"]["spec"]
+    assert spec["type"] == "pubsub.kafka"
+    metadata = {m["name"]: m for m in spec["metadata"]}
+    assert metadata["consumerGroup"]["value"] == "daca-agent"
+    assert metadata["authType"]["value"] == "password"
+    assert metadata["saslMechanism"]["value"] == "SHA-512"
+    assert metadata["brokers"]["value"].endswith(":9093")
+    for name in ("saslUsername", "saslPassword", "caCert"):
+        assert set(metadata[name]) == {"name", "secretKeyRef"}, f"{name} must be a reference"
+        assert metadata[name]["secretKeyRef"]["name"] == "daca-agent-kafka"
+    # nothing secret in clear: no value anywhere but in the plain keys
+    assert {m["name"] for m in spec["metadata"] if "value" in m} == {
+        "brokers",
+        "consumerGroup",
+        "clientID",
+        "authType",
+        "saslMechanism",
+        "version",
+    }
+    assert "disableTls" not in metadata
+    assert "skipVerify" not in metadata
+    # the component waits for the cluster, its topics and the app's user and Secret
+    kafka_parts = {
+        r["name"]
+        for r in records
+        if r["type"].startswith(STRIMZI) and r["type"].split(":")[-1] != "KafkaNodePool"
+    }
+    assert kafka_parts | {"kafka-app-secret"} <= set(pubsub["dependsOn"])
+
+
+@pytest.mark.parametrize("stage", ["prototype_kafka", "oci_kafka"])
+def test_stage_with_kafka_on(stage: str, request: pytest.FixtureRequest) -> None:
+    result: SynthResult = request.getfixturevalue(stage)
+    _assert_pubsub_on_kafka(result.resources)
+    assert validate_manifests(result.manifests_dir, result.k8s_version) == []
+    # the generated passwords and the CA key (the mocks' `synth-...` values) never in clear
+    for manifest in result.manifests_dir.glob("*.yaml"):
+        assert "synth-" not in manifest.read_text(), manifest.name
+    assert "synth-" not in result.resources_path.read_text()
+    # the workload comes after the components (so after Kafka)
+    deployment = one(result.resources, "kubernetes:apps/v1:Deployment")
+    assert "dapr-components-pubsub" in deployment["dependsOn"]
+
+
+def test_shipped_planet_runs_kafka_and_mirrors_in_every_region(planet: SynthResult) -> None:
+    regions = [r.name for r in planet.config.planet.regions]  # type: ignore[attr-defined]
+    clusters = _strimzi(planet.resources, "Kafka")
+    assert sorted(c["name"] for c in clusters) == sorted(f"{r}-kafka-cluster" for r in regions)
+    for region in regions:
+        pubsub = next(
+            r
+            for r in of_type(planet.resources, COMPONENT)
+            if r["name"] == f"{region}-dapr-components-pubsub"
+        )
+        assert pubsub["inputs"]["spec"]["type"] == "pubsub.kafka"
+    mirrors = {
+        m["name"]: m["inputs"]["spec"] for m in _strimzi(planet.resources, "KafkaMirrorMaker2")
+    }
+    assert set(mirrors) == {f"{r}-kafka-mirror-mm2" for r in regions}
+    for region in regions:
+        spec = mirrors[f"{region}-kafka-mirror-mm2"]
+        assert spec["target"]["alias"] == region
+        assert sorted(m["source"]["alias"] for m in spec["mirrors"]) == sorted(
+            r for r in regions if r != region
+        )
+        for mirror in spec["mirrors"]:
+            source = mirror["source"]
+            assert source["tls"]["trustedCertificates"][0]["secretName"].startswith("mirror-ca-")
+            # the login by reference to a Secret only
+            assert source["authentication"] == {
+                "type": "scram-sha-512",
+                "username": "mirror-source",
+                "passwordSecret": {
+                    "secretName": f"mirror-source-{source['alias']}",
+                    "password": "password",
+                },
+            }
+    assert validate_manifests(planet.manifests_dir, planet.k8s_version) == []
+
+
+def _mirror_rounds(mirrors: dict[str, dict[str, Any]], topics: set[str]) -> dict[str, set[str]]:
+    """Run every region's MirrorMaker 2 over and over as Kafka would: a source topic the
+    pattern matches (whole name) appears in the target renamed by the policy."""
+    held = {mirror["target"]["alias"]: set(topics) for mirror in mirrors.values()}
+    for _ in range(len(held) + 2):
+        changed = False
+        for spec in mirrors.values():
+            target = spec["target"]["alias"]
+            for mirror in spec["mirrors"]:
+                source = mirror["source"]["alias"]
+                config = mirror["sourceConnector"]["config"]
+                assert config["replication.policy.class"].endswith(".DefaultReplicationPolicy")
+                separator = config["replication.policy.separator"]
+                for topic in list(held[source]):
+                    if re.fullmatch(mirror["topicsPattern"], topic):
+                        new = f"{source}{separator}{topic}"
+                        changed |= new not in held[target]
+                        held[target].add(new)
+        if not changed:
+            return held
+    raise AssertionError("mirroring never settles: it loops")
+
+
+def test_mirroring_settles_after_one_hop_and_never_returns_a_topic_home(
+    planet: SynthResult,
+) -> None:
+    mirrors = {
+        m["name"]: m["inputs"]["spec"] for m in _strimzi(planet.resources, "KafkaMirrorMaker2")
+    }
+    held = _mirror_rounds(mirrors, {"agent-events", "agent-reviews"})
+    for region, topics in held.items():
+        for topic in topics:
+            assert not topic.startswith(f"{region}."), f"{topic} came back to {region}"
+            assert topic.count(".") <= 1, f"{topic} was mirrored more than once"
+        assert len(topics) == 2 * len(held)  # its own two + two from each other region
+
+
+def test_a_region_without_a_bootstrap_name_only_receives(tmp_path: Path) -> None:
+    """A new region can join before its LoadBalancer has a DNS name: it mirrors the others,
+    no one mirrors it, and it opens no external listener."""
+    file = edited_stack_file("planet", tmp_path, {f"{_PLANET_MIRROR}.bootstrap.eu-oci": None})
+    result = synthesize("planet", config_file=file, out_dir=tmp_path / "out")
+    mirrors = {
+        m["inputs"]["spec"]["target"]["alias"]: sorted(
+            x["source"]["alias"] for x in m["inputs"]["spec"]["mirrors"]
+        )
+        for m in _strimzi(result.resources, "KafkaMirrorMaker2")
+    }
+    assert mirrors == {
+        "eu-west": ["us-east"],
+        "us-east": ["eu-west"],
+        "eu-oci": ["eu-west", "us-east"],
+    }
+    listeners = {
+        c["name"]: [item["name"] for item in c["inputs"]["spec"]["kafka"]["listeners"]]
+        for c in _strimzi(result.resources, "Kafka")
+    }
+    assert listeners["eu-oci-kafka-cluster"] == ["tls"]
+    assert listeners["eu-west-kafka-cluster"] == ["tls", "external"]
+
+
+def test_kafka_sizes_fit_the_smallest_planet_region(planet: SynthResult) -> None:
+    """eu-oci runs two 1-OCPU/6-GB A1 nodes: Kafka may take at most a third of them."""
+
+    def cpu(q: str) -> float:
+        return float(q[:-1]) / 1000 if q.endswith("m") else float(q)
+
+    def mib(q: str) -> float:
+        units = {"Mi": 1, "Gi": 1024}
+        return float(q[:-2]) * units[q[-2:]]
+
+    config = planet.config.kafka  # type: ignore[attr-defined]
+    parts: list[ResourcesConfig] = [config.operator_resources, config.mirror.resources]
+    parts += [config.entity_operator_resources] * 2
+    parts += [config.resources] * (config.replicas + config.controllers)
+    total_cpu = sum(cpu(p.cpu_request) for p in parts)
+    total_mib = sum(mib(p.memory_request) for p in parts)
+    oci = next(
+        r.cluster
+        for r in planet.config.planet.regions  # type: ignore[attr-defined]
+        if r.cluster.kind == "oci"
+    )
+    nodes = [oci.server] + [oci.agents] * oci.agents.count
+    assert total_cpu <= sum(n.ocpus for n in nodes) / 3
+    assert total_mib <= sum(n.memory_gbs for n in nodes) * 1024 / 3
+
+
+# --- schemas -----------------------------------------------------------------------------
+
+
+def test_every_strimzi_object_of_every_stage_has_a_schema_and_validates(
+    prototype_kafka: SynthResult, planet: SynthResult
+) -> None:
+    kinds = set()
+    for result in (prototype_kafka, planet):
+        for record in result.resources:
+            if not record["type"].startswith(STRIMZI):
+                continue
+            manifest = manifest_of(record)
+            assert manifest is not None
+            kinds.add(manifest["kind"])
+            assert validate_object(manifest, "1.33.0") is None
+    assert kinds == {k for _, k in SCHEMAS}
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["spec", "kafka", "listeners", 0, "tsl"], True),
+        (["spec", "kafka", "listeners", 0, "authentication", "type"], "scram-sha-256"),
+        (["spec", "kafka", "listeners", 0, "name"], "tls-listener-too-long"),
+        (["spec", "kafka", "listeners", 0, "port"], 80),
+        (["spec", "kafka", "authorisation"], {"type": "simple"}),
+        (["spec", "zookeeper"], {"replicas": 3}),
+    ],
+)
+def test_schema_refuses_what_strimzi_v1_would_not_do(
+    prototype_kafka: SynthResult, path: list[Any], value: Any
+) -> None:
+    record = one(prototype_kafka.resources, STRIMZI + "Kafka")
+    manifest = copy.deepcopy(manifest_of(record))
+    assert manifest is not None
+    target: Any = manifest
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    assert validate_object(manifest, "1.33.0") is not None
+
+
+def test_user_acl_operation_typo_is_refused(prototype_kafka: SynthResult) -> None:
+    user = copy.deepcopy(manifest_of(one(prototype_kafka.resources, STRIMZI + "KafkaUser")))
+    assert user is not None
+    user["spec"]["authorization"]["acls"][0]["operations"] = ["Wirte"]
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(user, SCHEMAS[("kafka.strimzi.io/v1", "KafkaUser")])
+
+
+# --- config errors -----------------------------------------------------------------------
+
+_PLANET_MIRROR = "kafka.mirror"
+
+BAD = [
+    ("prototype", {"dapr.pubsub": "pubsub.kafka"}, ["daca:dapr.pubsub", "kafka.enabled"]),
+    (
+        "prototype",
+        {"kafka": {"enabled": True}},
+        ["daca:kafka.enabled", "'pubsub.redis'", "for nothing"],
+    ),
+    ("planet", {"kafka": None}, ["daca:dapr.pubsub", "'pubsub.kafka'"]),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "version": "3.9.0"}},
+        ["daca:kafka", "'3.9.0'", "4.3.1"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "replicas": 0}},
+        ["daca:kafka.replicas", "0"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "controllers": 2}},
+        ["daca:kafka", "controllers (2)", "3 or 5"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "storage": "lots"}},
+        ["daca:kafka.storage", "'lots'"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "storageClass": "Fast_SSD"}},
+        ["daca:kafka.storageClass", "DNS-1123"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "partitions": 0}},
+        ["daca:kafka.partitions"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "replicationFactor": 2}},
+        ["daca:kafka", "replicationFactor (2)", "replicas (1)"],
+    ),
+    (
+        "prototype",
+        {
+            **KAFKA_ON,
+            "kafka": {
+                "enabled": True,
+                "replicas": 3,
+                "replicationFactor": 3,
+                "minInsyncReplicas": 3,
+            },
+        },
+        ["daca:kafka", "minInsyncReplicas (3)", "below"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "minInsyncReplicas": 2}},
+        ["daca:kafka", "minInsyncReplicas (2)", "replicationFactor (1)"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "retentionHours": 0}},
+        ["daca:kafka.retentionHours"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "resources": {"cpuRequest": "-1"}}},
+        ["daca:kafka.resources.cpuRequest"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "operatorResources": {"memoryLimit": "x"}}},
+        ["daca:kafka.operatorResources.memoryLimit"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "entityOperatorResources": {"cpu": "1"}}},
+        ["unknown key daca:kafka.entityOperatorResources.cpu"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "brokers": 3}},
+        ["unknown key daca:kafka.brokers", "replicas"],
+    ),
+    (
+        "prototype",
+        {**KAFKA_ON, "kafka": {"enabled": True, "mirror": {"enabled": True}}},
+        ["daca:kafka.mirror.enabled", "planet"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.allowedCidrs": []},
+        ["daca:kafka.mirror.allowedCidrs", "every address"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.allowedCidrs": ["0.0.0.0/0"]},
+        ["daca:kafka.mirror.allowedCidrs[0]", "whole internet"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.allowedCidrs": ["10.0.0.1/8"]},
+        ["daca:kafka.mirror.allowedCidrs[0]", "host bits"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.bootstrap": {}},
+        ["daca:kafka.mirror.bootstrap", "at least one of eu-west, us-east, eu-oci"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.bootstrap.mars": "kafka.mars.example.com:9094"},
+        ["daca:kafka.mirror.bootstrap", "not a region: mars"],
+    ),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.bootstrap.eu-west": "https://kafka.eu-west.example.com"},
+        ["daca:kafka.mirror.bootstrap.eu-west", "host:port"],
+    ),
+    ("planet", {f"{_PLANET_MIRROR}.replicas": 0}, ["daca:kafka.mirror.replicas"]),
+    (
+        "planet",
+        {f"{_PLANET_MIRROR}.resources": {"memoryRequest": "lots"}},
+        ["daca:kafka.mirror.resources.memoryRequest"],
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("stack", "changes", "expected"), BAD, ids=[str(i) for i in range(len(BAD))]
+)
+def test_bad_kafka_config_is_one_line_naming_the_key(
+    stack: str, changes: dict[str, Any], expected: list[str], tmp_path: Path
+) -> None:
+    file = edited_stack_file(stack, tmp_path, changes)
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+def test_bad_kafka_config_registers_nothing(tmp_path: Path) -> None:
+    file = edited_stack_file("prototype", tmp_path, {"dapr.pubsub": "pubsub.kafka"})
+    with pytest.raises(ConfigError):
+        synthesize("prototype", config_file=file, out_dir=tmp_path / "out")
+    assert not (tmp_path / "out" / "resources.json").exists()
+
+
+def test_commented_examples_in_the_shipped_files_are_valid(tmp_path: Path) -> None:
+    """What prototype's and oci's files say to uncomment loads as it is."""
+    for stack in ("prototype", "oci"):
+        text = (ROOT / f"Pulumi.{stack}.yaml").read_text()
+        block = re.search(r"\n  # daca:kafka:\n((?:  #   .*\n)+)", text)
+        assert block is not None, f"Pulumi.{stack}.yaml documents daca:kafka"
+        kafka = yaml.safe_load(
+            "\n".join(line.replace("  #   ", "", 1) for line in block.group(1).splitlines())
+        )
+        file = edited_stack_file(stack, tmp_path, {"dapr.pubsub": "pubsub.kafka", "kafka": kafka})
+        config, _, _ = load_stack_config(file)
+        assert config.kafka.enabled  # type: ignore[attr-defined]
