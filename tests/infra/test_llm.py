@@ -422,6 +422,10 @@ def _planet_with_gpus(drop_oci: bool = True) -> dict[str, Any]:
         config["daca:planet"]["regions"] = regions = [
             r for r in regions if r["cluster"]["kind"] == "aks"
         ]
+        # Kafka's mirroring names its source regions: the dropped one goes from there too
+        bootstrap = config["daca:kafka"]["mirror"]["bootstrap"]
+        for name in set(bootstrap) - {r["name"] for r in regions}:
+            del bootstrap[name]
     for region in regions:
         if region["cluster"]["kind"] == "aks":
             region["cluster"]["gpuPool"] = {"vmSize": "Standard_NC4as_T4_v3", "nodeCount": 1}
