@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+from agents import Model, ModelBehaviorError, ModelProvider
 
+from app.agents.offline_model import OfflineModel
 from app.store import EmbeddedBackend
 from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client
 
@@ -220,6 +222,23 @@ async def test_a_review_another_replica_is_resolving_is_not_resumed_twice(
     assert types == ["review.requested"]
 
 
+async def test_a_pubsub_decision_another_attempt_is_resolving_is_retried_not_acked(
+    app_factory: AppFactory,
+) -> None:
+    """SUCCESS would tell Dapr to forget the event while the claimant may still die."""
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        event = cloudevent({"review_id": held["review_id"], "approved": True})
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=120)
+        busy = await client.post("/dapr/events/review-decisions", json=event)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)  # claimant died
+        taken_over = await client.post("/dapr/events/review-decisions", json=event)
+        review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert busy.json() == {"status": "RETRY"}
+    assert taken_over.json() == {"status": "SUCCESS"}
+    assert review["final_reply"].startswith("Done. Refund")
+
+
 async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) -> None:
     async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
@@ -243,3 +262,66 @@ async def test_a_decision_must_be_a_json_boolean(
     assert response.json()["error"]["code"] == "validation_error"
     review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
     assert review["status"] == "pending"
+
+
+class SwitchableModel(ModelProvider):
+    """The offline model, failing every call while ``down``."""
+
+    def __init__(self) -> None:
+        self.down = False
+        provider = self
+
+        class Switchable(OfflineModel):
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                if provider.down:
+                    raise ModelBehaviorError("model unavailable")
+                return await super().get_response(*args, **kwargs)
+
+        self._model = Switchable()
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._model
+
+
+async def test_a_pubsub_decision_the_model_fails_is_retried_until_it_applies() -> None:
+    """Dapr's subscription contract: RETRY redelivers, DROP discards for good. A decision
+    that failed half-way (the model down while resuming the run) must be retried, and the
+    redelivery must finish it rather than find it 'already being resolved'."""
+    from tests.app.conftest import running_app
+
+    model = SwitchableModel()
+    async with running_app(provider=model) as (_, client):
+        held = await hold(client)
+        event = cloudevent({"review_id": held["review_id"], "approved": True})
+        model.down = True
+        failed = await client.post("/dapr/events/review-decisions", json=event)
+        assert failed.json() == {"status": "RETRY"}
+        model.down = False
+        redelivered = await client.post("/dapr/events/review-decisions", json=event)
+        assert redelivered.json() == {"status": "SUCCESS"}
+        review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+        last = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+    assert review["status"] == "approved"
+    assert review["final_reply"].startswith("Done. Refund of 30.00 for order B-42 issued")
+    assert last["status"] == "approved"
+    assert last["content"] == review["final_reply"]
+
+
+async def test_an_http_decision_the_model_fails_is_502_and_can_be_repeated() -> None:
+    from tests.app.conftest import running_app
+
+    model = SwitchableModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        url = f"/v1/reviews/{held['review_id']}/decision"
+        model.down = True
+        failed = await reviewer.post(url, json={"approved": True})
+        assert failed.status_code == 502
+        assert failed.headers["retry-after"] == "2"
+        model.down = False
+        repeated = await reviewer.post(url, json={"approved": True})
+    assert repeated.status_code == 200
+    assert repeated.json()["final_reply"].startswith("Done. Refund of 30.00")
