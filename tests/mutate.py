@@ -76,7 +76,11 @@ GROUPS: dict[str, Group] = {
         # pack.py and runner.py need pulumi_policy (the pack's own env, exercised by
         # tests/policies/test_check.py through a subprocess); docs.py renders README tables
         skip=("daca_policies/pack.py", "daca_policies/runner.py", "daca_policies/docs.py"),
-        tests=("tests/policies/test_validators.py", "tests/policies/test_oci.py"),
+        tests=(
+            "tests/policies/test_validators.py",
+            "tests/policies/test_dapr_messages.py",
+            "tests/policies/test_oci.py",
+        ),
         # tests/policies/conftest.py puts <root>/policies first on sys.path: an unmutated
         # copy there would shadow the mutants
         hide=("policies",),
