@@ -219,9 +219,12 @@ def test_scaled_out_config_adds_hpa_and_pdb(
 
 
 def test_creation_order_is_what_a_real_cluster_needs(prototype: SynthResult) -> None:
-    """Dapr objects need the CRDs; the app pod needs the sidecar injector; the registry
+    """Dapr's release and objects need its CRDs; the app pod needs the sidecar injector; the registry
     container needs kind's network; the image push needs the registry."""
     deps = {(r["type"], r["name"]): set(r["dependsOn"]) for r in prototype.resources}
+    # the chart skips its CRDs (Helm never upgrades them): they are applied first
+    (release,) = [r for r in prototype.resources if r["name"] == "dapr-release"]
+    assert "dapr-crds" in deps[(release["type"], "dapr-release")]
     for component in of_type(prototype.resources, "kubernetes:dapr.io/v1alpha1:Component"):
         assert {"dapr-crds", "dapr-release"} <= deps[(component["type"], component["name"])]
     deployment = deps[("kubernetes:apps/v1:Deployment", "agent-deployment")]
