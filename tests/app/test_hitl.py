@@ -325,3 +325,63 @@ async def test_an_http_decision_the_model_fails_is_502_and_can_be_repeated() -> 
         repeated = await reviewer.post(url, json={"approved": True})
     assert repeated.status_code == 200
     assert repeated.json()["final_reply"].startswith("Done. Refund of 30.00")
+
+
+class RecordingModel(ModelProvider):
+    """The offline model, keeping the input of every call."""
+
+    def __init__(self) -> None:
+        self.inputs: list[Any] = []
+        provider = self
+
+        class Recording(OfflineModel):
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                provider.inputs.append(kwargs["input"] if "input" in kwargs else args[1])
+                return await super().get_response(*args, **kwargs)
+
+        self._model = Recording()
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._model
+
+
+def _texts(items: Any) -> list[str]:
+    if isinstance(items, str):
+        return [items]
+    return [str(i.get("content")) for i in items if isinstance(i, dict) and "role" in i]
+
+
+async def test_the_model_sees_earlier_turns_but_never_a_rejected_reply() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        first = await client.post("/v1/sessions/h1/messages", json={"content": "hello there"})
+        held = await hold(client)
+        await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision",
+            json={"approved": False, "note": "no refunds today"},
+        )
+        rejected = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+        model.inputs.clear()
+        await client.post("/v1/sessions/h1/messages", json={"content": "and now?"})
+    seen = _texts(model.inputs[0])
+    assert rejected["status"] == "rejected"
+    assert seen == ["hello there", first.json()["reply"], REFUND["content"], "and now?"]
+    assert rejected["content"] not in seen
+
+
+async def test_the_history_window_limits_what_the_model_sees() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with running_app(provider=model, history_window=2) as (_, client):
+        for text in ("one", "two", "three"):
+            await client.post("/v1/sessions/w/messages", json={"content": text})
+    # the two stored messages before "three" (the user's "two" and its reply), then "three"
+    assert _texts(model.inputs[-1])[0] == "two"
+    assert _texts(model.inputs[-1])[-1] == "three"
+    assert len(_texts(model.inputs[-1])) == 3
