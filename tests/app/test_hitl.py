@@ -153,10 +153,26 @@ async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) ->
     }
 
 
+async def test_a_decision_whose_data_is_a_json_string_is_applied(
+    client: httpx.AsyncClient,
+) -> None:
+    """Publishers that send data as text: Dapr passes it as a JSON-encoded string."""
+    import json
+
+    held = await hold(client)
+    data = json.dumps({"review_id": held["review_id"], "approved": True})
+    response = await client.post("/dapr/events/review-decisions", json={"data": data})
+    assert response.json() == {"status": "SUCCESS"}
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["status"] == "approved"
+
+
 @pytest.mark.parametrize(
     "body",
     [
         b"not json",
+        b"[]",  # JSON, but no envelope
+        b'"a string"',
         b'{"data": {"approved": true}}',
         b'{"data": "{\\"review_id\\": \\"ffff\\", \\"approved\\": true}"}',
         # nested past Python's recursion limit: json.loads raises RecursionError
