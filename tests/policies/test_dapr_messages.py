@@ -80,15 +80,23 @@ def test_an_inline_aca_secret_is_named() -> None:
     ]
 
 
-def test_empty_and_plain_metadata_are_not_credentials() -> None:
+def test_empty_and_plain_metadata_are_not_credentials_and_do_not_end_the_check() -> None:
     kube = k8s_component(
         [
             {"name": "redisPassword", "value": ""},
             {"name": "redisHost", "value": "redis:6379"},
             {"name": "password"},
+            {"name": "accessKey", "value": "AKIA..."},
         ]
     )
-    assert messages("dapr-component-secret-refs", kube) == []
+    assert messages("dapr-component-secret-refs", kube) == [
+        "metadata 'accessKey' holds a literal value; reference it with secretKeyRef"
+    ]
+
+
+def test_an_aca_secret_with_a_key_vault_reference_is_not_inline() -> None:
+    vault = {"name": "sb", "value": "cached", "keyVaultUrl": "https://kv.vault.azure.net/s/sb"}
+    assert messages("dapr-component-secret-refs", aca_component(secrets=[vault])) == []
 
 
 # -- dapr-component-scopes-deployed ------------------------------------------------------
@@ -96,12 +104,21 @@ def test_empty_and_plain_metadata_are_not_credentials() -> None:
 
 def test_a_scope_no_workload_deploys_is_listed_with_what_is_deployed() -> None:
     found = stack_messages(
-        "dapr-component-scopes-deployed", d(), k8s_component(scopes=["agnet", "agent", "zz"])
+        "dapr-component-scopes-deployed",
+        k8s_component(scopes=["agnet", "agent", "zz"]),  # before the workloads: all are read
+        d(),
+        container_app(),
+        container_app(lambda p: p["configuration"]["dapr"].update(appId="off", enabled=False)),
     )
     assert found == [
         "component 'statestore' is scoped to app-ids no workload deploys: agnet, zz "
         "(deployed: agent)"
     ]
+    renamed = container_app(lambda p: p["configuration"]["dapr"].update(appId="web"))
+    two = stack_messages(
+        "dapr-component-scopes-deployed", d(), renamed, k8s_component(scopes=["x"])
+    )
+    assert two[0].endswith("(deployed: agent, web)")
 
 
 def test_container_app_ids_count_as_deployed_and_unknown_ids_defer() -> None:
@@ -114,7 +131,7 @@ def test_container_app_ids_count_as_deployed_and_unknown_ids_defer() -> None:
     def unknown_id(props: dict[str, Any]) -> None:
         props["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-id"] = UNKNOWN
 
-    with pytest.raises(NotApplicable, match="a Dapr app-id is unknown at preview"):
+    with pytest.raises(NotApplicable, match=r"^a Dapr app-id is unknown at preview$"):
         stack_messages("dapr-component-scopes-deployed", d(unknown_id), k8s_component())
 
 
@@ -149,9 +166,33 @@ def test_required_annotations_come_from_config() -> None:
     ]
 
 
+def test_an_empty_annotation_is_missing() -> None:
+    assert messages("dapr-workload-annotations", _annotations(app_id="")) == [
+        "annotation dapr.io/app-id is missing"
+    ]
+
+
 def test_app_port_must_be_a_declared_container_port() -> None:
     assert messages("dapr-workload-annotations", _annotations(app_port="8080")) == [
         "dapr.io/app-port 8080 matches no containerPort (declared: 8000)"
+    ]
+
+    def two_ports_and_an_init_container(props: dict[str, Any]) -> None:
+        pod = props["spec"]["template"]["spec"]
+        pod["containers"][0]["ports"].append({"containerPort": 9090.0, "name": "metrics"})
+        pod["initContainers"] = [{"name": "init", "ports": [{"containerPort": 8080.0}]}]
+        props["spec"]["template"]["metadata"]["annotations"]["dapr.io/app-port"] = "8080"
+
+    # an init container's port is gone by the time the sidecar calls the app
+    assert messages("dapr-workload-annotations", d(two_ports_and_an_init_container)) == [
+        "dapr.io/app-port 8080 matches no containerPort (declared: 8000, 9090)"
+    ]
+
+    def no_ports(props: dict[str, Any]) -> None:
+        props["spec"]["template"]["spec"]["containers"][0].pop("ports")
+
+    assert messages("dapr-workload-annotations", d(no_ports)) == [
+        "dapr.io/app-port 8000 matches no containerPort (declared: none)"
     ]
     assert messages("dapr-workload-annotations", _annotations(app_port="http")) == [
         "dapr.io/app-port 'http' is not a port number"
@@ -197,9 +238,16 @@ def test_a_chart_range_is_named(version: str) -> None:
     ]
 
 
+def test_a_chart_from_an_oci_registry_is_recognised_by_its_last_segment() -> None:
+    release = dapr_release(version=None)
+    release.props["chart"] = "oci://registry.example/charts/dapr"
+    assert messages("dapr-runtime-chart-pinned", release) != []
+
+
 def test_an_unpinned_chart_says_why_it_matters() -> None:
     assert messages("dapr-runtime-chart-pinned", dapr_release(version=None)) == [
         "Dapr Helm release has no chart version; Helm would install the newest chart "
         "(and never upgrade its CRDs)"
     ]
     assert messages("dapr-runtime-chart-pinned", dapr_release(version=UNKNOWN)) == []
+    assert messages("dapr-runtime-chart-pinned", dapr_release(version=1.15)) != []
