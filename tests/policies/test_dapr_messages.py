@@ -199,6 +199,10 @@ def test_app_port_must_be_a_declared_container_port() -> None:
     ]
 
 
+def test_an_app_port_unknown_at_preview_is_not_judged() -> None:
+    assert messages("dapr-workload-annotations", _annotations(app_port=UNKNOWN)) == []
+
+
 def test_a_workload_without_dapr_is_not_judged() -> None:
     assert messages("dapr-workload-annotations", _annotations(enabled="false", app_id=None)) == []
 
