@@ -6,7 +6,7 @@ TOKENS ?= 1000
 LLM ?= api
 REPLICAS ?= 1
 
-.PHONY: setup lint test unit check synth bench plan load policy-docs clean
+.PHONY: setup lint test unit check synth bench plan load mutate policy-docs clean
 
 setup: ## both environments: the project (app, infra, tools) and the policy pack
 	uv sync --frozen
@@ -43,6 +43,9 @@ load: ## load test a stage: make load URL=https://... USERS=50 DURATION=120 API_
 	DACA_LOAD_DURATION=$(or $(DURATION),60) DACA_LOAD_RATE=$(RATE) DACA_LOAD_REPLICAS=$(REPLICAS) \
 		uv run locust -f tests/load/locustfile.py --headless --host "$(URL)" --only-summary \
 		--loglevel WARNING
+
+mutate: ## mutation testing, not in CI: make mutate [MODULE=app|k8s|dapr|policies] (docs/testing.md)
+	uv run python -m tests.mutate $(MODULE)
 
 policy-docs: ## regenerate the policy tables in README.md and policies/README.md
 	uv run --directory policies python -m daca_policies.docs

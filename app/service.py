@@ -4,6 +4,7 @@ with optimistic concurrency, and publishes what happened."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -92,6 +93,12 @@ RESOLVE_LEASE = timedelta(minutes=5)
 
 def _lease_alive(until: str | None) -> bool:
     return until is not None and datetime.fromisoformat(until) > datetime.now(UTC)
+
+
+def _release_lease(current: Review | None) -> Review | None:
+    if current is None or current.final_reply is not None or current.resolving_until is None:
+        return None
+    return current.model_copy(update={"resolving_until": None})
 
 
 def _owned(session_id: str, session: Session | None, principal: Principal) -> Session:
@@ -435,7 +442,14 @@ class ConversationService:
         assert review is not None  # claim() raised for a missing review
         if not claimed:
             return review_response(review)
-        final_reply = await self._resolve(review, approved, review.note)
+        try:
+            final_reply = await self._resolve(review, approved, review.note)
+        except Exception:
+            # Give up the lease, so the caller's retry (pub/sub RETRY, a repeated POST)
+            # resumes the run now instead of finding it 'being resolved' for minutes.
+            with contextlib.suppress(Exception):  # a store outage: the lease expires anyway
+                await self._mutate(key, Review, _release_lease)
+            raise
 
         def finish(current: Review | None) -> Review | None:
             if current is None or current.final_reply is not None:

@@ -59,8 +59,9 @@ def _event_data(raw: bytes) -> Any:
 
 @router.post(REVIEW_DECISIONS_ROUTE, response_model=SubscriptionResult)
 async def on_review_decision(request: Request, service: ServiceDep) -> SubscriptionResult:
-    """Apply a decision delivered by Dapr: SUCCESS, DROP for events that can never apply,
-    RETRY while the store is unavailable."""
+    """Apply a decision delivered by Dapr: SUCCESS once it is applied, DROP for events that
+    can never apply, RETRY while it cannot be applied yet (store or model unavailable, or
+    another attempt still resolving it)."""
     try:
         decision = ReviewDecisionEvent.model_validate(_event_data(await request.body()))
     except (ValueError, ValidationError, RecursionError) as exc:
@@ -68,7 +69,9 @@ async def on_review_decision(request: Request, service: ServiceDep) -> Subscript
         logger.warning("dropping malformed review-decision event: %s", type(exc).__name__)
         return SubscriptionResult(status="DROP")
     try:
-        await service.decide(decision.review_id, decision.approved, decision.note, PUBSUB_DECIDER)
+        review = await service.decide(
+            decision.review_id, decision.approved, decision.note, PUBSUB_DECIDER
+        )
     except BackendUnavailableError:
         return SubscriptionResult(status="RETRY")
     except ApiError as exc:
@@ -76,4 +79,8 @@ async def on_review_decision(request: Request, service: ServiceDep) -> Subscript
             return SubscriptionResult(status="RETRY")
         logger.warning("dropping review decision for %s: %s", decision.review_id, exc.message)
         return SubscriptionResult(status="DROP")
+    if review.final_reply is None:
+        # recorded, but another attempt holds the run's lease and has not finished: acking
+        # now would lose the decision if that attempt dies; redelivery finishes or takes over
+        return SubscriptionResult(status="RETRY")
     return SubscriptionResult(status="SUCCESS")

@@ -235,3 +235,14 @@ async def test_openapi_docs_are_served(client: httpx.AsyncClient) -> None:
         "/metrics",
         "/dapr/subscribe",
     } <= set(paths)
+
+
+async def test_the_input_length_limit_is_the_configured_one_not_the_default() -> None:
+    from tests.app.conftest import running_app
+
+    async with running_app(max_input_chars=12) as (_, client):
+        at_limit = await client.post("/v1/sessions/len/messages", json={"content": "x" * 12})
+        over = await client.post("/v1/sessions/len/messages", json={"content": "x" * 13})
+    assert at_limit.status_code == 200
+    assert over.status_code == 422
+    assert over.json()["error"]["message"] == "message is longer than 12 characters"

@@ -106,6 +106,29 @@ async def test_ready_through_the_sidecar(
     assert sidecar.calls["GetMetadata"] >= 1
 
 
+@pytest.mark.parametrize("component", ["statestore", "pubsub"])
+async def test_not_ready_while_a_dapr_component_is_not_loaded(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar, component: str
+) -> None:
+    # daprd keeps serving when a component fails to initialise; only its metadata tells
+    sidecar.unloaded = {component}
+    ready = await dapr_client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["error"]["code"] == "not_ready"
+    assert ready.json()["error"]["message"] == f"dapr components not loaded: {component}"
+    assert ready.headers["retry-after"] == "2"
+    sidecar.unloaded = set()
+    assert (await dapr_client.get("/readyz")).status_code == 200
+
+
+async def test_not_ready_names_every_missing_component(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    sidecar.unloaded = {"statestore", "pubsub", "secretstore"}
+    ready = await dapr_client.get("/readyz")
+    assert ready.json()["error"]["message"] == "dapr components not loaded: statestore, pubsub"
+
+
 async def test_store_down_means_not_ready_and_503(
     dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
 ) -> None:
@@ -272,3 +295,57 @@ async def test_model_key_from_the_dapr_secret_store(
         provider = app.state.service._run_config.model_provider
     assert sidecar.calls["GetSecret"] == 1
     assert provider._stored_api_key == "sk-from-secret-store"
+
+
+def review_event(review_id: str) -> dict[str, object]:
+    return {"data": {"review_id": review_id, "approved": True}}
+
+
+async def test_a_decision_stands_when_publishing_it_fails(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    """The store is the source of truth: a broker outage after the decision is saved is
+    counted, not a failed (and then repeated) delivery that would run the tool again."""
+    held = (
+        await dapr_client.post("/v1/sessions/p/messages", json={"content": "refund order Z9 for 5"})
+    ).json()
+    sidecar.pubsub_down = True
+    delivered = await dapr_client.post(
+        "/dapr/events/review-decisions", json=review_event(held["review_id"])
+    )
+    assert delivered.json() == {"status": "SUCCESS"}
+    stored = sidecar.value(f"review-{held['review_id']}")
+    assert stored["status"] == "approved"
+    assert stored["final_reply"].startswith("Done. Refund of 5.00 for order Z9")
+    assert sidecar.value("session-p")["messages"][-1]["status"] == "approved"
+    assert [e.cloudevent["type"] for e in sidecar.published] == ["review.requested"]
+    metrics = (await dapr_client.get("/metrics")).text
+    assert 'daca_events_published_total{outcome="failed",type="review.decided"} 1.0' in metrics
+    assert 'daca_events_published_total{outcome="failed",type="message.completed"} 1.0' in metrics
+
+
+async def test_a_store_outage_mid_decision_is_retried_not_acked(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    held = (
+        await dapr_client.post("/v1/sessions/m/messages", json={"content": "refund order Z9 for 5"})
+    ).json()
+    key = f"review-{held['review_id']}"
+    saves: list[str] = []
+
+    def fail_after_the_claim(saved: str) -> None:
+        saves.append(saved)
+        if saves.count(key) == 1:  # the claim goes through; the store dies right after it
+            sidecar.store_down = True
+
+    sidecar.before_save = fail_after_the_claim
+    event = review_event(held["review_id"])
+    first = await dapr_client.post("/dapr/events/review-decisions", json=event)
+    assert first.json() == {"status": "RETRY"}
+    assert sidecar.value(key)["status"] == "approved"
+    assert sidecar.value(key)["final_reply"] is None
+    sidecar.before_save = None
+    sidecar.store_down = False
+    # its claimant is alive (lease held): redelivery waits instead of acking a half decision
+    second = await dapr_client.post("/dapr/events/review-decisions", json=event)
+    assert second.json() == {"status": "RETRY"}

@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 import pytest
+from agents import Model, ModelBehaviorError, ModelProvider
 
+from app.agents.offline_model import OfflineModel
 from app.store import EmbeddedBackend
 from tests.app.conftest import REVIEWER_KEY, AppFactory, http_client
 
@@ -151,10 +153,26 @@ async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) ->
     }
 
 
+async def test_a_decision_whose_data_is_a_json_string_is_applied(
+    client: httpx.AsyncClient,
+) -> None:
+    """Publishers that send data as text: Dapr passes it as a JSON-encoded string."""
+    import json
+
+    held = await hold(client)
+    data = json.dumps({"review_id": held["review_id"], "approved": True})
+    response = await client.post("/dapr/events/review-decisions", json={"data": data})
+    assert response.json() == {"status": "SUCCESS"}
+    review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert review["status"] == "approved"
+
+
 @pytest.mark.parametrize(
     "body",
     [
         b"not json",
+        b"[]",  # JSON, but no envelope
+        b'"a string"',
         b'{"data": {"approved": true}}',
         b'{"data": "{\\"review_id\\": \\"ffff\\", \\"approved\\": true}"}',
         # nested past Python's recursion limit: json.loads raises RecursionError
@@ -220,6 +238,23 @@ async def test_a_review_another_replica_is_resolving_is_not_resumed_twice(
     assert types == ["review.requested"]
 
 
+async def test_a_pubsub_decision_another_attempt_is_resolving_is_retried_not_acked(
+    app_factory: AppFactory,
+) -> None:
+    """SUCCESS would tell Dapr to forget the event while the claimant may still die."""
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        event = cloudevent({"review_id": held["review_id"], "approved": True})
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=120)
+        busy = await client.post("/dapr/events/review-decisions", json=event)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)  # claimant died
+        taken_over = await client.post("/dapr/events/review-decisions", json=event)
+        review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+    assert busy.json() == {"status": "RETRY"}
+    assert taken_over.json() == {"status": "SUCCESS"}
+    assert review["final_reply"].startswith("Done. Refund")
+
+
 async def test_an_abandoned_resolution_is_taken_over(app_factory: AppFactory) -> None:
     async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
         held = await hold(client)
@@ -243,3 +278,126 @@ async def test_a_decision_must_be_a_json_boolean(
     assert response.json()["error"]["code"] == "validation_error"
     review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
     assert review["status"] == "pending"
+
+
+class SwitchableModel(ModelProvider):
+    """The offline model, failing every call while ``down``."""
+
+    def __init__(self) -> None:
+        self.down = False
+        provider = self
+
+        class Switchable(OfflineModel):
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                if provider.down:
+                    raise ModelBehaviorError("model unavailable")
+                return await super().get_response(*args, **kwargs)
+
+        self._model = Switchable()
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._model
+
+
+async def test_a_pubsub_decision_the_model_fails_is_retried_until_it_applies() -> None:
+    """Dapr's subscription contract: RETRY redelivers, DROP discards for good. A decision
+    that failed half-way (the model down while resuming the run) must be retried, and the
+    redelivery must finish it rather than find it 'already being resolved'."""
+    from tests.app.conftest import running_app
+
+    model = SwitchableModel()
+    async with running_app(provider=model) as (_, client):
+        held = await hold(client)
+        event = cloudevent({"review_id": held["review_id"], "approved": True})
+        model.down = True
+        failed = await client.post("/dapr/events/review-decisions", json=event)
+        assert failed.json() == {"status": "RETRY"}
+        model.down = False
+        redelivered = await client.post("/dapr/events/review-decisions", json=event)
+        assert redelivered.json() == {"status": "SUCCESS"}
+        review = (await client.get(f"/v1/reviews/{held['review_id']}")).json()
+        last = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+    assert review["status"] == "approved"
+    assert review["final_reply"].startswith("Done. Refund of 30.00 for order B-42 issued")
+    assert last["status"] == "approved"
+    assert last["content"] == review["final_reply"]
+
+
+async def test_an_http_decision_the_model_fails_is_502_and_can_be_repeated() -> None:
+    from tests.app.conftest import running_app
+
+    model = SwitchableModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        url = f"/v1/reviews/{held['review_id']}/decision"
+        model.down = True
+        failed = await reviewer.post(url, json={"approved": True})
+        assert failed.status_code == 502
+        assert failed.headers["retry-after"] == "2"
+        model.down = False
+        repeated = await reviewer.post(url, json={"approved": True})
+    assert repeated.status_code == 200
+    assert repeated.json()["final_reply"].startswith("Done. Refund of 30.00")
+
+
+class RecordingModel(ModelProvider):
+    """The offline model, keeping the input of every call."""
+
+    def __init__(self) -> None:
+        self.inputs: list[Any] = []
+        provider = self
+
+        class Recording(OfflineModel):
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                provider.inputs.append(kwargs["input"] if "input" in kwargs else args[1])
+                return await super().get_response(*args, **kwargs)
+
+        self._model = Recording()
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._model
+
+
+def _texts(items: Any) -> list[str]:
+    if isinstance(items, str):
+        return [items]
+    return [str(i.get("content")) for i in items if isinstance(i, dict) and "role" in i]
+
+
+async def test_the_model_sees_earlier_turns_but_never_a_rejected_reply() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        first = await client.post("/v1/sessions/h1/messages", json={"content": "hello there"})
+        held = await hold(client)
+        await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision",
+            json={"approved": False, "note": "no refunds today"},
+        )
+        rejected = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+        model.inputs.clear()
+        await client.post("/v1/sessions/h1/messages", json={"content": "and now?"})
+    seen = _texts(model.inputs[0])
+    assert rejected["status"] == "rejected"
+    assert seen == ["hello there", first.json()["reply"], REFUND["content"], "and now?"]
+    assert rejected["content"] not in seen
+
+
+async def test_the_history_window_limits_what_the_model_sees() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with running_app(provider=model, history_window=2) as (_, client):
+        for text in ("one", "two", "three"):
+            await client.post("/v1/sessions/w/messages", json={"content": text})
+    # the two stored messages before "three" (the user's "two" and its reply), then "three"
+    assert _texts(model.inputs[-1])[0] == "two"
+    assert _texts(model.inputs[-1])[-1] == "three"
+    assert len(_texts(model.inputs[-1])) == 3

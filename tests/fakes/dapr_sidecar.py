@@ -72,6 +72,11 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self.state: dict[str, tuple[bytes, int]] = {}
         self.published: list[PublishedEvent] = []
         self.store_down = False
+        #: PublishEvent fails as daprd does when the broker is unreachable
+        self.pubsub_down = False
+        #: component names GetMetadata leaves out, as daprd does for a component that
+        #: failed to initialise (it logs the error and keeps running without it)
+        self.unloaded: set[str] = set()
         self.calls: dict[str, int] = {}
         # Test hook: runs (outside the lock) before each SaveState, e.g. to inject a race.
         self.before_save: Callable[[str], None] | None = None
@@ -246,6 +251,12 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
             context.abort(
                 grpc.StatusCode.INVALID_ARGUMENT, f"pubsub {request.pubsub_name} is not found"
             )
+        if self.pubsub_down:
+            context.abort(
+                grpc.StatusCode.INTERNAL,
+                f"error when publish to topic {request.topic} in pubsub {request.pubsub_name}: "
+                "dial tcp: connection refused",
+            )
         content_type = request.data_content_type or "application/json"
         if content_type == "application/cloudevents+json":
             envelope = json.loads(request.data)
@@ -304,7 +315,8 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
                 name=self.secretstore, type="secretstores.kubernetes", version="v1"
             ),
         ]
-        return api_v1.GetMetadataResponse(id=self.app_id, registered_components=components)
+        loaded = [c for c in components if c.name not in self.unloaded]
+        return api_v1.GetMetadataResponse(id=self.app_id, registered_components=loaded)
 
 
 def _parse_secret(spec: str) -> tuple[str, str, str]:

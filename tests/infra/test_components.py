@@ -38,8 +38,8 @@ def test_kind_cluster_creates_and_deletes_with_kind_and_keeps_kubeconfig_secret(
             KindClusterArgs("demo", "kindest/node:v1.34.0", REPO_ROOT / "infra/kind/cluster.yaml"),
         )
         return pulumi.Output.all(
-            cluster.kubeconfig, pulumi.Output.from_input(cluster.kubeconfig).apply(lambda _: True)
-        ).apply(lambda v: outputs.update(kubeconfig=v[0]))
+            cluster.kubeconfig, pulumi.Output.from_input(cluster.kubeconfig).is_secret()
+        ).apply(lambda v: outputs.update(kubeconfig=v[0], secret=v[1]))
 
     records = run_under_mocks(build)
     command = one(records, "command:local:Command")
@@ -48,9 +48,35 @@ def test_kind_cluster_creates_and_deletes_with_kind_and_keeps_kubeconfig_secret(
     assert "kind create cluster --name demo --image kindest/node:v1.34.0" in inputs["create"]
     assert str(REPO_ROOT / "infra/kind/cluster.yaml") in inputs["create"]
     assert inputs["delete"] == "kind delete cluster --name demo"
-    # a new node image or config file must replace the cluster
-    assert "kindest/node:v1.34.0" in inputs["triggers"]
     assert "apiVersion: v1" in str(outputs["kubeconfig"])
+    # the kubeconfig carries the admin client key: secret as an output, in the state
+    # (the command's stdout) and never in the engine's log
+    assert outputs["secret"] is True
+    assert command["options"]["additionalSecretOutputs"] == ["stdout"]
+    assert inputs["logging"] == "none"
+
+
+def test_kind_cluster_is_replaced_when_its_node_image_or_config_file_changes(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "cluster.yaml"
+    config.write_text((REPO_ROOT / "infra/kind/cluster.yaml").read_text())
+
+    def triggers() -> list[str]:
+        records = run_under_mocks(
+            lambda: KindCluster("kind", KindClusterArgs("demo", image, config)).cluster_id
+        )
+        return list(one(records, "command:local:Command")["inputs"]["triggers"])
+
+    image = "kindest/node:v1.34.0"
+    shipped = triggers()
+    config.write_text(config.read_text() + "# a changed kind config\n")
+    edited = triggers()
+    image = "kindest/node:v1.35.0"
+    newer = triggers()
+    assert shipped != edited, "a changed kind config must replace the cluster"
+    assert edited != newer, "a new node image must replace the cluster"
+    assert shipped[0] == edited[0] == newer[0] == "demo"
 
 
 def kind_cluster_command(node_image: str = "kindest/node:v1.34.0") -> dict:

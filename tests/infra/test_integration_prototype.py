@@ -1,7 +1,7 @@
 """`pulumi up` / `destroy` of the prototype stack through the Automation API.
 
-Needs the Pulumi CLI, kind, kubectl and a running Docker engine; skips, naming what is
-missing, anywhere else (such as CI without Docker).
+Needs the Pulumi CLI, kind and a running Docker engine (the program drives kind and the
+Kubernetes provider itself; no kubectl); skips, naming what is missing, anywhere else.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ ROOT = Path(__file__).parents[2]
 
 
 def _missing_tools() -> list[str]:
-    missing = [
-        tool for tool in ("pulumi", "kind", "docker", "kubectl") if shutil.which(tool) is None
-    ]
+    missing = [tool for tool in ("pulumi", "kind", "docker") if shutil.which(tool) is None]
     if "docker" not in missing:
         try:
             engine = subprocess.run(["docker", "info"], capture_output=True, timeout=20)

@@ -219,9 +219,12 @@ def test_scaled_out_config_adds_hpa_and_pdb(
 
 
 def test_creation_order_is_what_a_real_cluster_needs(prototype: SynthResult) -> None:
-    """Dapr objects need the CRDs; the app pod needs the sidecar injector; the registry
-    container needs kind's network; the image push needs the registry."""
+    """Dapr's release and objects need its CRDs; the app pod needs the sidecar injector;
+    the registry container needs kind's network; the image push needs the registry."""
     deps = {(r["type"], r["name"]): set(r["dependsOn"]) for r in prototype.resources}
+    # the chart skips its CRDs (Helm never upgrades them): they are applied first
+    (release,) = [r for r in prototype.resources if r["name"] == "dapr-release"]
+    assert "dapr-crds" in deps[(release["type"], "dapr-release")]
     for component in of_type(prototype.resources, "kubernetes:dapr.io/v1alpha1:Component"):
         assert {"dapr-crds", "dapr-release"} <= deps[(component["type"], component["name"])]
     deployment = deps[("kubernetes:apps/v1:Deployment", "agent-deployment")]
@@ -282,3 +285,30 @@ def test_an_otlp_exporter_reaches_the_dapr_configuration(
     assert config["spec"]["tracing"] == {"samplingRate": "1", "otel": otel}
     version = result.config.kubernetes_version  # type: ignore[attr-defined]
     assert validate_manifests(result.manifests_dir, version) == []
+
+
+def test_a_non_default_app_port_reaches_every_object_and_the_apps_settings(
+    stack_config: Callable[[dict[str, Any]], Path],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Stack config → rendered objects → the app's Settings, at a value no default hides.
+    (One program evaluation, a few seconds: the only way to see the whole chain.)"""
+    from app.config import load_settings
+
+    config, values, secrets = load_stack_config(stack_config({"app.port": 9090}))
+    resources, _ = evaluate("prototype", values, secrets, config)
+    deployment = one(resources, "kubernetes:apps/v1:Deployment")
+    pod = pod_spec(deployment)
+    container = pod["containers"][0]
+    assert [p["containerPort"] for p in container["ports"] if p["name"] == "http"] == [9090]
+    assert container["readinessProbe"]["httpGet"]["port"] in (9090, "http")
+    annotations = deployment["inputs"]["spec"]["template"]["metadata"]["annotations"]
+    assert annotations["dapr.io/app-port"] == "9090"
+    service = one(resources, "kubernetes:core/v1:Service", "agent-service")
+    assert {p["targetPort"] for p in service["inputs"]["spec"]["ports"]} <= {9090, "http"}
+    for env in container["env"]:
+        if "value" in env:
+            monkeypatch.setenv(env["name"], env["value"])
+    monkeypatch.setenv("DAPR_GRPC_PORT", "50001")
+    monkeypatch.setenv("DAPR_HTTP_PORT", "3500")
+    assert load_settings().port == 9090

@@ -1,0 +1,203 @@
+"""Mutation testing with mutmut, one group of modules at a time (`make mutate`).
+
+    python -m tests.mutate [GROUP ...]        # run groups (default: all), print scores
+    python -m tests.mutate --results GROUP    # list a group's surviving mutants again
+
+Each group mutates the modules that matter and runs only the tests that cover them, in
+its own directory under build/mutate/<group>/ (mutmut keeps its `mutants/` tree and its
+cache there), so one group's cache never invalidates another's and a rerun retests only
+what changed. A group directory links the sources at the top, which is where mutmut
+reads them and how the tests import them: `daca_policies` is a top-level package for
+the policy tests, so the policies group links it there rather than as
+`policies/daca_policies`.
+
+Not run in CI: a group takes minutes. docs/testing.md has the scores and the
+surviving mutants that are equivalent to the original.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+WORK = REPO / "build" / "mutate"
+
+
+@dataclass(frozen=True)
+class Group:
+    """Modules to mutate and the tests that cover them."""
+
+    links: tuple[tuple[str, str], ...]  # (name in the group dir, path in the repo)
+    mutate: tuple[str, ...]  # globs, relative to the group dir
+    tests: tuple[str, ...]
+    skip: tuple[str, ...] = ()  # globs mutmut leaves as they are
+    hide: tuple[str, ...] = ()  # repo entries the mutants' tree must not have
+
+
+_INFRA_LINKS = (("infra", "infra"), ("app", "app"))
+_INFRA_TESTS = (
+    "tests/infra/test_dapr_spec.py",
+    "tests/infra/test_components.py",
+    "tests/infra/test_aca_components.py",
+    "tests/infra/test_karmada.py",
+    "tests/infra/test_manifests.py",
+    "tests/infra/test_prototype_stack.py",
+)
+
+GROUPS: dict[str, Group] = {
+    "app": Group(
+        links=(("app", "app"),),
+        mutate=("app/service.py", "app/routes/*.py", "app/dapr_backend.py"),
+        tests=("tests/app",),
+    ),
+    "k8s": Group(
+        links=_INFRA_LINKS,
+        mutate=("infra/components/kubernetes/*.py",),
+        tests=_INFRA_TESTS,
+    ),
+    "dapr": Group(
+        links=_INFRA_LINKS,
+        mutate=("infra/dapr/*.py",),
+        # the schemas are built at import, before mutmut can switch a mutant on: none of
+        # its mutants could be killed (tests/infra/test_manifests.py validates with them)
+        skip=("infra/dapr/schemas.py",),
+        tests=_INFRA_TESTS,
+    ),
+    "policies": Group(
+        links=(("daca_policies", "policies/daca_policies"),),
+        mutate=("daca_policies/*.py",),
+        # pack.py and runner.py need pulumi_policy (the pack's own env, exercised by
+        # tests/policies/test_check.py through a subprocess); docs.py renders README tables
+        skip=("daca_policies/pack.py", "daca_policies/runner.py", "daca_policies/docs.py"),
+        tests=(
+            "tests/policies/test_validators.py",
+            "tests/policies/test_dapr_messages.py",
+            "tests/policies/test_oci.py",
+        ),
+        # tests/policies/conftest.py puts <root>/policies first on sys.path: an unmutated
+        # copy there would shadow the mutants
+        hide=("policies",),
+    ),
+}
+
+
+_NEVER_COPIED = {".git", ".venv", "build", "mutants", ".mypy_cache", ".ruff_cache", ".pytest_cache"}
+_COPIED_ANYWAY = {"tests", "pyproject.toml", "uv.lock"}  # mutmut's own also_copy
+
+
+def _list(values: tuple[str, ...] | list[str]) -> str:
+    return "".join(f"\n    {v}" for v in values)
+
+
+def prepare(name: str, group: Group) -> Path:
+    """The group's directory: links to the sources and the tests, and mutmut's config."""
+    where = WORK / name
+    where.mkdir(parents=True, exist_ok=True)
+    sources = [link for link, _ in group.links]
+    # what the tests read besides the sources (uv.lock, the stacks' yaml, the Dockerfile's
+    # context): mutmut copies it into its tree, whose root the tests take for the repo's
+    rest = sorted(
+        entry.name
+        for entry in REPO.iterdir()
+        if entry.name not in {*_NEVER_COPIED, *sources, *group.hide}
+    )
+    for link, target in (*group.links, *((r, r) for r in rest)):
+        path = where / link
+        if not path.is_symlink():
+            path.symlink_to(REPO / target)
+    # setup.cfg, because the linked pyproject.toml has no [tool.mutmut] for a group
+    (where / "setup.cfg").write_text(
+        "[mutmut]\n"
+        f"source_paths ={_list(sources)}\n"
+        f"also_copy ={_list([r for r in rest if r not in _COPIED_ANYWAY])}\n"
+        f"only_mutate ={_list(group.mutate)}\n"
+        + (f"do_not_mutate ={_list(group.skip)}\n" if group.skip else "")
+        + f"pytest_add_cli_args_test_selection ={_list(group.tests)}\n"
+        # mutmut runs the tests in processes it forks; forked from a process that has run
+        # a Pulumi program (threads, grpc) a test can hang: fork from a clean server instead
+        "process_isolation = forkserver\n"
+        "pytest_add_cli_args =\n    -p\n    no:xdist\n    -p\n    no:cacheprovider\n"
+    )
+    return where
+
+
+# mutmut's exit codes (mutmut/stats.py): a failing test run or a timeout kills; a clean
+# run, or no test reaching the mutant, survives; anything else was not decided
+_KILLED = {1, 3, 36, 37, -24, 24, 152, 255, -11, -9}
+_SURVIVED = {0, 5, 33}
+
+
+def _verdict(code: int | None) -> str:
+    if code in _KILLED:
+        return "killed"
+    return "survived" if code in _SURVIVED else "other"
+
+
+def scores(where: Path) -> dict[str, dict[str, int]]:
+    """Killed and total mutants per source file, from mutmut's own result files."""
+    counts: dict[str, dict[str, int]] = {}
+    for meta in sorted((where / "mutants").rglob("*.py.meta")):
+        source = str(meta.relative_to(where / "mutants"))[: -len(".meta")]
+        codes = json.loads(meta.read_text())["exit_code_by_key"]
+        tally = counts.setdefault(source, {"killed": 0, "survived": 0, "other": 0})
+        for code in codes.values():
+            tally[_verdict(code)] += 1
+    return counts
+
+
+def report(name: str, where: Path, seconds: float | None) -> None:
+    counts = scores(where)
+    killed = sum(c["killed"] for c in counts.values())
+    total = sum(sum(c.values()) for c in counts.values())
+    took = f", {seconds:.0f}s" if seconds is not None else ""
+    pct = 100 * killed / total if total else 0.0
+    print(f"== {name}: {killed}/{total} killed ({pct:.1f}%){took}")
+    for source, c in counts.items():
+        n = sum(c.values())
+        survived, other = c["survived"], c["other"]
+        print(f"   {source}: {c['killed']}/{n} killed, {survived} survived, {other} undecided")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", help=f"default: all of {', '.join(GROUPS)}")
+    parser.add_argument("--results", action="store_true", help="list survivors, no run")
+    parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2)
+    parser.add_argument(
+        "--only",
+        action="append",
+        default=[],
+        metavar="GLOB",
+        help="mutant names to (re)run, e.g. 'app.routes.*' (mutmut's own names)",
+    )
+    args = parser.parse_args(argv)
+    unknown = [g for g in args.groups if g not in GROUPS]
+    if unknown:
+        print(f"unknown group {', '.join(unknown)}: pick from {', '.join(GROUPS)}")
+        return 2
+    mutmut = str(Path(sys.executable).with_name("mutmut"))
+    for name in args.groups or list(GROUPS):
+        where = prepare(name, GROUPS[name])
+        seconds = None
+        if not args.results:
+            started = time.monotonic()
+            run = [mutmut, "run", "--max-children", str(args.max_children), *args.only]
+            if subprocess.run(run, cwd=where, check=False).returncode != 0:
+                print(f"mutmut failed on group {name}")
+                return 1
+            seconds = time.monotonic() - started
+        else:
+            subprocess.run([mutmut, "results"], cwd=where, check=False)
+        report(name, where, seconds)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
