@@ -45,9 +45,8 @@ from infra.components.kubernetes.thanos import (
     SIDECAR_GRPC_PORT,
     GlobalView,
     ThanosAuthority,
-    ThanosQuery,
-    ThanosQueryArgs,
 )
+from infra.components.kubernetes.thanos_query import ThanosQuery, ThanosQueryArgs
 from infra.config.oci import OciNetworkConfig
 from infra.config.planet import (
     AksClusterConfig,
