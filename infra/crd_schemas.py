@@ -9,33 +9,34 @@ from __future__ import annotations
 
 from typing import Any
 
-_NAME: dict[str, Any] = {
+NAME: dict[str, Any] = {
     "type": "string",
     "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
     "maxLength": 253,
 }
-_METADATA: dict[str, Any] = {
+METADATA: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
     "properties": {
-        "name": _NAME,
+        "name": NAME,
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
     },
 }
 
 
-def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+def strict(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    """An object with these properties and no others (the CRDs close every level)."""
     return {
         "type": "object",
-        "required": required,
+        "required": required or [],
         "additionalProperties": False,
         "properties": properties,
     }
 
 
 # cert-manager v1.19 `ClusterIssuer` (cluster-scoped: no namespace), ACME with HTTP-01
-_HTTP01_INGRESS = _strict(
+_HTTP01_INGRESS = strict(
     {
         "ingressClassName": {"type": "string", "minLength": 1},
         "class": {"type": "string"},
@@ -43,22 +44,22 @@ _HTTP01_INGRESS = _strict(
     },
     [],
 )
-_SOLVER = _strict({"http01": _strict({"ingress": _HTTP01_INGRESS}, ["ingress"])}, ["http01"])
-_ACME = _strict(
+_SOLVER = strict({"http01": strict({"ingress": _HTTP01_INGRESS}, ["ingress"])}, ["http01"])
+_ACME = strict(
     {
         "server": {"type": "string", "pattern": r"^https://"},
         "email": {"type": "string", "pattern": r"^[^@\s]+@[^@\s]+$"},
-        "privateKeySecretRef": _strict({"name": _NAME, "key": {"type": "string"}}, ["name"]),
+        "privateKeySecretRef": strict({"name": NAME, "key": {"type": "string"}}, ["name"]),
         "solvers": {"type": "array", "minItems": 1, "items": _SOLVER},
     },
     ["server", "privateKeySecretRef"],
 )
-CLUSTER_ISSUER = _strict(
+CLUSTER_ISSUER = strict(
     {
         "apiVersion": {"const": "cert-manager.io/v1"},
         "kind": {"const": "ClusterIssuer"},
-        "metadata": {**_METADATA, "not": {"required": ["namespace"]}},
-        "spec": _strict({"acme": _ACME}, ["acme"]),
+        "metadata": {**METADATA, "not": {"required": ["namespace"]}},
+        "spec": strict({"acme": _ACME}, ["acme"]),
     },
     ["apiVersion", "kind", "metadata", "spec"],
 )
@@ -72,28 +73,28 @@ CLUSTER_ISSUER = _strict(
 # values); fields this project does not write are typed but not detailed.
 
 _STRINGS = {"type": "array", "items": {"type": "string"}}
-_STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
+STRING_MAP = {"type": "object", "additionalProperties": {"type": "string"}}
 _OBJECT = {"type": "object"}
 _ARRAY = {"type": "array"}
-_NAMESPACED_METADATA = {
-    **_METADATA,
+NAMESPACED_METADATA = {
+    **METADATA,
     "required": ["name", "namespace"],
-    "properties": {**_METADATA["properties"], "namespace": _NAME},
+    "properties": {**METADATA["properties"], "namespace": NAME},
 }
 
 
 def _requirements(key: dict[str, Any], operator: dict[str, Any]) -> dict[str, Any]:
     return {
         "type": "array",
-        "items": _strict(
+        "items": strict(
             {"key": key, "operator": operator, "values": _STRINGS}, ["key", "operator"]
         ),
     }
 
 
-_LABEL_SELECTOR = _strict(
+_LABEL_SELECTOR = strict(
     {
-        "matchLabels": _STRING_MAP,
+        "matchLabels": STRING_MAP,
         "matchExpressions": _requirements(
             {"type": "string"}, {"enum": ["In", "NotIn", "Exists", "DoesNotExist"]}
         ),
@@ -101,7 +102,7 @@ _LABEL_SELECTOR = _strict(
     [],
 )
 # the webhook allows only these keys and operators (ValidatePolicyFieldSelector)
-_FIELD_SELECTOR = _strict(
+_FIELD_SELECTOR = strict(
     {
         "matchExpressions": _requirements(
             {"enum": ["provider", "region", "zone"]}, {"enum": ["In", "NotIn"]}
@@ -109,7 +110,7 @@ _FIELD_SELECTOR = _strict(
     },
     [],
 )
-_CLUSTER_AFFINITY = _strict(
+_CLUSTER_AFFINITY = strict(
     {
         "clusterNames": {**_STRINGS, "uniqueItems": True},
         "exclude": _STRINGS,
@@ -118,7 +119,7 @@ _CLUSTER_AFFINITY = _strict(
     },
     [],
 )
-_RESOURCE_SELECTOR = _strict(
+_RESOURCE_SELECTOR = strict(
     {
         "apiVersion": {"type": "string", "minLength": 1},
         "kind": {"type": "string", "minLength": 1},
@@ -129,9 +130,9 @@ _RESOURCE_SELECTOR = _strict(
     ["apiVersion", "kind"],
 )
 _APPLICATION_FAILOVER = {
-    **_strict(
+    **strict(
         {
-            "decisionConditions": _strict(
+            "decisionConditions": strict(
                 {"tolerationSeconds": {"type": "integer", "minimum": 0}}, []
             ),
             # "Immediately" and "Graciously" are the deprecated spellings
@@ -149,14 +150,14 @@ _APPLICATION_FAILOVER = {
     "then": {"not": {"required": ["gracePeriodSeconds"]}},
 }
 _PLACEMENT = {
-    **_strict(
+    **strict(
         {
             "clusterAffinity": _CLUSTER_AFFINITY,
             "clusterAffinities": _ARRAY,
             "clusterTolerations": _ARRAY,
             "spreadConstraints": _ARRAY,
             "workloadAffinity": _OBJECT,
-            "replicaScheduling": _strict(
+            "replicaScheduling": strict(
                 {
                     "replicaSchedulingType": {"enum": ["Duplicated", "Divided"]},
                     "replicaDivisionPreference": {"enum": ["Aggregated", "Weighted"]},
@@ -171,13 +172,13 @@ _PLACEMENT = {
     "not": {"required": ["clusterAffinity", "clusterAffinities"]},
 }
 _PROPAGATION_SPEC = {
-    **_strict(
+    **strict(
         {
             "resourceSelectors": {"type": "array", "minItems": 1, "items": _RESOURCE_SELECTOR},
             "propagateDeps": {"type": "boolean"},
             "conflictResolution": {"enum": ["Abort", "Overwrite"]},
             "placement": _PLACEMENT,
-            "failover": _strict({"application": _APPLICATION_FAILOVER, "cluster": _OBJECT}, []),
+            "failover": strict({"application": _APPLICATION_FAILOVER, "cluster": _OBJECT}, []),
             "activationPreference": {"enum": ["Lazy"]},
             "association": {"type": "boolean"},
             "dependentOverrides": _STRINGS,
@@ -197,11 +198,11 @@ _PROPAGATION_SPEC = {
     },
     "then": {"required": ["propagateDeps"], "properties": {"propagateDeps": {"const": True}}},
 }
-PROPAGATION_POLICY = _strict(
+PROPAGATION_POLICY = strict(
     {
         "apiVersion": {"const": "policy.karmada.io/v1alpha1"},
         "kind": {"const": "PropagationPolicy"},
-        "metadata": _NAMESPACED_METADATA,
+        "metadata": NAMESPACED_METADATA,
         "spec": _PROPAGATION_SPEC,
     },
     ["apiVersion", "kind", "metadata", "spec"],
@@ -209,7 +210,7 @@ PROPAGATION_POLICY = _strict(
 
 _OPERATOR = {"enum": ["add", "remove", "replace"]}
 _PLAINTEXT = {
-    **_strict(
+    **strict(
         {"path": {"type": "string", "pattern": "^/"}, "operator": _OPERATOR, "value": {}},
         ["path", "operator"],
     ),
@@ -218,8 +219,8 @@ _PLAINTEXT = {
     "then": {"not": {"required": ["value"]}},
     "else": {"required": ["value"]},
 }
-_LABELS_OVERRIDER = _strict({"operator": _OPERATOR, "value": _STRING_MAP}, ["operator", "value"])
-_OVERRIDERS = _strict(
+_LABELS_OVERRIDER = strict({"operator": _OPERATOR, "value": STRING_MAP}, ["operator", "value"])
+_OVERRIDERS = strict(
     {
         "plaintext": {"type": "array", "items": _PLAINTEXT},
         "labelsOverrider": {"type": "array", "items": _LABELS_OVERRIDER},
@@ -232,12 +233,12 @@ _OVERRIDERS = _strict(
     [],
 )
 _OVERRIDE_SPEC = {
-    **_strict(
+    **strict(
         {
             "resourceSelectors": {"type": "array", "items": _RESOURCE_SELECTOR},
             "overrideRules": {
                 "type": "array",
-                "items": _strict(
+                "items": strict(
                     {"targetCluster": _CLUSTER_AFFINITY, "overriders": _OVERRIDERS}, ["overriders"]
                 ),
             },
@@ -251,17 +252,17 @@ _OVERRIDE_SPEC = {
     "if": {"required": ["overrideRules"]},
     "then": {"not": {"anyOf": [{"required": ["targetCluster"]}, {"required": ["overriders"]}]}},
 }
-OVERRIDE_POLICY = _strict(
+OVERRIDE_POLICY = strict(
     {
         "apiVersion": {"const": "policy.karmada.io/v1alpha1"},
         "kind": {"const": "OverridePolicy"},
-        "metadata": _NAMESPACED_METADATA,
+        "metadata": NAMESPACED_METADATA,
         "spec": _OVERRIDE_SPEC,
     },
     ["apiVersion", "kind", "metadata", "spec"],
 )
 
-_SECRET_REF = _strict(
+_SECRET_REF = strict(
     {"namespace": {"type": "string", "minLength": 1}, "name": {"type": "string", "minLength": 1}},
     ["namespace", "name"],
 )
@@ -271,7 +272,7 @@ _LABEL_VALUE = {
     "maxLength": 63,
 }
 _CLUSTER_SPEC = {
-    **_strict(
+    **strict(
         {
             "syncMode": {"enum": ["Push", "Pull"]},
             "apiEndpoint": {"type": "string", "pattern": r"^https?://[^/?#@\s]+(/[^?#\s]*)?$"},
@@ -279,7 +280,7 @@ _CLUSTER_SPEC = {
             "impersonatorSecretRef": _SECRET_REF,
             "insecureSkipTLSVerification": {"type": "boolean"},
             "proxyURL": {"type": "string", "pattern": r"^(https?|socks5)://"},
-            "proxyHeader": _STRING_MAP,
+            "proxyHeader": STRING_MAP,
             "provider": _LABEL_VALUE,
             "region": _LABEL_VALUE,
             "zone": {"type": "string"},
@@ -293,15 +294,15 @@ _CLUSTER_SPEC = {
     # the API server: zone (deprecated) and zones cannot co-exist
     "not": {"required": ["zone", "zones"]},
 }
-CLUSTER = _strict(
+CLUSTER = strict(
     {
         "apiVersion": {"const": "cluster.karmada.io/v1alpha1"},
         "kind": {"const": "Cluster"},
         # cluster-scoped; the name is a DNS-1123 label of at most 48 characters
         "metadata": {
-            **_METADATA,
+            **METADATA,
             "properties": {
-                **_METADATA["properties"],
+                **METADATA["properties"],
                 "name": {
                     "type": "string",
                     "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$",

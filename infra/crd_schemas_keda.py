@@ -12,41 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.crd_schemas import NAME, NAMESPACED_METADATA, strict
+
 API_VERSION = "keda.sh/v1alpha1"
 
-_NAME: dict[str, Any] = {
-    "type": "string",
-    "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-    "maxLength": 253,
-}
-_METADATA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "namespace"],
-    "properties": {
-        "name": _NAME,
-        "namespace": _NAME,
-        "labels": {"type": "object", "additionalProperties": {"type": "string"}},
-        "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
-    },
-}
 _INT32 = {"type": "integer", "minimum": 0, "maximum": 2147483647}
 _NUMBER_TEXT = {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"}
 _INT_TEXT = {"type": "string", "pattern": r"^[0-9]+$"}
 _BOOL_TEXT = {"enum": ["true", "false"]}
 
 
-def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
 # --- what each scaler reads from `metadata` (triggerMetadata keys only) ---------------
 
-_PROMETHEUS_METADATA = _strict(
+_PROMETHEUS_METADATA = strict(
     {
         "serverAddress": {"type": "string", "pattern": r"^https?://\S+$"},
         "query": {"type": "string", "minLength": 1},
@@ -64,7 +42,7 @@ _PROMETHEUS_METADATA = _strict(
     },
     ["serverAddress", "query", "threshold"],
 )
-_KAFKA_METADATA = _strict(
+_KAFKA_METADATA = strict(
     {
         "bootstrapServers": {"type": "string", "pattern": r"^[^\s,]+:[0-9]+(,[^\s,]+:[0-9]+)*$"},
         "consumerGroup": {"type": "string", "minLength": 1},
@@ -89,7 +67,7 @@ _KAFKA_METADATA = _strict(
     },
     ["bootstrapServers", "consumerGroup"],
 )
-_CPU_METADATA = _strict(
+_CPU_METADATA = strict(
     {
         "value": {"type": "string", "pattern": r"^[0-9]+(\.[0-9]+)?$"},
         "containerName": {"type": "string", "minLength": 1},
@@ -103,16 +81,16 @@ _SCALER_METADATA = {
 }
 
 _TRIGGER = {
-    **_strict(
+    **strict(
         {
             "type": {"enum": sorted(_SCALER_METADATA)},
             "name": {"type": "string", "minLength": 1},
             "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
             "metricType": {"enum": ["Value", "AverageValue", "Utilization"]},
             "useCachedMetrics": {"type": "boolean"},
-            "authenticationRef": _strict(
+            "authenticationRef": strict(
                 {
-                    "name": _NAME,
+                    "name": NAME,
                     "kind": {"enum": ["TriggerAuthentication", "ClusterTriggerAuthentication"]},
                 },
                 ["name"],
@@ -139,18 +117,18 @@ _TRIGGER = {
     ],
 }
 
-SCALED_OBJECT = _strict(
+SCALED_OBJECT = strict(
     {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": "ScaledObject"},
-        "metadata": _METADATA,
-        "spec": _strict(
+        "metadata": NAMESPACED_METADATA,
+        "spec": strict(
             {
-                "scaleTargetRef": _strict(
+                "scaleTargetRef": strict(
                     {
                         "apiVersion": {"type": "string"},
                         "kind": {"type": "string"},
-                        "name": _NAME,
+                        "name": NAME,
                         "envSourceContainerName": {"type": "string"},
                     },
                     ["name"],
@@ -169,21 +147,21 @@ SCALED_OBJECT = _strict(
     ["apiVersion", "kind", "metadata", "spec"],
 )
 
-_SECRET_TARGET_REF = _strict(
+_SECRET_TARGET_REF = strict(
     {
         "parameter": {"type": "string", "minLength": 1},
-        "name": _NAME,
+        "name": NAME,
         "key": {"type": "string", "minLength": 1},
     },
     ["parameter", "name", "key"],
 )
-TRIGGER_AUTHENTICATION = _strict(
+TRIGGER_AUTHENTICATION = strict(
     {
         "apiVersion": {"const": API_VERSION},
         "kind": {"const": "TriggerAuthentication"},
-        "metadata": _METADATA,
+        "metadata": NAMESPACED_METADATA,
         # credentials only by reference to a Secret: no `env`, no plain values
-        "spec": _strict(
+        "spec": strict(
             {"secretTargetRef": {"type": "array", "minItems": 1, "items": _SECRET_TARGET_REF}},
             ["secretTargetRef"],
         ),

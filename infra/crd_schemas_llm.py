@@ -11,19 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.crd_schemas import STRING_MAP, strict
 
-def _strict(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required or [],
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-_STRING_MAP: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
 _NUMBERISH: dict[str, Any] = {"type": ["integer", "number", "string"]}
-_TOLERATION = _strict(
+_TOLERATION = strict(
     {
         "key": {"type": "string"},
         "operator": {"enum": ["Exists", "Equal"]},
@@ -32,9 +23,9 @@ _TOLERATION = _strict(
     },
     ["key", "operator", "effect"],
 )
-_ENV = _strict({"name": {"type": "string"}, "value": {"type": "string"}}, ["name", "value"])
+_ENV = strict({"name": {"type": "string"}, "value": {"type": "string"}}, ["name", "value"])
 
-_MODEL_SPEC = _strict(
+_MODEL_SPEC = strict(
     {
         "name": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"},
         "repository": {"type": "string", "minLength": 1},
@@ -51,32 +42,32 @@ _MODEL_SPEC = _strict(
         "pvcAccessMode": {"type": "array", "items": {"type": "string"}},
         "storageClass": {"type": "string"},
         "runtimeClassName": {"type": "string"},
-        "podLabels": _STRING_MAP,
+        "podLabels": STRING_MAP,
         "env": {"type": "array", "items": _ENV},
         "tolerations": {"type": "array", "items": _TOLERATION},
         "nodeSelectorTerms": {"type": "array"},
-        "vllmConfig": _strict(
+        "vllmConfig": strict(
             {
                 "maxModelLen": {"type": "integer"},
                 "gpuMemoryUtilization": _NUMBERISH,
                 "dtype": {"type": "string"},
             }
         ),
-        "lmcacheConfig": _strict({"enabled": {"type": "boolean"}}),
+        "lmcacheConfig": strict({"enabled": {"type": "boolean"}}),
     },
     ["name", "repository", "tag", "modelURL", "requestCPU", "requestMemory", "requestGPU"],
 )
 
 #: the values passed to the vllm-stack 0.1.12 release
-VLLM_STACK_VALUES = _strict(
+VLLM_STACK_VALUES = strict(
     {
-        "servingEngineSpec": _strict(
+        "servingEngineSpec": strict(
             {
                 "runtimeClassName": {"type": "string"},
-                "labels": _STRING_MAP,
+                "labels": STRING_MAP,
                 "modelSpec": {"type": "array", "minItems": 1, "items": _MODEL_SPEC},
                 "securityContext": {"type": "object"},
-                "containerSecurityContext": _strict(
+                "containerSecurityContext": strict(
                     {
                         "runAsNonRoot": {"type": "boolean"},
                         "allowPrivilegeEscalation": {"type": "boolean"},
@@ -85,17 +76,17 @@ VLLM_STACK_VALUES = _strict(
             },
             ["modelSpec"],
         ),
-        "routerSpec": _strict(
+        "routerSpec": strict(
             {
                 "repository": {"type": "string"},
                 "tag": {"type": "string", "not": {"const": "latest"}},
                 "imagePullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]},
-                "resources": _strict(
+                "resources": strict(
                     {
-                        "requests": _strict(
+                        "requests": strict(
                             {"cpu": {"type": "string"}, "memory": {"type": "string"}}
                         ),
-                        "limits": _strict({"memory": {"type": "string"}}),
+                        "limits": strict({"memory": {"type": "string"}}),
                     }
                 ),
             },

@@ -12,6 +12,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from infra.crd_schemas import NAME, NAMESPACED_METADATA, STRING_MAP, strict
+
 API = "monitoring.coreos.com/v1"
 #: the CRDs' `monitoringv1.Duration` pattern
 _DURATION: dict[str, Any] = {
@@ -21,39 +23,14 @@ _DURATION: dict[str, Any] = {
         r"(([0-9]+)ms)?)$"
     ),
 }
-_NAME: dict[str, Any] = {
-    "type": "string",
-    "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-    "maxLength": 253,
-}
-_STRING_MAP: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
-_METADATA: dict[str, Any] = {
-    "type": "object",
-    "required": ["name", "namespace"],
-    "properties": {
-        "name": _NAME,
-        "namespace": _NAME,
-        "labels": _STRING_MAP,
-        "annotations": _STRING_MAP,
-    },
-}
 
 
-def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
-_LABEL_SELECTOR = _strict(
+_LABEL_SELECTOR = strict(
     {
-        "matchLabels": _STRING_MAP,
+        "matchLabels": STRING_MAP,
         "matchExpressions": {
             "type": "array",
-            "items": _strict(
+            "items": strict(
                 {
                     "key": {"type": "string"},
                     "operator": {"type": "string"},
@@ -65,7 +42,7 @@ _LABEL_SELECTOR = _strict(
     },
     [],
 )
-_POD_METRICS_ENDPOINT = _strict(
+_POD_METRICS_ENDPOINT = strict(
     {
         # a Pod port *name*: a name the pod lacks yields no target at all
         "port": {"type": "string", "pattern": r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", "maxLength": 15},
@@ -77,18 +54,18 @@ _POD_METRICS_ENDPOINT = _strict(
     },
     ["port"],
 )
-POD_MONITOR = _strict(
+POD_MONITOR = strict(
     {
         "apiVersion": {"const": API},
         "kind": {"const": "PodMonitor"},
-        "metadata": _METADATA,
-        "spec": _strict(
+        "metadata": NAMESPACED_METADATA,
+        "spec": strict(
             {
                 "selector": _LABEL_SELECTOR,
-                "namespaceSelector": _strict(
+                "namespaceSelector": strict(
                     {
                         "any": {"type": "boolean"},
-                        "matchNames": {"type": "array", "items": _NAME},
+                        "matchNames": {"type": "array", "items": NAME},
                     },
                     [],
                 ),
@@ -104,28 +81,28 @@ POD_MONITOR = _strict(
     },
     ["apiVersion", "kind", "metadata", "spec"],
 )
-_RULE = _strict(
+_RULE = strict(
     {
         "alert": {"type": "string", "minLength": 1},
         "record": {"type": "string", "pattern": r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"},
         "expr": {"type": "string", "minLength": 1},
         "for": _DURATION,
         "keep_firing_for": {**_DURATION, "minLength": 1},
-        "labels": _STRING_MAP,
-        "annotations": _STRING_MAP,
+        "labels": STRING_MAP,
+        "annotations": STRING_MAP,
     },
     ["expr"],
 )
-PROMETHEUS_RULE = _strict(
+PROMETHEUS_RULE = strict(
     {
         "apiVersion": {"const": API},
         "kind": {"const": "PrometheusRule"},
-        "metadata": _METADATA,
-        "spec": _strict(
+        "metadata": NAMESPACED_METADATA,
+        "spec": strict(
             {
                 "groups": {
                     "type": "array",
-                    "items": _strict(
+                    "items": strict(
                         {
                             "name": {"type": "string", "minLength": 1},
                             "interval": _DURATION,
@@ -154,26 +131,26 @@ PROMETHEUS_RULE = _strict(
 # Traefik's `IngressRouteTCP` (traefik.io/v1alpha1), from the CRD Traefik's chart 41.3.0
 # ships (traefik/traefik-helm-chart v41.3.0, traefik/crds/traefik.io_ingressroutetcps.yaml):
 # the Thanos sidecar's SNI passthrough route (infra/components/kubernetes/thanos.py)
-INGRESS_ROUTE_TCP = _strict(
+INGRESS_ROUTE_TCP = strict(
     {
         "apiVersion": {"const": "traefik.io/v1alpha1"},
         "kind": {"const": "IngressRouteTCP"},
-        "metadata": _METADATA,
-        "spec": _strict(
+        "metadata": NAMESPACED_METADATA,
+        "spec": strict(
             {
                 "entryPoints": {"type": "array", "items": {"type": "string"}},
                 "routes": {
                     "type": "array",
                     "minItems": 1,
-                    "items": _strict(
+                    "items": strict(
                         {
                             "match": {"type": "string", "pattern": r"^HostSNI\(`[^`]+`\)$"},
                             "services": {
                                 "type": "array",
-                                "items": _strict(
+                                "items": strict(
                                     {
-                                        "name": _NAME,
-                                        "namespace": _NAME,
+                                        "name": NAME,
+                                        "namespace": NAME,
                                         "port": {"type": ["integer", "string"]},
                                         "weight": {"type": "integer"},
                                     },
@@ -184,7 +161,7 @@ INGRESS_ROUTE_TCP = _strict(
                         ["match"],
                     ),
                 },
-                "tls": _strict(
+                "tls": strict(
                     {
                         "passthrough": {"type": "boolean"},
                         "secretName": {"type": "string"},

@@ -11,14 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.crd_schemas import NAME, STRING_MAP, strict
+
 API_VERSION = "kafka.strimzi.io/v1"
 
-_NAME: dict[str, Any] = {
-    "type": "string",
-    "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
-    "maxLength": 253,
-}
-_STRINGS: dict[str, Any] = {"type": "object", "additionalProperties": {"type": "string"}}
 _CLUSTER_LABEL: dict[str, Any] = {
     "type": "object",
     "required": ["strimzi.io/cluster"],
@@ -27,25 +23,16 @@ _CLUSTER_LABEL: dict[str, Any] = {
 }
 
 
-def _strict(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    return {
-        "type": "object",
-        "required": required,
-        "additionalProperties": False,
-        "properties": properties,
-    }
-
-
 def _metadata(labels: dict[str, Any]) -> dict[str, Any]:
     """Namespaced: a node pool, topic or user names its cluster in a label."""
-    return _strict(
-        {"name": _NAME, "namespace": _NAME, "labels": labels, "annotations": _STRINGS},
+    return strict(
+        {"name": NAME, "namespace": NAME, "labels": labels, "annotations": STRING_MAP},
         ["name", "namespace"] + (["labels"] if labels is _CLUSTER_LABEL else []),
     )
 
 
 def _resource(kind: str, spec: dict[str, Any], labels: dict[str, Any]) -> dict[str, Any]:
-    return _strict(
+    return strict(
         {
             "apiVersion": {"const": API_VERSION},
             "kind": {"const": kind},
@@ -57,23 +44,23 @@ def _resource(kind: str, spec: dict[str, Any], labels: dict[str, Any]) -> dict[s
 
 
 _QUANTITY: dict[str, Any] = {"type": ["string", "integer", "number"]}
-_RESOURCES = _strict(
+_RESOURCES = strict(
     {
-        "requests": _strict({"cpu": _QUANTITY, "memory": _QUANTITY}, []),
-        "limits": _strict({"cpu": _QUANTITY, "memory": _QUANTITY}, []),
+        "requests": strict({"cpu": _QUANTITY, "memory": _QUANTITY}, []),
+        "limits": strict({"cpu": _QUANTITY, "memory": _QUANTITY}, []),
     },
     [],
 )
-_SELECTOR = _strict({"matchLabels": _STRINGS}, ["matchLabels"])
-_PEER = _strict(
+_SELECTOR = strict({"matchLabels": STRING_MAP}, ["matchLabels"])
+_PEER = strict(
     {
-        "ipBlock": _strict({"cidr": {"type": "string"}}, ["cidr"]),
+        "ipBlock": strict({"cidr": {"type": "string"}}, ["cidr"]),
         "namespaceSelector": _SELECTOR,
         "podSelector": _SELECTOR,
     },
     [],
 )
-_LISTENER = _strict(
+_LISTENER = strict(
     {
         "name": {"type": "string", "pattern": r"^[a-z0-9]{1,11}$"},
         "port": {"type": "integer", "minimum": 9092},
@@ -89,12 +76,12 @@ _LISTENER = _strict(
             ]
         },
         "tls": {"type": "boolean"},
-        "authentication": _strict({"type": {"enum": ["tls", "scram-sha-512", "custom"]}}, ["type"]),
-        "configuration": _strict(
+        "authentication": strict({"type": {"enum": ["tls", "scram-sha-512", "custom"]}}, ["type"]),
+        "configuration": strict(
             {
                 "loadBalancerSourceRanges": {"type": "array", "items": {"type": "string"}},
                 "externalTrafficPolicy": {"enum": ["Local", "Cluster"]},
-                "bootstrap": _strict(
+                "bootstrap": strict(
                     {"alternativeNames": {"type": "array", "items": {"type": "string"}}}, []
                 ),
             },
@@ -108,30 +95,30 @@ _CONFIG: dict[str, Any] = {
     "type": "object",
     "additionalProperties": {"type": ["string", "integer", "number", "boolean"]},
 }
-_OPERATOR = _strict({"resources": _RESOURCES}, [])
+_OPERATOR = strict({"resources": _RESOURCES}, [])
 
 KAFKA = _resource(
     "Kafka",
-    _strict(
+    strict(
         {
-            "kafka": _strict(
+            "kafka": strict(
                 {
                     "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
                     "listeners": {"type": "array", "minItems": 1, "items": _LISTENER},
-                    "authorization": _strict({"type": {"enum": ["simple", "custom"]}}, ["type"]),
+                    "authorization": strict({"type": {"enum": ["simple", "custom"]}}, ["type"]),
                     "config": _CONFIG,
                 },
                 ["listeners"],
             ),
-            "clusterCa": _strict({"generateCertificateAuthority": {"type": "boolean"}}, []),
-            "entityOperator": _strict({"topicOperator": _OPERATOR, "userOperator": _OPERATOR}, []),
+            "clusterCa": strict({"generateCertificateAuthority": {"type": "boolean"}}, []),
+            "entityOperator": strict({"topicOperator": _OPERATOR, "userOperator": _OPERATOR}, []),
         },
         ["kafka"],
     ),
-    _STRINGS,
+    STRING_MAP,
 )
 
-_VOLUME = _strict(
+_VOLUME = strict(
     {
         "id": {"type": "integer", "minimum": 0},
         "type": {"enum": ["ephemeral", "persistent-claim"]},
@@ -144,7 +131,7 @@ _VOLUME = _strict(
 )
 KAFKA_NODE_POOL = _resource(
     "KafkaNodePool",
-    _strict(
+    strict(
         {
             "replicas": {"type": "integer", "minimum": 0},
             "roles": {
@@ -153,7 +140,7 @@ KAFKA_NODE_POOL = _resource(
                 "uniqueItems": True,
                 "items": {"enum": ["controller", "broker"]},
             },
-            "storage": _strict(
+            "storage": strict(
                 {
                     "type": {"enum": ["ephemeral", "persistent-claim", "jbod"]},
                     "volumes": {"type": "array", "minItems": 1, "items": _VOLUME},
@@ -169,7 +156,7 @@ KAFKA_NODE_POOL = _resource(
 
 KAFKA_TOPIC = _resource(
     "KafkaTopic",
-    _strict(
+    strict(
         {
             "topicName": {"type": "string"},
             "partitions": {"type": "integer", "minimum": 1},
@@ -194,10 +181,10 @@ _OPERATIONS = [
     "IdempotentWrite",
     "All",
 ]
-_ACL = _strict(
+_ACL = strict(
     {
         "type": {"enum": ["allow", "deny"]},
-        "resource": _strict(
+        "resource": strict(
             {
                 "type": {"enum": ["topic", "group", "cluster", "transactionalId"]},
                 "name": {"type": "string"},
@@ -210,24 +197,22 @@ _ACL = _strict(
     },
     ["resource", "operations"],
 )
-_SECRET_KEY_REF = _strict(
-    {"name": _NAME, "key": {"type": "string", "minLength": 1}}, ["name", "key"]
-)
+_SECRET_KEY_REF = strict({"name": NAME, "key": {"type": "string", "minLength": 1}}, ["name", "key"])
 KAFKA_USER = _resource(
     "KafkaUser",
-    _strict(
+    strict(
         {
-            "authentication": _strict(
+            "authentication": strict(
                 {
                     "type": {"enum": ["tls", "tls-external", "scram-sha-512"]},
-                    "password": _strict(
-                        {"valueFrom": _strict({"secretKeyRef": _SECRET_KEY_REF}, ["secretKeyRef"])},
+                    "password": strict(
+                        {"valueFrom": strict({"secretKeyRef": _SECRET_KEY_REF}, ["secretKeyRef"])},
                         ["valueFrom"],
                     ),
                 },
                 ["type"],
             ),
-            "authorization": _strict(
+            "authorization": strict(
                 {"type": {"enum": ["simple"]}, "acls": {"type": "array", "items": _ACL}},
                 ["acls", "type"],
             ),
@@ -237,17 +222,17 @@ KAFKA_USER = _resource(
     _CLUSTER_LABEL,
 )
 
-_TRUSTED = _strict(
-    {"secretName": _NAME, "certificate": {"type": "string"}, "pattern": {"type": "string"}},
+_TRUSTED = strict(
+    {"secretName": NAME, "certificate": {"type": "string"}, "pattern": {"type": "string"}},
     ["secretName"],
 )
-_CLIENT_TLS = _strict({"trustedCertificates": {"type": "array", "items": _TRUSTED}}, [])
-_CLIENT_AUTH = _strict(
+_CLIENT_TLS = strict({"trustedCertificates": {"type": "array", "items": _TRUSTED}}, [])
+_CLIENT_AUTH = strict(
     {
         "type": {"enum": ["tls", "scram-sha-256", "scram-sha-512", "plain", "custom"]},
         "username": {"type": "string"},
-        "passwordSecret": _strict(
-            {"secretName": _NAME, "password": {"type": "string"}}, ["secretName", "password"]
+        "passwordSecret": strict(
+            {"secretName": NAME, "password": {"type": "string"}}, ["secretName", "password"]
         ),
     },
     ["type"],
@@ -259,15 +244,15 @@ _CLUSTER_FIELDS: dict[str, Any] = {
     "authentication": _CLIENT_AUTH,
     "config": _CONFIG,
 }
-_CONNECTOR = _strict({"tasksMax": {"type": "integer", "minimum": 1}, "config": _CONFIG}, [])
+_CONNECTOR = strict({"tasksMax": {"type": "integer", "minimum": 1}, "config": _CONFIG}, [])
 KAFKA_MIRROR_MAKER_2 = _resource(
     "KafkaMirrorMaker2",
-    _strict(
+    strict(
         {
             "version": {"type": "string"},
             "replicas": {"type": "integer"},
             "resources": _RESOURCES,
-            "target": _strict(
+            "target": strict(
                 {
                     **_CLUSTER_FIELDS,
                     "groupId": {"type": "string"},
@@ -286,9 +271,9 @@ KAFKA_MIRROR_MAKER_2 = _resource(
             ),
             "mirrors": {
                 "type": "array",
-                "items": _strict(
+                "items": strict(
                     {
-                        "source": _strict(_CLUSTER_FIELDS, ["alias", "bootstrapServers"]),
+                        "source": strict(_CLUSTER_FIELDS, ["alias", "bootstrapServers"]),
                         "sourceConnector": _CONNECTOR,
                         "checkpointConnector": _CONNECTOR,
                         "topicsPattern": {"type": "string"},
@@ -302,7 +287,7 @@ KAFKA_MIRROR_MAKER_2 = _resource(
         },
         ["replicas", "target", "mirrors"],
     ),
-    _STRINGS,
+    STRING_MAP,
 )
 
 #: (apiVersion, kind) -> schema
