@@ -34,6 +34,21 @@ def run_under_mocks(build: Callable[[], object], stack: str = "unit") -> list[Re
     return synth_run_under_mocks(body, stack)
 
 
+def assert_config_error(file: Path, expected: list[str]) -> str:
+    """Loading the stack file fails with one line holding every expected fragment (the key,
+    the bad value, what is allowed); returns the message."""
+    from infra.config import ConfigError
+    from infra.synth import load_stack_config
+
+    with pytest.raises(ConfigError) as caught:
+        load_stack_config(file)
+    message = str(caught.value)
+    assert "\n" not in message
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+    return message
+
+
 def of_type(records: list[Record], type_: str) -> list[Record]:
     return [r for r in records if r["type"] == type_]
 

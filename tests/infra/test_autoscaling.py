@@ -14,11 +14,10 @@ import yaml
 from app.config import Settings
 from infra.components.kubernetes.keda import CHART_VERSION
 from infra.components.kubernetes.scaled_object import KafkaLagSource, SecretKey
-from infra.config import ConfigError
 from infra.synth import SynthResult, load_stack_config, synthesize
 from infra.validate import validate_manifests, validate_object
 
-from .conftest import edited_stack_file, of_type, one
+from .conftest import assert_config_error, edited_stack_file, of_type, one
 
 ROOT = Path(__file__).parents[2]
 K8S = "1.34.0"
@@ -145,12 +144,7 @@ def test_bad_autoscaling_config_is_one_line_naming_the_key(
     expected: list[str],
     stack_config: Callable[[dict[str, Any]], Path],
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_stack_config(stack_config(changes))
-    message = str(caught.value)
-    assert "\n" not in message
-    for fragment in expected:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert_config_error(stack_config(changes), expected)
 
 
 def test_a_bad_config_registers_nothing(stack_config: Callable[[dict[str, Any]], Path]) -> None:

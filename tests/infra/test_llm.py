@@ -26,7 +26,14 @@ from infra.crd_schemas_llm import VLLM_STACK_VALUES
 from infra.synth import SynthResult, load_stack_config, synthesize
 from infra.validate import validate_manifests
 
-from .conftest import edited_stack_file, of_type, one, pod_spec, run_under_mocks
+from .conftest import (
+    assert_config_error,
+    edited_stack_file,
+    of_type,
+    one,
+    pod_spec,
+    run_under_mocks,
+)
 
 ROOT = Path(__file__).parents[2]
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
@@ -143,12 +150,7 @@ def test_bad_llm_config_is_one_line_naming_the_key(
     expected: list[str],
     stack_config: Callable[[dict[str, Any]], Path],
 ) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_stack_config(stack_config(changes))
-    message = str(caught.value)
-    assert "\n" not in message
-    for fragment in expected:
-        assert fragment in message, f"{fragment!r} not in {message!r}"
+    assert_config_error(stack_config(changes), expected)
 
 
 def test_a_model_key_next_to_the_server_is_refused_before_anything_is_registered(
