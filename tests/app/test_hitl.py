@@ -401,3 +401,47 @@ async def test_the_history_window_limits_what_the_model_sees() -> None:
     assert _texts(model.inputs[-1])[0] == "two"
     assert _texts(model.inputs[-1])[-1] == "three"
     assert len(_texts(model.inputs[-1])) == 3
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [
+        ("too vague", "A reviewer withheld this reply. Note: too vague"),
+        (None, "A reviewer withheld this reply."),
+    ],
+)
+async def test_a_withheld_reply_tells_the_user_with_the_reviewers_note(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient, note: str | None, shown: str
+) -> None:
+    held = (
+        await client.post("/v1/sessions/h2/messages", json={"content": "review my text"})
+    ).json()
+    decided = await reviewer.post(
+        f"/v1/reviews/{held['review_id']}/decision", json={"approved": False, "note": note}
+    )
+    last = (await client.get("/v1/sessions/h2")).json()["messages"][-1]
+    assert decided.json()["final_reply"] == shown
+    assert last == {**last, "status": "rejected", "content": shown}
+
+
+async def test_a_tool_rejected_without_a_note_says_a_reviewer_rejected_it(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
+    held = await hold(client)
+    await reviewer.post(f"/v1/reviews/{held['review_id']}/decision", json={"approved": False})
+    last = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+    assert last["content"] == "I did not issue the refund: A reviewer rejected this action."
+
+
+async def test_a_decided_review_shows_where_it_belongs_and_how_it_was_decided(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
+    held = await hold(client)
+    url = f"/v1/reviews/{held['review_id']}"
+    assert (await client.get(url)).json()["decided_at"] is None
+    await reviewer.post(f"{url}/decision", json={"approved": True, "note": "fine by me"})
+    review = (await client.get(url)).json()
+    assert review["session_id"] == "h1"
+    assert review["message_id"] == held["message_id"]
+    assert review["note"] == "fine by me"
+    assert review["decided_at"] is not None
