@@ -163,3 +163,17 @@ async def test_a_review_at_its_deadline_is_closed_and_announced() -> None:
         "approved": False,
         "decided_by": "deadline",
     }
+
+
+@pytest.mark.parametrize(("seconds", "expires"), [(0, False), (1, True)])
+async def test_a_review_deadline_of_zero_means_none(seconds: int, expires: bool) -> None:
+    clock = ManualClock()
+    async with running_app(clock=clock, review_deadline_seconds=seconds, **QUIET) as (_, user):
+        held = await user.post(
+            "/v1/sessions/s1/messages", json={"content": "Please refund order B-42 for 30"}
+        )
+        review_id = held.json()["review_id"]
+        review = (await user.get(f"/v1/reviews/{review_id}")).json()
+        clock.advance(DAY)
+        assert (await sweep(user))["reviews_expired"] == int(expires)
+    assert (review["deadline"] is not None) is expires
