@@ -99,3 +99,31 @@ async def test_a_delete_that_keeps_losing_is_a_503_like_a_post(
     assert delete.headers["retry-after"] == "7"
     assert delete.json() == post.json()
     assert sidecar.value("session-d") is not None
+
+
+async def test_retries_back_off_exponentially_up_to_the_cap_with_full_jitter(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """state_retry_base_ms doubles per retry up to state_retry_max_ms; each wait is drawn
+    from zero up to that bound, so replicas that collided spread out."""
+    from types import SimpleNamespace
+
+    bounds: list[tuple[float, float]] = []
+    waits: list[float] = []
+
+    def widest(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("app.service.random", SimpleNamespace(uniform=widest))
+    monkeypatch.setattr("app.service.asyncio", SimpleNamespace(sleep=no_wait))
+    settings = {"state_max_retries": 4, "state_retry_base_ms": 10, "state_retry_max_ms": 50}
+    async with app_factory(**settings) as (_, client):
+        await client.post("/v1/sessions/d/messages", json={"content": "hi"})
+        sidecar.before_delete = lambda key: sidecar.put(key, sidecar.value(key))
+        assert (await client.delete("/v1/sessions/d")).status_code == 503
+    assert waits == [0.01, 0.02, 0.04, 0.05]
+    assert [low for low, _ in bounds] == [0, 0, 0, 0]
