@@ -97,6 +97,7 @@ async def test_decisions_are_idempotent_and_conflicts_are_409(
     conflict = await reviewer.post(url, json={"approved": False})
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "conflict"
+    assert "already approved" in conflict.json()["error"]["message"]
     # The session got exactly one released reply.
     messages = (await client.get("/v1/sessions/h1")).json()["messages"]
     assert [m["status"] for m in messages] == ["completed", "approved"]
@@ -121,6 +122,7 @@ async def test_unknown_review_is_404(reviewer: httpx.AsyncClient) -> None:
     response = await reviewer.post("/v1/reviews/abc123/decision", json={"approved": True})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+    assert "abc123" in response.json()["error"]["message"]
 
 
 async def test_subscription_lists_the_review_topic(client: httpx.AsyncClient) -> None:
@@ -445,3 +447,45 @@ async def test_a_decided_review_shows_where_it_belongs_and_how_it_was_decided(
     assert review["message_id"] == held["message_id"]
     assert review["note"] == "fine by me"
     assert review["decided_at"] is not None
+
+
+async def test_a_taken_over_resolution_holds_a_live_lease_while_it_resumes() -> None:
+    """Other replicas must see the takeover's own lease, or they would resume it too."""
+    from datetime import UTC, datetime
+
+    from app.service import review_key
+    from tests.app.conftest import running_app
+
+    backend = EmbeddedBackend()
+    leases: list[str | None] = []
+    watched: list[str] = []
+
+    class Watching(ModelProvider):
+        def __init__(self) -> None:
+            class Model(OfflineModel):
+                async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                    if watched:
+                        stored = (await backend.state.get(review_key(watched[0]))).value
+                        leases.append(stored["resolving_until"])
+                    return await super().get_response(*args, **kwargs)
+
+            self._model = Model()
+
+        def get_model(self, model_name: str | None) -> Model:
+            return self._model
+
+    async with (
+        running_app(backend=backend, provider=Watching()) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)
+        watched.append(held["review_id"])
+        answer = await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+    assert answer.json()["final_reply"].startswith("Done. Refund")
+    assert leases, "the resumed run called the model"
+    assert all(
+        lease is not None and datetime.fromisoformat(lease) > datetime.now(UTC) for lease in leases
+    )
