@@ -489,3 +489,33 @@ async def test_a_taken_over_resolution_holds_a_live_lease_while_it_resumes() -> 
     assert all(
         lease is not None and datetime.fromisoformat(lease) > datetime.now(UTC) for lease in leases
     )
+
+
+async def test_a_decision_is_announced_with_what_subscribers_need(app_factory: AppFactory) -> None:
+    from app.auth.api_keys import key_digest, key_principal_id
+
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
+        held = await hold(client)
+        decided = await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+        metrics = (await client.get("/metrics")).text
+        events = {event["type"]: event for event in app.state.backend.events.events}
+    assert 'daca_reviews_total{transition="approved"} 1.0' in metrics
+    announced = events["review.decided"]
+    assert announced["subject"] == "h1"
+    assert announced["data"] == {
+        "review_id": held["review_id"],
+        "session_id": "h1",
+        "message_id": held["message_id"],
+        "moderation_id": None,
+        "approved": True,
+        "decided_by": key_principal_id(key_digest(REVIEWER_KEY)),
+    }
+    completed = events["message.completed"]
+    assert completed["subject"] == "h1"
+    assert completed["data"] == {
+        "session_id": "h1",
+        "message_id": held["message_id"],
+        "reply": decided.json()["final_reply"],
+    }
