@@ -112,7 +112,7 @@ def test_input_problem(text: str, problem: str | None) -> None:
 
 @pytest.mark.parametrize(("max_turns", "outcome"), [(1, "error"), (2, "completed")])
 async def test_agent_max_turns_bounds_the_model_calls_per_message(
-    max_turns: int, outcome: str
+    max_turns: int, outcome: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The offline model answers an ordinary message in two calls (a tool, then the reply);
     operators see a run cut short as an error on the run-duration metric."""
@@ -120,6 +120,11 @@ async def test_agent_max_turns_bounds_the_model_calls_per_message(
         response = await client.post("/v1/sessions/t/messages", json={"content": "count these"})
         text = (await client.get("/metrics")).text
     assert response.status_code == (502 if outcome == "error" else 200)
+    if outcome == "error":
+        # the client is told to come back; the operator's log says what the SDK raised
+        assert "retry" in response.json()["error"]["message"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "app.service"]
+        assert logged == ["agent run failed: MaxTurnsExceeded: Max turns (1) exceeded"]
     assert f'daca_agent_run_duration_seconds_count{{outcome="{outcome}"}} 1.0' in text
 
 
