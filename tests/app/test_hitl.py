@@ -519,3 +519,13 @@ async def test_a_decision_is_announced_with_what_subscribers_need(app_factory: A
         "message_id": held["message_id"],
         "reply": decided.json()["final_reply"],
     }
+
+
+async def test_a_history_window_of_one_keeps_the_last_reply() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with running_app(provider=model, history_window=1) as (_, client):
+        first = await client.post("/v1/sessions/w/messages", json={"content": "one"})
+        await client.post("/v1/sessions/w/messages", json={"content": "two"})
+    assert _texts(model.inputs[-1]) == [first.json()["reply"], "two"]
