@@ -529,3 +529,20 @@ async def test_a_history_window_of_one_keeps_the_last_reply() -> None:
         first = await client.post("/v1/sessions/w/messages", json={"content": "one"})
         await client.post("/v1/sessions/w/messages", json={"content": "two"})
     assert _texts(model.inputs[-1]) == [first.json()["reply"], "two"]
+
+
+async def test_turns_after_a_rejected_reply_still_reach_the_model() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        await reviewer.post(f"/v1/reviews/{held['review_id']}/decision", json={"approved": False})
+        later = await client.post("/v1/sessions/h1/messages", json={"content": "later"})
+        model.inputs.clear()
+        await client.post("/v1/sessions/h1/messages", json={"content": "and now?"})
+    seen = _texts(model.inputs[0])
+    assert seen[-3:] == ["later", later.json()["reply"], "and now?"]
