@@ -15,6 +15,7 @@ from agents import (
 
 from app.agents.assistant import AgentReply, AssistantContext, build_assistant, input_problem
 from app.agents.offline_model import OfflineModelProvider
+from tests.app.conftest import running_app
 
 pytestmark = pytest.mark.anyio
 
@@ -107,3 +108,30 @@ async def test_guardrail_trips_before_the_model_runs() -> None:
 )
 def test_input_problem(text: str, problem: str | None) -> None:
     assert input_problem(text, 10) == problem
+
+
+@pytest.mark.parametrize(("max_turns", "outcome"), [(1, "error"), (2, "completed")])
+async def test_agent_max_turns_bounds_the_model_calls_per_message(
+    max_turns: int, outcome: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The offline model answers an ordinary message in two calls (a tool, then the reply);
+    operators see a run cut short as an error on the run-duration metric."""
+    async with running_app(agent_max_turns=max_turns) as (_, client):
+        response = await client.post("/v1/sessions/t/messages", json={"content": "count these"})
+        text = (await client.get("/metrics")).text
+    assert response.status_code == (502 if outcome == "error" else 200)
+    if outcome == "error":
+        # the client is told to come back; the operator's log says what the SDK raised
+        assert "retry" in response.json()["error"]["message"]
+        logged = [r.getMessage() for r in caplog.records if r.name == "app.service"]
+        assert logged == ["agent run failed: MaxTurnsExceeded: Max turns (1) exceeded"]
+    assert f'daca_agent_run_duration_seconds_count{{outcome="{outcome}"}} 1.0' in text
+
+
+async def test_a_run_paused_for_approval_is_timed_as_interrupted() -> None:
+    async with running_app() as (_, client):
+        await client.post(
+            "/v1/sessions/t/messages", json={"content": "Please refund order B-42 for 30"}
+        )
+        text = (await client.get("/metrics")).text
+    assert 'daca_agent_run_duration_seconds_count{outcome="interrupted"} 1.0' in text

@@ -77,6 +77,8 @@ async def test_guardrail_rejects_bad_input(
     assert fragment in response.json()["error"]["message"]
     # Nothing was stored for the rejected message.
     assert_error(await client.get("/v1/sessions/s1"), 404, "not_found")
+    metrics = (await client.get("/metrics")).text
+    assert 'daca_agent_run_duration_seconds_count{outcome="rejected"} 1.0' in metrics
 
 
 async def test_empty_message_is_refused_by_the_published_schema(
@@ -219,6 +221,7 @@ async def test_metrics_report_routes_runs_and_tokens(client: httpx.AsyncClient) 
     assert 'route="unmatched",status="404"' in text
     assert 'daca_agent_run_duration_seconds_count{outcome="completed"} 1.0' in text
     assert 'daca_model_tokens_total{direction="input"}' in text
+    assert 'daca_model_tokens_total{direction="output"}' in text
     assert "daca_state_conflicts_retried_total 0.0" in text
     assert 'daca_events_published_total{outcome="published",type="message.completed"} 1.0' in text
 

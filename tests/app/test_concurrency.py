@@ -50,3 +50,80 @@ async def test_two_replicas_through_one_sidecar(
         assert all(r.status_code == 200 for batch in results for r in batch)
     expected = {f"{tag}-{i}" for tag in "ab" for i in range(PER_CLIENT)}
     assert_all_kept(sidecar.value("session-busy")["messages"], expected)
+
+
+FAST_RETRIES = {"state_retry_base_ms": 1, "state_retry_max_ms": 1, "retry_after_seconds": 7}
+
+
+async def test_a_delete_racing_a_writer_retries_then_deletes(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    """Another replica writes the session between this delete's read and its delete."""
+    raced: list[str] = []
+
+    def another_replica_writes_once(key: str) -> None:
+        if not raced:
+            raced.append(key)
+            sidecar.put(key, sidecar.value(key))
+
+    async with app_factory(state_max_retries=1, **FAST_RETRIES) as (_, client):
+        await client.post("/v1/sessions/d/messages", json={"content": "hi"})
+        sidecar.before_delete = another_replica_writes_once
+        response = await client.delete("/v1/sessions/d")
+    assert response.status_code == 204
+    assert raced == ["session-d"]
+    assert sidecar.value("session-d") is None
+
+
+async def test_a_delete_that_keeps_losing_is_a_503_like_a_post(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    """Writers that always win: the delete tries the configured number of times, then
+    answers exactly what a post losing the same race answers."""
+    tries: list[str] = []
+
+    def another_replica_always_writes(key: str) -> None:
+        tries.append(key)
+        sidecar.put(key, sidecar.value(key))
+
+    async with app_factory(state_max_retries=2, **FAST_RETRIES) as (_, client):
+        await client.post("/v1/sessions/d/messages", json={"content": "hi"})
+        sidecar.before_save = another_replica_always_writes
+        post = await client.post("/v1/sessions/d/messages", json={"content": "again"})
+        sidecar.before_save = None
+        sidecar.before_delete = another_replica_always_writes
+        tries.clear()
+        delete = await client.delete("/v1/sessions/d")
+    assert len(tries) == 3, "the first attempt and two retries"
+    assert post.status_code == delete.status_code == 503
+    assert delete.headers["retry-after"] == "7"
+    assert delete.json() == post.json()
+    assert sidecar.value("session-d") is not None
+
+
+async def test_retries_back_off_exponentially_up_to_the_cap_with_full_jitter(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """state_retry_base_ms doubles per retry up to state_retry_max_ms; each wait is drawn
+    from zero up to that bound, so replicas that collided spread out."""
+    from types import SimpleNamespace
+
+    bounds: list[tuple[float, float]] = []
+    waits: list[float] = []
+
+    def widest(low: float, high: float) -> float:
+        bounds.append((low, high))
+        return high
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr("app.service.random", SimpleNamespace(uniform=widest))
+    monkeypatch.setattr("app.service.asyncio", SimpleNamespace(sleep=no_wait))
+    settings = {"state_max_retries": 4, "state_retry_base_ms": 10, "state_retry_max_ms": 50}
+    async with app_factory(**settings) as (_, client):
+        await client.post("/v1/sessions/d/messages", json={"content": "hi"})
+        sidecar.before_delete = lambda key: sidecar.put(key, sidecar.value(key))
+        assert (await client.delete("/v1/sessions/d")).status_code == 503
+    assert waits == [0.01, 0.02, 0.04, 0.05]
+    assert [low for low, _ in bounds] == [0, 0, 0, 0]

@@ -97,6 +97,7 @@ async def test_decisions_are_idempotent_and_conflicts_are_409(
     conflict = await reviewer.post(url, json={"approved": False})
     assert conflict.status_code == 409
     assert conflict.json()["error"]["code"] == "conflict"
+    assert "already approved" in conflict.json()["error"]["message"]
     # The session got exactly one released reply.
     messages = (await client.get("/v1/sessions/h1")).json()["messages"]
     assert [m["status"] for m in messages] == ["completed", "approved"]
@@ -121,6 +122,7 @@ async def test_unknown_review_is_404(reviewer: httpx.AsyncClient) -> None:
     response = await reviewer.post("/v1/reviews/abc123/decision", json={"approved": True})
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "not_found"
+    assert "abc123" in response.json()["error"]["message"]
 
 
 async def test_subscription_lists_the_review_topic(client: httpx.AsyncClient) -> None:
@@ -401,3 +403,146 @@ async def test_the_history_window_limits_what_the_model_sees() -> None:
     assert _texts(model.inputs[-1])[0] == "two"
     assert _texts(model.inputs[-1])[-1] == "three"
     assert len(_texts(model.inputs[-1])) == 3
+
+
+@pytest.mark.parametrize(
+    ("note", "shown"),
+    [
+        ("too vague", "A reviewer withheld this reply. Note: too vague"),
+        (None, "A reviewer withheld this reply."),
+    ],
+)
+async def test_a_withheld_reply_tells_the_user_with_the_reviewers_note(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient, note: str | None, shown: str
+) -> None:
+    held = (
+        await client.post("/v1/sessions/h2/messages", json={"content": "review my text"})
+    ).json()
+    decided = await reviewer.post(
+        f"/v1/reviews/{held['review_id']}/decision", json={"approved": False, "note": note}
+    )
+    last = (await client.get("/v1/sessions/h2")).json()["messages"][-1]
+    assert decided.json()["final_reply"] == shown
+    assert last == {**last, "status": "rejected", "content": shown}
+
+
+async def test_a_tool_rejected_without_a_note_says_a_reviewer_rejected_it(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
+    held = await hold(client)
+    await reviewer.post(f"/v1/reviews/{held['review_id']}/decision", json={"approved": False})
+    last = (await client.get("/v1/sessions/h1")).json()["messages"][-1]
+    assert last["content"] == "I did not issue the refund: A reviewer rejected this action."
+
+
+async def test_a_decided_review_shows_where_it_belongs_and_how_it_was_decided(
+    client: httpx.AsyncClient, reviewer: httpx.AsyncClient
+) -> None:
+    held = await hold(client)
+    url = f"/v1/reviews/{held['review_id']}"
+    assert (await client.get(url)).json()["decided_at"] is None
+    await reviewer.post(f"{url}/decision", json={"approved": True, "note": "fine by me"})
+    review = (await client.get(url)).json()
+    assert review["session_id"] == "h1"
+    assert review["message_id"] == held["message_id"]
+    assert review["note"] == "fine by me"
+    assert review["decided_at"] is not None
+
+
+async def test_a_taken_over_resolution_holds_a_live_lease_while_it_resumes() -> None:
+    """Other replicas must see the takeover's own lease, or they would resume it too."""
+    from datetime import UTC, datetime
+
+    from app.service import review_key
+    from tests.app.conftest import running_app
+
+    backend = EmbeddedBackend()
+    leases: list[str | None] = []
+    watched: list[str] = []
+
+    class Watching(ModelProvider):
+        def __init__(self) -> None:
+            class Model(OfflineModel):
+                async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                    if watched:
+                        stored = (await backend.state.get(review_key(watched[0]))).value
+                        leases.append(stored["resolving_until"])
+                    return await super().get_response(*args, **kwargs)
+
+            self._model = Model()
+
+        def get_model(self, model_name: str | None) -> Model:
+            return self._model
+
+    async with (
+        running_app(backend=backend, provider=Watching()) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        await _decided_elsewhere(app, held["review_id"], lease_seconds=-1)
+        watched.append(held["review_id"])
+        answer = await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+    assert answer.json()["final_reply"].startswith("Done. Refund")
+    assert leases, "the resumed run called the model"
+    assert all(
+        lease is not None and datetime.fromisoformat(lease) > datetime.now(UTC) for lease in leases
+    )
+
+
+async def test_a_decision_is_announced_with_what_subscribers_need(app_factory: AppFactory) -> None:
+    from app.auth.api_keys import key_digest, key_principal_id
+
+    async with app_factory() as (app, client), http_client(app, REVIEWER_KEY) as reviewer:
+        held = await hold(client)
+        decided = await reviewer.post(
+            f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+        )
+        metrics = (await client.get("/metrics")).text
+        events = {event["type"]: event for event in app.state.backend.events.events}
+    assert 'daca_reviews_total{transition="approved"} 1.0' in metrics
+    announced = events["review.decided"]
+    assert announced["subject"] == "h1"
+    assert announced["data"] == {
+        "review_id": held["review_id"],
+        "session_id": "h1",
+        "message_id": held["message_id"],
+        "moderation_id": None,
+        "approved": True,
+        "decided_by": key_principal_id(key_digest(REVIEWER_KEY)),
+    }
+    completed = events["message.completed"]
+    assert completed["subject"] == "h1"
+    assert completed["data"] == {
+        "session_id": "h1",
+        "message_id": held["message_id"],
+        "reply": decided.json()["final_reply"],
+    }
+
+
+async def test_a_history_window_of_one_keeps_the_last_reply() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with running_app(provider=model, history_window=1) as (_, client):
+        first = await client.post("/v1/sessions/w/messages", json={"content": "one"})
+        await client.post("/v1/sessions/w/messages", json={"content": "two"})
+    assert _texts(model.inputs[-1]) == [first.json()["reply"], "two"]
+
+
+async def test_turns_after_a_rejected_reply_still_reach_the_model() -> None:
+    from tests.app.conftest import running_app
+
+    model = RecordingModel()
+    async with (
+        running_app(provider=model) as (app, client),
+        http_client(app, REVIEWER_KEY) as reviewer,
+    ):
+        held = await hold(client)
+        await reviewer.post(f"/v1/reviews/{held['review_id']}/decision", json={"approved": False})
+        later = await client.post("/v1/sessions/h1/messages", json={"content": "later"})
+        model.inputs.clear()
+        await client.post("/v1/sessions/h1/messages", json={"content": "and now?"})
+    seen = _texts(model.inputs[0])
+    assert seen[-3:] == ["later", later.json()["reply"], "and now?"]

@@ -141,6 +141,8 @@ async def test_high_risk_waits_for_a_reviewer_who_approves(mod: Moderating) -> N
         "review.decided",
         "moderation.decided",
     ]
+    # a moderation review has no session: its decision is announced on the moderation
+    assert mod.events("review.decided")[0]["subject"] == moderation_id
 
 
 async def test_a_reviewer_rejects(mod: Moderating) -> None:

@@ -125,3 +125,55 @@ async def test_the_sweep_fires_due_workflow_timers() -> None:
         assert (await sweep(user))["workflows_run"] >= 1
         await app.state.workflows.drain()
         assert (await user.get(location)).json()["status"] == "timed_out"
+
+
+async def test_a_review_at_its_deadline_is_closed_and_announced() -> None:
+    """What reviewers, dashboards and subscribers see of an expiry: the review carries
+    who closed it and when, the counter moves, and review.decided goes out once."""
+    from app.keys import review_key
+
+    backend, clock = EmbeddedBackend(), ManualClock()
+    async with running_app(backend=backend, clock=clock, review_deadline_seconds=60, **QUIET) as (
+        _,
+        user,
+    ):
+        held = (
+            await user.post(
+                "/v1/sessions/s1/messages", json={"content": "Please refund order B-42 for 30"}
+            )
+        ).json()
+        clock.advance(60)  # exactly the deadline: it has passed
+        assert (await sweep(user))["reviews_expired"] == 1
+        review = (await user.get(f"/v1/reviews/{held['review_id']}")).json()
+        last = (await user.get("/v1/sessions/s1")).json()["messages"][-1]
+        metrics = (await user.get("/metrics")).text
+    stored = (await backend.state.get(review_key(held["review_id"]))).value
+    assert review["status"] == "expired"
+    assert review["decided_at"] is not None
+    assert review["final_reply"] == last["content"]
+    assert stored["decided_by"] == "deadline"
+    assert 'daca_reviews_total{transition="expired"} 1.0' in metrics
+    decided = [e for e in backend.events.events if e["type"] == "review.decided"]
+    assert len(decided) == 1
+    assert decided[0]["subject"] == "s1"
+    assert decided[0]["data"] == {
+        "review_id": held["review_id"],
+        "session_id": "s1",
+        "message_id": held["message_id"],
+        "approved": False,
+        "decided_by": "deadline",
+    }
+
+
+@pytest.mark.parametrize(("seconds", "expires"), [(0, False), (1, True)])
+async def test_a_review_deadline_of_zero_means_none(seconds: int, expires: bool) -> None:
+    clock = ManualClock()
+    async with running_app(clock=clock, review_deadline_seconds=seconds, **QUIET) as (_, user):
+        held = await user.post(
+            "/v1/sessions/s1/messages", json={"content": "Please refund order B-42 for 30"}
+        )
+        review_id = held.json()["review_id"]
+        review = (await user.get(f"/v1/reviews/{review_id}")).json()
+        clock.advance(DAY)
+        assert (await sweep(user))["reviews_expired"] == int(expires)
+    assert (review["deadline"] is not None) is expires
