@@ -116,7 +116,7 @@ class Settings(BaseSettings):
         default=None,
         description="Field inside that secret; default: the secret's name.",
     )
-    model_check_ttl_seconds: Annotated[float, Field(ge=0)] = Field(
+    model_check_ttl_seconds: Annotated[float, Field(ge=1, le=3600)] = Field(
         default=5.0,
         description="How long /readyz reuses its last model reachability answer (not for "
         "the offline model).",

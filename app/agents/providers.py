@@ -43,11 +43,11 @@ def build_model_probe(
     headers = {"authorization": f"Bearer {api_key}"} if api_key else {}
 
     async def endpoint() -> bool:
-        async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
-            try:
+        try:
+            async with httpx.AsyncClient(timeout=timeout, headers=headers) as client:
                 response = await client.get(f"{base}/models")
-            except httpx.HTTPError:
-                return False
+        except Exception:  # refused, timed out, TLS, a header httpx will not send: not there
+            return False
         return response.is_success
 
     return endpoint
@@ -75,6 +75,7 @@ class ModelReachability:
         self._lock = asyncio.Lock()
         self._up = False
         self._checked_at: float | None = None
+        self._refresh: asyncio.Task[bool] | None = None
 
     def _fresh(self) -> bool:
         return self._checked_at is not None and self._clock() - self._checked_at < self._ttl
@@ -89,6 +90,20 @@ class ModelReachability:
                 self._checked_at = self._clock()
                 self._gauge.set(1 if self._up else 0)
         return self._up
+
+    async def status(self, wait_seconds: float) -> bool | None:
+        """`check()`, but waiting at most `wait_seconds` for a fresh answer: a slow model
+        endpoint must not hold /readyz past the kubelet's probe timeout. The check goes on
+        in the background and caches its answer; meanwhile the last answer stands (None
+        before the first one)."""
+        if self._fresh():
+            return self._up
+        if self._refresh is None or self._refresh.done():
+            self._refresh = asyncio.ensure_future(self.check())
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._refresh), wait_seconds)
+        except TimeoutError:
+            return self._up if self._checked_at is not None else None
 
 
 def build_model_reachability(

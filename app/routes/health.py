@@ -22,12 +22,17 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+#: how long /readyz waits for a model check; the kubelet's probe gives the whole answer 2 s
+MODEL_WAIT_SECONDS = 1.0
+
+
 @router.get(
     "/readyz",
     response_model=None,
     responses={
         200: {
-            "description": "Ready. `model` (`reachable` or `unreachable`) is present when the "
+            "description": "Ready. `model` (`reachable`, `unreachable`, or `checking` while a slow "
+            "first check runs on) is present when the "
             "model is an endpoint (openai-compatible, e.g. the cluster's own LLM server, or "
             "openai); the offline model has none.",
             "content": {
@@ -48,7 +53,8 @@ async def readyz(
     gauge at 0) but does not make this 503: the model server is shared by every replica,
     so failing readiness would take them all out of the Service at once, and sessions,
     reviews and moderation decisions still work without it. The answer is cached for
-    DACA_MODEL_CHECK_TTL_SECONDS."""
+    DACA_MODEL_CHECK_TTL_SECONDS; a check that takes longer than a second goes on in the
+    background and this answers with the last one (`"model": "checking"` before any)."""
     try:
         await backend.check_ready()
     except BackendUnavailableError as exc:
@@ -57,7 +63,8 @@ async def readyz(
         )
     body = {"status": "ready", "backend": backend.kind}
     if model is not None:
-        body["model"] = "reachable" if await model.check() else "unreachable"
+        up = await model.status(wait_seconds=MODEL_WAIT_SECONDS)
+        body["model"] = "checking" if up is None else "reachable" if up else "unreachable"
     return JSONResponse(body)
 
 

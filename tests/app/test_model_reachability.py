@@ -6,14 +6,18 @@ loads its model, can answer 503 instead.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.agents.providers import ModelReachability, build_model_probe
+from app.config import Settings
+from app.metrics import Metrics
 from tests.app.conftest import AppFactory
 
 pytestmark = pytest.mark.anyio
@@ -145,15 +149,52 @@ async def test_answers_are_cached_then_refreshed(
         assert (await client.get("/readyz")).json()["model"] == "reachable"
     assert model_server.requests.count("/v1/models") == 1
 
-    model_server.requests.clear()
-    async with app_factory(**_compatible(model_server.base_url, model_check_ttl_seconds=0)) as (
-        _,
-        client,
-    ):
-        assert (await client.get("/readyz")).json()["model"] == "unreachable"
-        model_server.loading = False  # the model finished loading
-        assert (await client.get("/readyz")).json()["model"] == "reachable"
-    assert model_server.requests.count("/v1/models") == 2
+
+async def test_an_answer_older_than_the_ttl_is_checked_again() -> None:
+    answers = [False, True]
+    now = [0.0]
+    gauge = Metrics().model_up
+    model = ModelReachability(_scripted(answers), gauge, ttl_seconds=5, clock=lambda: now[0])
+    assert await model.status(wait_seconds=1) is False  # loading
+    now[0] = 4.9
+    assert await model.status(wait_seconds=1) is False  # cached
+    now[0] = 5.0
+    assert await model.status(wait_seconds=1) is True  # the model finished loading
+    assert answers == []
+
+
+async def test_a_slow_check_never_holds_readiness() -> None:
+    """The kubelet gives /readyz 2 s: a model endpoint that hangs must not make every
+    replica's probe time out. The check goes on; /readyz says 'checking' meanwhile."""
+    release = asyncio.Event()
+    calls = []
+
+    async def hanging() -> bool:
+        calls.append(1)
+        await release.wait()
+        return True
+
+    metrics = Metrics()
+    model = ModelReachability(hanging, metrics.model_up, ttl_seconds=60)
+    assert await model.status(wait_seconds=0.01) is None
+    assert await model.status(wait_seconds=0.01) is None
+    assert len(calls) == 1  # one check goes on; the second probe did not start another
+    release.set()
+    assert await model.status(wait_seconds=1) is True
+    assert metrics.registry.get_sample_value("daca_model_up") == 1
+
+
+async def test_a_key_the_http_client_refuses_is_unreachable_not_a_crash() -> None:
+    settings = Settings(model_provider="openai-compatible", model_base_url="http://127.0.0.1:9/v1")
+    probe = build_model_probe(settings, "ключ", timeout=1)  # not ASCII: no header can hold it
+    assert await probe() is False
+
+
+def _scripted(answers: list[bool]) -> Callable[[], Awaitable[bool]]:
+    async def probe() -> bool:
+        return answers.pop(0)
+
+    return probe
 
 
 async def test_the_offline_model_is_not_probed_and_counts_as_up(app_factory: AppFactory) -> None:
