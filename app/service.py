@@ -95,10 +95,18 @@ def _lease_alive(until: str | None) -> bool:
     return until is not None and datetime.fromisoformat(until) > datetime.now(UTC)
 
 
-def _release_lease(current: Review | None) -> Review | None:
-    if current is None or current.final_reply is not None or current.resolving_until is None:
-        return None
-    return current.model_copy(update={"resolving_until": None})
+def _release_lease(lease: str | None) -> Callable[[Review | None], Review | None]:
+    """Give up `lease`, and only it: a claimant that outlived its lease must not clear the
+    one another replica took over with (both would resume the run)."""
+
+    def release(current: Review | None) -> Review | None:
+        if current is None or current.final_reply is not None:
+            return None
+        if current.resolving_until != lease:
+            return None
+        return current.model_copy(update={"resolving_until": None})
+
+    return release
 
 
 def _owned(session_id: str, session: Session | None, principal: Principal) -> Session:
@@ -448,7 +456,7 @@ class ConversationService:
             # Give up the lease, so the caller's retry (pub/sub RETRY, a repeated POST)
             # resumes the run now instead of finding it 'being resolved' for minutes.
             with contextlib.suppress(Exception):  # a store outage: the lease expires anyway
-                await self._mutate(key, Review, _release_lease)
+                await self._mutate(key, Review, _release_lease(review.resolving_until))
             raise
 
         def finish(current: Review | None) -> Review | None:
@@ -471,7 +479,6 @@ class ConversationService:
 
         if review.session_id is not None:
             await self._mutate(session_key(review.session_id), Session, release)
-        await mark_review_closed(self._docs, review_id)
         self._metrics.reviews.labels(wanted.value).inc()
         await self._publish(
             EVENT_REVIEW_DECIDED,
@@ -495,6 +502,7 @@ class ConversationService:
                     "reply": finished.final_reply,
                 },
             )
+        await mark_review_closed(self._docs, review_id)
         return review_response(finished)
 
     def _review_deadline(self) -> str | None:
@@ -547,7 +555,6 @@ class ConversationService:
 
         if review.session_id is not None:
             await self._mutate(session_key(review.session_id), Session, withhold)
-        await mark_review_closed(self._docs, review_id)
         self._metrics.reviews.labels(ReviewStatus.EXPIRED.value).inc()
         await self._publish(
             EVENT_REVIEW_DECIDED,

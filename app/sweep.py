@@ -24,8 +24,9 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
-from app.documents import DELETE, Document, DocumentStore
-from app.keys import session_key
+from app.documents import DELETE, Document, DocumentStore, TooManyConflictsError
+from app.keys import review_key, session_key
+from app.store import BackendUnavailableError
 from app.workflows.clock import Clock
 from app.workflows.port import Workflows
 
@@ -67,7 +68,7 @@ async def mark_review_pending(docs: DocumentStore, review_id: str) -> None:
             return None
         return {"reviews": [*pending, review_id]}
 
-    await docs.mutate(REVIEWS_PENDING_KEY, add)
+    await _count_backlog(docs, add, review_id)
 
 
 async def mark_review_closed(docs: DocumentStore, review_id: str) -> None:
@@ -79,7 +80,20 @@ async def mark_review_closed(docs: DocumentStore, review_id: str) -> None:
             return None
         return {"reviews": [r for r in pending if r != review_id]}
 
-    await docs.mutate(REVIEWS_PENDING_KEY, drop)
+    await _count_backlog(docs, drop, review_id)
+
+
+async def _count_backlog(
+    docs: DocumentStore, change: Callable[[Document | None], Document | None], review_id: str
+) -> None:
+    """The backlog is a metric: failing to count must never fail (or undo) the review it
+    counts; the claimant's sweep reconciles the set with the reviews themselves."""
+    try:
+        await docs.mutate(REVIEWS_PENDING_KEY, change)
+    except (BackendUnavailableError, TooManyConflictsError) as exc:
+        logger.warning(
+            "review %s: backlog not updated (%s); the sweep reconciles it", review_id, exc
+        )
 
 
 async def pending_reviews(docs: DocumentStore) -> int:
@@ -153,6 +167,7 @@ class Sweeper:
             reviews_expired=await self._close_reviews(now),
             sessions_deleted=await self._delete_stale_sessions(now),
         )
+        await self._reconcile_backlog()
         logger.info("sweep %d: %s", slot, result.model_dump(exclude={"status", "slot"}))
         await self._report_pending()
         return result
@@ -161,6 +176,25 @@ class Sweeper:
         # every replica, claimant or not, so none keeps reporting a stale backlog
         if self._on_pending_reviews is not None:
             self._on_pending_reviews(await pending_reviews(self._docs))
+
+    async def _reconcile_backlog(self) -> None:
+        """Drop from the backlog set every review that no longer waits (decided, expired
+        or gone) but was left there: a count that failed, or an activity replayed after
+        its review was decided."""
+        listed = (await self._docs.get(REVIEWS_PENDING_KEY) or {}).get("reviews") or []
+        stale = set()
+        for review_id in listed:
+            review = await self._docs.get(review_key(review_id))
+            if review is None or review.get("status") != "pending":
+                stale.add(review_id)
+        if not stale:
+            return
+
+        def drop(current: Document | None) -> Document | None:
+            pending = list((current or {}).get("reviews") or [])
+            return {"reviews": [r for r in pending if r not in stale]}
+
+        await self._docs.mutate(REVIEWS_PENDING_KEY, drop)
 
     async def _claim(self, slot: int, now: datetime) -> bool:
         claimed = False

@@ -546,3 +546,26 @@ async def test_turns_after_a_rejected_reply_still_reach_the_model() -> None:
         await client.post("/v1/sessions/h1/messages", json={"content": "and now?"})
     seen = _texts(model.inputs[0])
     assert seen[-3:] == ["later", later.json()["reply"], "and now?"]
+
+
+def test_a_failed_resume_gives_up_its_own_lease_only() -> None:
+    """A claimant that outlived its lease must not clear the one another replica took over
+    with: both would resume the run (and run an approved tool twice)."""
+    from app.schemas import Review, ReviewKind, ReviewStatus
+    from app.service import _release_lease
+
+    mine, theirs = "2026-11-23T06:00:00+00:00", "2026-11-23T06:05:00+00:00"
+    held = Review(
+        review_id="r",
+        kind=ReviewKind.TOOL_APPROVAL,
+        reason="refund",
+        status=ReviewStatus.APPROVED,
+        resolving_until=mine,
+    )
+    released = _release_lease(mine)(held)
+    assert released is not None
+    assert released.resolving_until is None
+    taken_over = held.model_copy(update={"resolving_until": theirs})
+    assert _release_lease(mine)(taken_over) is None  # not ours: left alone
+    finished = held.model_copy(update={"final_reply": "done"})
+    assert _release_lease(mine)(finished) is None

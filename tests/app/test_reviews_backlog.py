@@ -68,3 +68,37 @@ async def test_an_expired_review_leaves_the_backlog() -> None:
         assert [await pending(one), await pending(two)] == [1.0, 1.0]
         clock.advance(600)  # past the deadline: whichever replica claims the sweep expires it
         assert [await pending(two), await pending(one)] == [0.0, 0.0]
+
+
+async def test_a_backlog_count_that_fails_loses_no_decision_and_the_sweep_heals_it(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    """The backlog is a metric: when its shared key cannot be written (here another writer
+    always wins, so the app runs out of retries), the decision and its events still go
+    through, and the next sweep drops the decided review from the count."""
+
+    def always_contended(key: str) -> None:
+        if key == "reviews-pending":
+            sidecar.put(key, sidecar.value(key))
+
+    fast = {"state_max_retries": 1, "state_retry_base_ms": 1, "state_retry_max_ms": 1}
+    clock = ManualClock()
+    async with app_factory(clock=clock, **QUIET, **fast) as (app, client):
+        held = (await client.post("/v1/sessions/a/messages", json={"content": HELD})).json()
+        assert await pending(client) == 1.0
+        sidecar.before_save = always_contended
+        async with http_client(app, REVIEWER_KEY) as reviewer:
+            decided = await reviewer.post(
+                f"/v1/reviews/{held['review_id']}/decision", json={"approved": True}
+            )
+        assert decided.status_code == 200, decided.text
+        types = [event.cloudevent["type"] for event in sidecar.published]
+        assert types.count("review.decided") == 1
+        assert types.count("message.completed") == 1
+        session = (await client.get("/v1/sessions/a")).json()
+        assert session["messages"][-1]["status"] == "approved"
+        assert sidecar.value("reviews-pending")["reviews"] == [held["review_id"]]  # stale
+        sidecar.before_save = None
+        clock.advance(3600)  # the next period: this replica claims the sweep
+        assert await pending(client) == 0.0  # and reconciled the set with the reviews
+    assert sidecar.value("reviews-pending")["reviews"] == []
