@@ -49,6 +49,7 @@ _KAFKA_METADATA = strict(
         "topic": {"type": "string", "minLength": 1},
         "partitionLimitation": {"type": "string"},
         "lagThreshold": {"type": "string", "pattern": r"^[1-9][0-9]*$"},
+        "version": {"type": "string", "pattern": r"^[0-9]+\.[0-9]+\.[0-9]+$"},
         "activationLagThreshold": _INT_TEXT,
         "offsetResetPolicy": {"enum": ["latest", "earliest"]},
         "allowIdleConsumers": _BOOL_TEXT,
@@ -56,7 +57,6 @@ _KAFKA_METADATA = strict(
         "scaleToZeroOnInvalidOffset": _BOOL_TEXT,
         "limitToPartitionsWithLag": _BOOL_TEXT,
         "ensureEvenDistributionOfPartitions": _BOOL_TEXT,
-        "version": {"type": "string"},
         "tls": {"enum": ["enable", "disable"]},
         "unsafeSsl": _BOOL_TEXT,
         "sasl": {

@@ -18,13 +18,16 @@ DURATION = (
     r"^(0|(([0-9]+)y)?(([0-9]+)w)?(([0-9]+)d)?(([0-9]+)h)?(([0-9]+)m)?(([0-9]+)s)?(([0-9]+)ms)?)$"
 )
 BYTE_SIZE = r"^(0|([0-9]*[.])?[0-9]+((K|M|G|T|E|P)i?)?B)$"
-_UNITS = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
+_UNITS = {
+    **{"": 1, "m": 10**-3, "k": 10**3, "K": 10**3, "M": 10**6, "G": 10**9},
+    **{"T": 10**12, "P": 10**15, "E": 10**18},
+}
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
 def size_bytes(value: str) -> float:
     """Bytes in a Prometheus byte size (`4GB`, `500MiB`) or a Kubernetes quantity (`8Gi`)."""
-    match = re.fullmatch(r"([0-9.]+)([KMGTPE]i?)?B?", value)
+    match = re.fullmatch(r"([0-9.]+)(m|k|[KMGTPE]i?)?B?", value)
     if match is None:
         raise ValueError(value)
     unit = match.group(2) or ""

@@ -342,6 +342,9 @@ def test_planet_runs_keda_in_every_region_with_prometheus_and_kafka(planet: Synt
         assert kafka["metadata"]["topic"] == REVIEW_TOPIC
         assert kafka["metadata"]["lagThreshold"] == "10"
         assert (kafka["metadata"]["tls"], kafka["metadata"]["sasl"]) == ("enable", "scram_sha512")
+        # Kafka 4 refuses requests older than protocol 2.1 (KIP-896); KEDA defaults to 1.0.0
+        version = tuple(int(part) for part in kafka["metadata"]["version"].split("."))
+        assert version >= (2, 1, 0)
         assert kafka["authenticationRef"]["name"] == "daca-agent-kafka"
 
 
@@ -472,13 +475,13 @@ def test_trigger_authentication_schema_takes_only_secret_references() -> None:
 def test_kafka_lag_source_needs_the_credentials_of_its_mode() -> None:
     ca = SecretKey("daca-agent-kafka-ca", "ca.crt")
     with pytest.raises(ValueError, match="username and password"):
-        KafkaLagSource("k:9093", ("t",), "g", ca)
+        KafkaLagSource("k:9093", ("t",), "g", "4.0.0", ca)
     with pytest.raises(ValueError, match="client certificate"):
-        KafkaLagSource("k:9093", ("t",), "g", ca, authentication="tls")
+        KafkaLagSource("k:9093", ("t",), "g", "4.0.0", ca, authentication="tls")
     with pytest.raises(ValueError, match="topic"):
-        KafkaLagSource("k:9093", (), "g", ca, username=ca, password=ca)
+        KafkaLagSource("k:9093", (), "g", "4.0.0", ca, username=ca, password=ca)
     tls = KafkaLagSource(
-        "k:9093", ("t",), "g", ca, "tls", client_cert=SecretKey("u", "user.crt"),
+        "k:9093", ("t",), "g", "4.0.0", ca, "tls", client_cert=SecretKey("u", "user.crt"),
         client_key=SecretKey("u", "user.key"),
     )  # fmt: skip
     assert [p for p, _ in tls.auth_params()] == ["ca", "cert", "key"]

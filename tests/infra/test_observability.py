@@ -249,6 +249,8 @@ BAD = [
     ({"enabled": True, "retentionSize": "4G"}, ["retentionSize", "4G"]),
     ({"enabled": True, "retentionSize": "6GB", "storage": "5Gi"}, ["(6GB)", "(5Gi)"]),
     ({"enabled": True, "storage": "lots"}, ["storage", "lots"]),
+    # a volume in decimal kilobytes is a quantity too (was a ValueError traceback)
+    ({"enabled": True, "storage": "500k"}, ["(4GB)", "(500k)"]),
     ({"enabled": True, "scrapeInterval": "30 s"}, ["scrapeInterval", "30 s"]),
     ({"enabled": True, "thresholds": {"errorRatio": 1.5}}, ["errorRatio", "1.5"]),
     ({"enabled": True, "thresholds": {"pendingReviews": 0}}, ["pendingReviews", "0"]),

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import pulumi
 
-from infra.components.kubernetes.kafka import KafkaConnection
+from infra.components.kubernetes.kafka import CLIENT_PROTOCOL_VERSION, KafkaConnection
 from infra.components.kubernetes.keda import Keda
 from infra.components.kubernetes.scaled_object import (
     AppScaledObject,
@@ -30,6 +30,7 @@ def kafka_lag_source(connection: KafkaConnection) -> KafkaLagSource:
         bootstrap_servers=connection.bootstrap_servers,
         topics=connection.consumed_topics,
         consumer_group=connection.consumer_group,
+        protocol_version=CLIENT_PROTOCOL_VERSION,
         ca=SecretKey(connection.ca_secret_name, connection.ca_key),
         authentication="scram-sha-512",
         username=SecretKey(connection.secret_name, connection.username_key),

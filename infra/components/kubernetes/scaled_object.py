@@ -48,6 +48,9 @@ class KafkaLagSource:
     topics: tuple[str, ...]
     #: the consumer group (Dapr's pubsub.kafka uses the app-id)
     consumer_group: str
+    #: the Kafka protocol version KEDA's client speaks; its default (1.0.0) is older than
+    #: Kafka 4 accepts (kedacore/keda v2.20.2 pkg/scalers/kafka_scaler.go: sarama.V1_0_0_0)
+    protocol_version: str
     #: the cluster CA certificate (PEM) the listener's certificate chains to
     ca: SecretKey
     #: `scram-sha-512` (username + password) or `tls` (client certificate + key)
@@ -172,6 +175,7 @@ def triggers(
                     # a group without committed offsets has read nothing yet: no lag
                     "offsetResetPolicy": "latest",
                     "tls": "enable",
+                    "version": k.source.protocol_version,
                     **sasl,
                 },
                 "authenticationRef": {"kind": "TriggerAuthentication", "name": auth_name},
