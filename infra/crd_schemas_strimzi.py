@@ -51,7 +51,8 @@ _RESOURCES = strict(
     },
     [],
 )
-_SELECTOR = strict({"matchLabels": STRING_MAP}, ["matchLabels"])
+# matchLabels is optional upstream (040-Crd-kafka.yaml at 1.2.0): an empty selector is "all"
+_SELECTOR = strict({"matchLabels": STRING_MAP}, [])
 _PEER = strict(
     {
         "ipBlock": strict({"cidr": {"type": "string"}}, ["cidr"]),

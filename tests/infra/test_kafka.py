@@ -149,8 +149,8 @@ def test_small_stage_gets_one_dual_role_pool_bigger_ones_dedicated_controllers()
 
 def test_app_user_may_only_write_its_topic_read_its_subscription_in_its_group() -> None:
     records, _ = _cluster()
-    [user] = _strimzi(records, "KafkaUser")
-    spec = user["inputs"]["spec"]
+    users = {u["inputs"]["metadata"]["name"]: u for u in _strimzi(records, "KafkaUser")}
+    spec = users["daca-agent"]["inputs"]["spec"]
     assert spec["authentication"]["type"] == "scram-sha-512"
     acls = {
         (a["resource"]["type"], a["resource"].get("name"), a["resource"].get("patternType")): set(
@@ -163,6 +163,33 @@ def test_app_user_may_only_write_its_topic_read_its_subscription_in_its_group() 
         ("topic", "agent-reviews", "literal"): {"Describe", "Read"},
         ("group", "daca-agent", "literal"): {"Read"},
     }
+
+
+def test_review_decisions_have_a_publisher_login_that_may_only_write_them() -> None:
+    """With authorization on, the app's user only reads `agent-reviews`: whatever publishes
+    the decisions it consumes needs a login of its own, allowed nothing else."""
+    records, _ = _cluster()
+    users = {u["inputs"]["metadata"]["name"]: u for u in _strimzi(records, "KafkaUser")}
+    spec = users["reviewers"]["inputs"]["spec"]
+    acls = [
+        (a["resource"].get("name"), set(a["operations"])) for a in spec["authorization"]["acls"]
+    ]
+    assert acls == [("agent-reviews", {"Describe", "Write"})]
+    password = spec["authentication"]["password"]["valueFrom"]["secretKeyRef"]
+    secret = next(
+        r for r in of_type(records, SECRET) if r["inputs"]["metadata"]["name"] == password["name"]
+    )
+    assert secret["inputs"]["metadata"]["namespace"] == "kafka"
+    assert secret["inputs"]["stringData"] == {"password": "[secret]"}  # never in clear
+    # and such a publisher, labelled so, may reach the brokers through the listener's policy
+    [kafka] = _strimzi(records, "Kafka")
+    [internal] = [
+        lst for lst in kafka["inputs"]["spec"]["kafka"]["listeners"] if lst["name"] == "tls"
+    ]
+    assert {
+        "namespaceSelector": {},
+        "podSelector": {"matchLabels": {"daca.dev/kafka-review-publisher": "true"}},
+    } in internal["networkPolicyPeers"]
 
 
 def test_login_and_ca_reach_the_app_namespace_only_as_secrets() -> None:
@@ -446,7 +473,9 @@ def test_schema_refuses_what_strimzi_v1_would_not_do(
 
 
 def test_user_acl_operation_typo_is_refused(prototype_kafka: SynthResult) -> None:
-    user = copy.deepcopy(manifest_of(one(prototype_kafka.resources, STRIMZI + "KafkaUser")))
+    user = copy.deepcopy(
+        manifest_of(one(prototype_kafka.resources, STRIMZI + "KafkaUser", "kafka-app-user"))
+    )
     assert user is not None
     user["spec"]["authorization"]["acls"][0]["operations"] = ["Wirte"]
     with pytest.raises(jsonschema.ValidationError):

@@ -49,6 +49,12 @@ USERNAME_KEY = "username"
 CLIENT_PROTOCOL_VERSION = "4.0.0"
 #: the user the other regions' MirrorMaker 2 logs in as (planet)
 MIRROR_SOURCE_USER = "mirror-source"
+#: the login of whatever publishes review decisions (a review UI, a queue worker): it may
+#: only write the topics the app consumes; its password is in `<user>-scram` in `kafka`
+REVIEWER_USER = "reviewers"
+#: the pod label that lets a review-decision publisher reach the brokers (any namespace;
+#: it still needs the `reviewers` login)
+REVIEWER_LABEL = "daca.dev/kafka-review-publisher"
 #: ten years: Strimzi never renews a CA it did not generate (docs/services.md says how)
 CA_VALIDITY_HOURS = 10 * 365 * 24
 
@@ -145,6 +151,8 @@ def _listeners(args: KafkaClusterArgs) -> list[dict[str, Any]]:
         app_peer,
         # MirrorMaker 2 writes the mirrored topics into this cluster (planet)
         {"podSelector": {"matchLabels": {"strimzi.io/kind": "KafkaMirrorMaker2"}}},
+        # whatever publishes review decisions, labelled so, wherever it runs
+        {"namespaceSelector": {}, "podSelector": {"matchLabels": {REVIEWER_LABEL: "true"}}},
         *(
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
             for name in args.client_namespaces
@@ -274,6 +282,11 @@ def app_acls(args: KafkaClusterArgs) -> list[dict[str, Any]]:
     ]
 
 
+def reviewer_acls(args: KafkaClusterArgs) -> list[dict[str, Any]]:
+    """Write the topics the app consumes (review decisions), read nothing."""
+    return [_acl("topic", t, "Describe", "Write") for t in args.subscribe_topics]
+
+
 def mirror_source_acls(topics: tuple[str, ...], groups: tuple[str, ...]) -> list[dict[str, Any]]:
     """What another region's MirrorMaker 2 reads here (offset syncs kept in its own
     cluster): the app topics, their configs, and the app's group offsets for checkpoints."""
@@ -305,6 +318,8 @@ class KafkaCluster(pulumi.ComponentResource):
     ca_cert: pulumi.Output[str]
     #: the password of `mirror-source` (secret), when the external listener is on
     mirror_password: pulumi.Output[str] | None
+    #: the `reviewers` login's password (secret): what publishes review decisions uses it
+    reviewer_password: pulumi.Output[str]
     #: what a client must wait for: the cluster, its topics and users
     ready: list[pulumi.Resource]
 
@@ -346,6 +361,7 @@ class KafkaCluster(pulumi.ComponentResource):
                 child_options(self, opts, depends_on=[operator, app_password]),
             )
         ]
+        users.append(self._reviewer_user(name, args, opts, operator))
         self.mirror_password = None
         if args.external is not None:
             users.append(self._mirror_source_user(name, args, opts, operator))
@@ -476,6 +492,34 @@ class KafkaCluster(pulumi.ComponentResource):
             type="Opaque",
             string_data={PASSWORD_KEY: pulumi.Output.secret(password)},
             opts=opts,
+        )
+
+    def _reviewer_user(
+        self,
+        name: str,
+        args: KafkaClusterArgs,
+        opts: pulumi.ResourceOptions | None,
+        operator: pulumi.Resource,
+    ) -> k8s.apiextensions.CustomResource:
+        """The login review decisions are published with: with authorization on, the app's
+        own user may only read them, and nobody else could write them."""
+        password = random.RandomPassword(
+            f"{name}-reviewer-password", length=32, special=False, opts=child_options(self, opts)
+        )
+        self.reviewer_password = password.result  # a secret output already
+        secret = self._password_secret(
+            f"{name}-reviewer-scram",
+            f"{REVIEWER_USER}-scram",
+            NAMESPACE,
+            password.result,
+            child_options(self, opts, depends_on=[operator]),
+        )
+        return self._custom(
+            f"{name}-reviewer-user",
+            "KafkaUser",
+            REVIEWER_USER,
+            _scram_user(f"{REVIEWER_USER}-scram", reviewer_acls(args)),
+            child_options(self, opts, depends_on=[operator, secret]),
         )
 
     def _mirror_source_user(
