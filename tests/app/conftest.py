@@ -18,6 +18,7 @@ from app.main import create_app
 from app.moderation.activities import ModelProbe
 from app.store import Backend
 from app.workflows.clock import Clock
+from tests.app.event_loop import GrpcSafeEventLoop
 from tests.fakes.dapr_sidecar import FakeDaprSidecar
 
 _OWNED_ENV = (
@@ -33,8 +34,9 @@ _OWNED_ENV = (
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
+def anyio_backend() -> tuple[str, dict[str, Any]]:
+    """asyncio, a new loop per test, one that outlives grpc calls finishing late."""
+    return "asyncio", {"loop_factory": GrpcSafeEventLoop}
 
 
 @pytest.fixture(autouse=True)
