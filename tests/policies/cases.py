@@ -113,6 +113,13 @@ def resource(type_: str, props: dict[str, Any], name: str = "r") -> Resource:
     return Resource(type_, name, props, f"urn:{name}")
 
 
+def ingress(spec: dict[str, Any]) -> Resource:
+    return resource(
+        "kubernetes:networking.k8s.io/v1:Ingress",
+        {"metadata": {"name": "agent", "namespace": "daca"}, "spec": spec},
+    )
+
+
 def service(svc_type: str | None = "ClusterIP", ports: list[Any] | None = None) -> Resource:
     spec: dict[str, Any] = {
         "ports": ports if ports is not None else [{"port": 80.0, "targetPort": 8000.0}]
@@ -915,26 +922,20 @@ CASES: list[Case] = [
     ),
     *k(
         "k8s-ingress-tls",
-        resource(
-            "kubernetes:networking.k8s.io/v1:Ingress",
+        ingress(
             {
-                "spec": {
-                    "tls": [{"hosts": ["agent.example.com"], "secretName": "tls"}],
-                    "rules": [{"host": "agent.example.com"}],
-                }
-            },
+                "tls": [{"hosts": ["agent.example.com"], "secretName": "tls"}],
+                "rules": [{"host": "agent.example.com"}],
+            }
         ),
-        resource(
-            "kubernetes:networking.k8s.io/v1:Ingress",
-            {"spec": {"tls": [{"hosts": ["a.example.com"]}], "rules": [{"host": "b.example.com"}]}},
-        ),
-        resource("kubernetes:networking.k8s.io/v1:Ingress", {"spec": {"rules": []}}),
+        ingress({"tls": [{"hosts": ["a.example.com"]}], "rules": [{"host": "b.example.com"}]}),
+        ingress({"rules": []}),
         "fail",
     ),
     Case(
         "k8s-ingress-tls",
         "private-stage",
-        (resource("kubernetes:networking.k8s.io/v1:Ingress", {"spec": {}}),),
+        (ingress({}),),
         "pass",
         {"requireTls": False},
     ),
@@ -2125,14 +2126,15 @@ CASES: list[Case] = [
     *k(
         "llm-server-resources",
         llm_server(),
-        llm_server(requests={"cpu": "1"}, limits={"memory": "3Gi"}),
+        # resources any workload may have, too little memory for a model
+        llm_server(requests={"cpu": "1", "memory": "256Mi"}, limits={"memory": "3Gi"}),
         llm_server(**{"limits": {"memory": "3Gi"}}),
         "fail",
     ),
     Case(
         "llm-server-resources",
-        "too-little-memory",
-        (llm_server(requests={"cpu": "1", "memory": "256Mi"}, limits={"memory": "3Gi"}),),
+        "no-memory-request",
+        (llm_server(requests={"cpu": "1"}, limits={"memory": "3Gi"}),),
         "fail",
     ),
     Case(

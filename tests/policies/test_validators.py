@@ -41,6 +41,35 @@ def test_policy_case(case: Case) -> None:
     assert all(isinstance(m, str) and m for m in messages)  # violations and N/A say why
 
 
+#: the other policies a case's resources trip by design, and why
+_UNDEPLOYED_SCOPE = "a component alone: no workload in the case runs the app-id it is scoped to"
+_NODE_PORT = "a NodePort Service: the default allowedTypes is ClusterIP (prototype allows it)"
+ALSO_TRIPPED = {
+    "dapr-component-secret-refs:compliant": {"dapr-component-scopes-deployed": _UNDEPLOYED_SCOPE},
+    "dapr-component-secret-refs:violating": {"dapr-component-scopes-deployed": _UNDEPLOYED_SCOPE},
+    "dapr-component-scoped:compliant": {"dapr-component-scopes-deployed": _UNDEPLOYED_SCOPE},
+    "k8s-app-published-without-auth:compliant": {"k8s-service-type-allowed": _NODE_PORT},
+    "k8s-app-published-without-auth:violating": {"k8s-service-type-allowed": _NODE_PORT},
+}
+
+
+@pytest.mark.parametrize(
+    "case", [c for c in CASES if c.kind in {"compliant", "violating"}], ids=lambda c: c.id
+)
+def test_a_case_trips_exactly_the_policy_it_names(case: Case) -> None:
+    """A violating fixture that broke some other rule too would pass its test even with the
+    policy it names removed from the pack; a compliant one must satisfy every policy."""
+    tripped = {
+        spec.name
+        for spec in SPECS
+        # as the pack runs them: a stack policy once, a resource policy on each resource
+        for part in ((case.resources,) if spec.validate_stack else ((r,) for r in case.resources))
+        if outcome(spec, part, case.config)[0] == "fail"
+    }
+    named = {case.policy} if case.kind == "violating" else set()
+    assert tripped == named | set(ALSO_TRIPPED.get(case.id, {}))
+
+
 def test_every_policy_has_compliant_violating_and_missing_cases() -> None:
     kinds: dict[str, set[str]] = defaultdict(set)
     for case in CASES:
