@@ -491,6 +491,25 @@ async def test_a_taken_over_resolution_holds_a_live_lease_while_it_resumes() -> 
     )
 
 
+async def test_a_held_reply_is_announced_with_what_reviewers_need(
+    app_factory: AppFactory,
+) -> None:
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        metrics = (await client.get("/metrics")).text
+        events = {event["type"]: event for event in app.state.backend.events.events}
+    assert 'daca_reviews_total{transition="requested"} 1.0' in metrics
+    requested = events["review.requested"]
+    assert requested["subject"] == "h1"
+    assert requested["data"] == {
+        "session_id": "h1",
+        "message_id": held["message_id"],
+        "review_id": held["review_id"],
+        "kind": "tool_approval",
+        "reason": "the agent wants to call issue_refund, which needs a human's approval",
+    }
+
+
 async def test_a_decision_is_announced_with_what_subscribers_need(app_factory: AppFactory) -> None:
     from app.auth.api_keys import key_digest, key_principal_id
 

@@ -118,6 +118,7 @@ async def test_an_id_taken_by_another_replica_meanwhile_is_not_written(
     async with app_factory() as (_, client):
         response = await client.post("/v1/sessions/race/messages", json={"content": "mine"})
     assert response.status_code == 404
+    assert response.json()["error"]["message"] == "session 'race' not found"
     assert sidecar.value("session-race") == theirs
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from app.routes.dapr_bindings import SWEEP_ROUTE
 from app.store import EmbeddedBackend
+from app.sweep import SESSION_DAYS_KEY
 from app.workflows.clock import ManualClock
 from tests.app.conftest import REMOTE, REVIEWER_KEY, http_client, running_app
 
@@ -107,6 +108,18 @@ async def test_sessions_idle_past_the_retention_are_deleted() -> None:
         clock.advance(3 * DAY)  # now "busy" is idle too; it was re-indexed, not forgotten
         assert (await sweep(user))["sessions_deleted"] == 1
         assert (await user.get("/v1/sessions/busy")).status_code == 404
+
+
+@pytest.mark.parametrize(("retention", "indexed"), [(0, False), (1, True)])
+async def test_new_sessions_are_indexed_only_when_a_retention_is_set(
+    retention: int, indexed: bool
+) -> None:
+    """With retention off nothing ever reads the index: writing it would only grow the
+    store by one entry a session (and cost a write a message). One second is a retention."""
+    async with running_app(session_retention_seconds=retention, **QUIET) as (app, user):
+        await user.post("/v1/sessions/kept/messages", json={"content": "hi"})
+        days = (await app.state.backend.state.get(SESSION_DAYS_KEY)).value
+    assert (days is not None) is indexed
 
 
 async def test_the_sweep_fires_due_workflow_timers() -> None:
