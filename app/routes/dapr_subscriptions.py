@@ -10,10 +10,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ValidationError
 
+from app.config import Settings
 from app.deps import ServiceDep, SettingsDep
 from app.errors import ApiError
 from app.schemas import ReviewDecisionRequest, ReviewId, SubscriptionResult
-from app.service import PUBSUB_DECIDER
+from app.service import PUBSUB_DECIDER, ConversationService
 from app.store import BackendUnavailableError
 
 logger = logging.getLogger(__name__)
@@ -37,9 +38,8 @@ class Subscription(BaseModel):
     routes: dict[str, str]
 
 
-@router.get("/dapr/subscribe", response_model=list[Subscription])
-async def subscribe(settings: SettingsDep) -> list[Subscription]:
-    """Tells the sidecar which topics to deliver here."""
+def subscriptions(settings: Settings) -> list[Subscription]:
+    """The topics the sidecar is to deliver here."""
     return [
         Subscription(
             pubsubname=settings.pubsub,
@@ -47,6 +47,12 @@ async def subscribe(settings: SettingsDep) -> list[Subscription]:
             routes={"default": REVIEW_DECISIONS_ROUTE},
         )
     ]
+
+
+@router.get("/dapr/subscribe", response_model=list[Subscription])
+async def subscribe(settings: SettingsDep) -> list[Subscription]:
+    """Tells the sidecar which topics to deliver here."""
+    return subscriptions(settings)
 
 
 def _event_data(raw: bytes) -> Any:
@@ -57,13 +63,11 @@ def _event_data(raw: bytes) -> Any:
     return data
 
 
-@router.post(REVIEW_DECISIONS_ROUTE, response_model=SubscriptionResult)
-async def on_review_decision(request: Request, service: ServiceDep) -> SubscriptionResult:
-    """Apply a decision delivered by Dapr: SUCCESS once it is applied, DROP for events that
-    can never apply, RETRY while it cannot be applied yet (store or model unavailable, or
-    another attempt still resolving it)."""
+async def apply_review_decision(raw: bytes, service: ConversationService) -> SubscriptionResult:
+    """What Dapr is told of one delivered decision: SUCCESS once it is applied, DROP for an
+    event that can never apply, RETRY while it cannot be applied yet."""
     try:
-        decision = ReviewDecisionEvent.model_validate(_event_data(await request.body()))
+        decision = ReviewDecisionEvent.model_validate(_event_data(raw))
     except (ValueError, ValidationError, RecursionError) as exc:
         # RecursionError: absurdly nested JSON; never retry what can never parse
         logger.warning("dropping malformed review-decision event: %s", type(exc).__name__)
@@ -84,3 +88,11 @@ async def on_review_decision(request: Request, service: ServiceDep) -> Subscript
         # now would lose the decision if that attempt dies; redelivery finishes or takes over
         return SubscriptionResult(status="RETRY")
     return SubscriptionResult(status="SUCCESS")
+
+
+@router.post(REVIEW_DECISIONS_ROUTE, response_model=SubscriptionResult)
+async def on_review_decision(request: Request, service: ServiceDep) -> SubscriptionResult:
+    """Apply a decision delivered by Dapr: SUCCESS once it is applied, DROP for events that
+    can never apply, RETRY while it cannot be applied yet (store or model unavailable, or
+    another attempt still resolving it)."""
+    return await apply_review_decision(await request.body(), service)

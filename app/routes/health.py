@@ -6,10 +6,12 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from app.agents.providers import ModelReachability
+from app.config import Settings
 from app.deps import BackendDep, MetricsDep, ModelReachabilityDep, SettingsDep
 from app.errors import error_response
 from app.schemas import ErrorResponse
-from app.store import BackendUnavailableError
+from app.store import Backend, BackendUnavailableError
 
 router = APIRouter(tags=["operations"])
 #: mounted on the main port only when no DACA_METRICS_PORT listener serves the metrics
@@ -24,6 +26,23 @@ async def healthz() -> dict[str, str]:
 
 #: how long /readyz waits for a model check; the kubelet's probe gives the whole answer 2 s
 MODEL_WAIT_SECONDS = 1.0
+
+
+async def readiness(
+    backend: Backend, settings: Settings, model: ModelReachability | None
+) -> JSONResponse:
+    """/readyz's answer: 503 unless the backend answers; the model's status when it has one."""
+    try:
+        await backend.check_ready()
+    except BackendUnavailableError as exc:
+        return error_response(
+            503, "not_ready", str(exc), {"Retry-After": str(settings.retry_after_seconds)}
+        )
+    body = {"status": "ready", "backend": backend.kind}
+    if model is not None:
+        up = await model.status(wait_seconds=MODEL_WAIT_SECONDS)
+        body["model"] = "checking" if up is None else "reachable" if up else "unreachable"
+    return JSONResponse(body)
 
 
 @router.get(
@@ -55,17 +74,7 @@ async def readyz(
     reviews and moderation decisions still work without it. The answer is cached for
     DACA_MODEL_CHECK_TTL_SECONDS; a check that takes longer than a second goes on in the
     background and this answers with the last one (`"model": "checking"` before any)."""
-    try:
-        await backend.check_ready()
-    except BackendUnavailableError as exc:
-        return error_response(
-            503, "not_ready", str(exc), {"Retry-After": str(settings.retry_after_seconds)}
-        )
-    body = {"status": "ready", "backend": backend.kind}
-    if model is not None:
-        up = await model.status(wait_seconds=MODEL_WAIT_SECONDS)
-        body["model"] = "checking" if up is None else "reachable" if up else "unreachable"
-    return JSONResponse(body)
+    return await readiness(backend, settings, model)
 
 
 @metrics_router.get("/metrics", response_class=Response)
