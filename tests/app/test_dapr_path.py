@@ -136,9 +136,19 @@ async def test_store_down_means_not_ready_and_503(
     ready = await dapr_client.get("/readyz")
     assert ready.status_code == 503
     assert ready.headers["retry-after"] == "2"
+    # the operator's probe reads daprd's own words
+    daprd_says = (
+        "failed getting state from state store statestore: redis store: "
+        "error connecting to redis: connection refused"
+    )
+    assert ready.json()["error"]["message"] == f"get state failed: {daprd_says}"
     post = await dapr_client.post("/v1/sessions/x/messages", json={"content": "hi"})
     assert post.status_code == 503
-    assert post.json()["error"]["code"] == "unavailable"
+    # an API caller is told to retry, never the store's internals
+    assert post.json()["error"] == {
+        "code": "unavailable",
+        "message": "the state store or the Dapr sidecar is unavailable; retry later",
+    }
     sidecar.store_down = False
     assert (await dapr_client.get("/readyz")).status_code == 200
 
