@@ -12,10 +12,11 @@ import pytest
 from dapr.aio.clients import DaprClient
 from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
+from dapr.proto import common_v1
 
 from app.dapr_backend import grpc_status
 from tests.app.conftest import USER_PRINCIPAL, AppFactory
-from tests.fakes.dapr_sidecar import FakeDaprSidecar
+from tests.fakes.dapr_sidecar import FIRST_WRITE, FakeDaprSidecar
 
 pytestmark = pytest.mark.anyio
 
@@ -359,3 +360,38 @@ async def test_a_store_outage_mid_decision_is_retried_not_acked(
     # its claimant is alive (lease held): redelivery waits instead of acking a half decision
     second = await dapr_client.post("/dapr/events/review-decisions", json=event)
     assert second.json() == {"status": "RETRY"}
+
+
+async def test_every_state_write_and_delete_asks_for_first_write_and_strong_consistency(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    """Without first-write a store takes an insert over an existing key (a lost update,
+    e.g. two replicas creating one session); without strong consistency a replicated store
+    (Cosmos DB) may answer a read from a replica that has not seen the last write."""
+    assert (await dapr_client.post("/v1/sessions/c/messages", json={"content": "hi"})).is_success
+    assert (await dapr_client.delete("/v1/sessions/c")).status_code == 204
+    strong = common_v1.StateOptions.StateConsistency.CONSISTENCY_STRONG
+    assert {operation for operation, _, _ in sidecar.state_options} == {"save", "delete"}
+    assert {options[1:] for options in sidecar.state_options} == {(FIRST_WRITE, strong)}
+
+
+async def test_a_store_error_keeps_the_sidecar_connection_an_outage_renews_it(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar
+) -> None:
+    """A store error comes from a live sidecar: reconnecting (a health probe and a new
+    channel on the next call) would only add latency. A sidecar that stopped answering
+    gets a new channel once it is back, not gRPC's own back-off of up to minutes."""
+    probe = "GET /v1.0/healthz/outbound"
+    assert (await dapr_client.post("/v1/sessions/k/messages", json={"content": "a"})).is_success
+    probes = sidecar.calls.get(probe, 0)
+    sidecar.store_down = True
+    assert (await dapr_client.get("/v1/sessions/k")).status_code == 503
+    sidecar.store_down = False
+    assert (await dapr_client.get("/v1/sessions/k")).status_code == 200
+    assert sidecar.calls.get(probe, 0) == probes
+
+    sidecar.stop()
+    assert (await dapr_client.get("/v1/sessions/k")).status_code == 503
+    sidecar.start(sidecar.grpc_port, sidecar.http_port)
+    assert (await wait_for_status(dapr_client, "/v1/sessions/k", 200)).status_code == 200
+    assert sidecar.calls.get(probe, 0) > probes

@@ -78,6 +78,8 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         #: failed to initialise (it logs the error and keeps running without it)
         self.unloaded: set[str] = set()
         self.calls: dict[str, int] = {}
+        #: (operation, concurrency, consistency) of every state write and delete, as sent
+        self.state_options: list[tuple[str, int, int]] = []
         # Test hook: runs (outside the lock) before each SaveState, e.g. to inject a race.
         self.before_save: Callable[[str], None] | None = None
         # Test hook: runs (outside the lock) before each DeleteState.
@@ -107,6 +109,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
 
         class Health(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
+                sidecar._count(f"GET {self.path}")
                 if self.path in ("/v1.0/healthz", "/v1.0/healthz/outbound"):
                     self.send_response(204)
                     self.end_headers()
@@ -146,6 +149,10 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
     def _count(self, name: str) -> None:
         with self._lock:
             self.calls[name] = self.calls.get(name, 0) + 1
+
+    def _record_options(self, operation: str, options: Any) -> None:
+        with self._lock:
+            self.state_options.append((operation, options.concurrency, options.consistency))
 
     def _check_store(self, name: str, context: grpc.ServicerContext) -> None:
         if name != self.statestore:
@@ -189,6 +196,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self._check_store(request.store_name, context)
         prefix = f"failed saving state in state store {request.store_name}"
         for item in request.states:
+            self._record_options("save", item.options)
             if self.before_save is not None:
                 self.before_save(item.key)
             with self._lock:
@@ -229,6 +237,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
     ) -> empty_pb2.Empty:
         self._count("DeleteState")
         self._check_store(request.store_name, context)
+        self._record_options("delete", request.options)
         if self.before_delete is not None:
             self.before_delete(request.key)
         with self._lock:
