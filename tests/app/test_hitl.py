@@ -118,6 +118,20 @@ async def test_low_confidence_reply_is_held_until_approved(
     assert decided.json()["final_reply"].startswith('You said: "review my text"')
 
 
+@pytest.mark.parametrize(
+    ("threshold", "status"),
+    # the offline model rates an ordinary answer 0.9 and does not ask for review
+    [(0.95, "pending_review"), (0.9, "completed"), (0.5, "completed")],
+)
+async def test_a_reply_rated_below_the_threshold_is_held_though_the_model_did_not_ask(
+    app_factory: AppFactory, threshold: float, status: str
+) -> None:
+    """ "Below" is strict: a reply rated exactly at the threshold is released."""
+    async with app_factory(review_confidence_threshold=threshold) as (_, client):
+        response = await client.post("/v1/sessions/t/messages", json={"content": "hello"})
+    assert response.json()["status"] == status
+
+
 async def test_unknown_review_is_404(reviewer: httpx.AsyncClient) -> None:
     response = await reviewer.post("/v1/reviews/abc123/decision", json={"approved": True})
     assert response.status_code == 404

@@ -53,13 +53,16 @@ async def test_only_the_sidecar_may_trigger_the_sweep() -> None:
             assert (await sidecar.options(SWEEP_ROUTE)).status_code == 200
 
 
-async def test_reviews_past_their_deadline_are_closed() -> None:
+@pytest.mark.parametrize(
+    ("content", "kind"),
+    [("Please refund order B-42 for 30", "tool_approval"), ("review my text", "output_review")],
+)
+async def test_reviews_past_their_deadline_are_closed(content: str, kind: str) -> None:
     clock = ManualClock()
     async with running_app(clock=clock, review_deadline_seconds=3600, **QUIET) as (app, user):
-        held = await user.post(
-            "/v1/sessions/s1/messages", json={"content": "Please refund order B-42 for 30"}
-        )
+        held = await user.post("/v1/sessions/s1/messages", json={"content": content})
         review_id = held.json()["review_id"]
+        assert (await user.get(f"/v1/reviews/{review_id}")).json()["kind"] == kind
         clock.advance(3599)
         assert (await sweep(user))["reviews_expired"] == 0
         clock.advance(300)
