@@ -92,12 +92,12 @@ async def _resolve_api_key(settings: Settings, backend: Backend) -> str | None:
     field = settings.openai_key_secret_field or settings.openai_key_secret
     try:
         key = await backend.get_secret(settings.openai_key_secret, field)
-    except BackendUnavailableError:
+    except BackendUnavailableError as exc:
         # the key is a startup dependency: fail with the variable named (the platform
         # restarts the process) rather than serve a model that cannot authenticate
         raise SettingsError(
-            f"DACA_OPENAI_KEY_SECRET={settings.openai_key_secret!r}: the Dapr secret store "
-            f"{settings.secretstore!r} is not reachable, so the model key cannot be read"
+            f"DACA_OPENAI_KEY_SECRET={settings.openai_key_secret!r}: the model key cannot be "
+            f"read from the Dapr secret store {settings.secretstore!r} ({exc})"
         ) from None
     if not key:
         raise SettingsError(

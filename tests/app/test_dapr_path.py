@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 
 import grpc
@@ -32,6 +33,14 @@ async def wait_for_status(client: httpx.AsyncClient, path: str, status: int) -> 
         if response.status_code == status or time.monotonic() > deadline:
             return response
         await asyncio.sleep(0.05)
+
+
+def app_probes(sidecar: FakeDaprSidecar) -> int:
+    """The app's own sidecar probes (the SDK's client constructor sends one more)."""
+    return sum(
+        request.path == "/v1.0/healthz/outbound" and request.user_agent.startswith("python-httpx")
+        for request in sidecar.http_requests
+    )
 
 
 # -- the fake itself mirrors daprd's answers, seen through the official SDK -----------------
@@ -381,17 +390,159 @@ async def test_a_store_error_keeps_the_sidecar_connection_an_outage_renews_it(
     """A store error comes from a live sidecar: reconnecting (a health probe and a new
     channel on the next call) would only add latency. A sidecar that stopped answering
     gets a new channel once it is back, not gRPC's own back-off of up to minutes."""
-    probe = "GET /v1.0/healthz/outbound"
     assert (await dapr_client.post("/v1/sessions/k/messages", json={"content": "a"})).is_success
-    probes = sidecar.calls.get(probe, 0)
+    probes = app_probes(sidecar)
     sidecar.store_down = True
     assert (await dapr_client.get("/v1/sessions/k")).status_code == 503
     sidecar.store_down = False
     assert (await dapr_client.get("/v1/sessions/k")).status_code == 200
-    assert sidecar.calls.get(probe, 0) == probes
+    assert app_probes(sidecar) == probes
 
     sidecar.stop()
     assert (await dapr_client.get("/v1/sessions/k")).status_code == 503
     sidecar.start(sidecar.grpc_port, sidecar.http_port)
     assert (await wait_for_status(dapr_client, "/v1/sessions/k", 200)).status_code == 200
-    assert sidecar.calls.get(probe, 0) > probes
+    assert app_probes(sidecar) > probes
+
+
+async def test_a_stalled_sidecar_call_is_a_503_after_the_dapr_timeout(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    """A store that hangs (a Redis failover, a full disk) must not hold requests forever."""
+    async with app_factory(dapr_timeout_seconds=0.5) as (_, client):
+        await client.post("/v1/sessions/slow/messages", json={"content": "hi"})
+        sidecar.before_get = lambda key: time.sleep(5) if key == "session-slow" else None
+        started = time.monotonic()
+        response = await client.get("/v1/sessions/slow")
+        waited = time.monotonic() - started
+        sidecar.before_get = None
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "2"
+    assert waited < 4  # the timeout's 0.5 s and a loaded machine's slack, not the 5 s stall
+
+
+@pytest.mark.parametrize(("appears_after", "ready"), [(0.3, True), (None, False)])
+async def test_startup_waits_for_the_sidecar_up_to_the_configured_time(
+    app_factory: AppFactory,
+    sidecar: FakeDaprSidecar,
+    caplog: pytest.LogCaptureFixture,
+    appears_after: float | None,
+    ready: bool,
+) -> None:
+    """Pods start their app and daprd together: a sidecar up within DACA_SIDECAR_WAIT_SECONDS
+    is waited for (and logged ready); one that is not, is logged, and the app serves 503s."""
+    sidecar.stop()
+    if appears_after is not None:
+        restart = threading.Timer(
+            appears_after, sidecar.start, (sidecar.grpc_port, sidecar.http_port)
+        )
+        restart.start()
+    started = time.monotonic()
+    with caplog.at_level("INFO", logger="app.dapr_backend"):
+        async with app_factory(sidecar_wait_seconds=1.0):
+            took = time.monotonic() - started
+    logged = [record.getMessage() for record in caplog.records]
+    if ready:
+        assert f"dapr sidecar ready at 127.0.0.1:{sidecar.grpc_port}" in logged
+    else:
+        assert "dapr sidecar not ready after 1.0s; serving with /readyz 503 until it is" in logged
+        assert took >= 1.0
+
+
+REDIS_DOWN = "redis store: error connecting to redis: connection refused"
+
+
+@pytest.mark.parametrize(
+    ("failing", "method", "logged"),
+    [
+        (
+            "get",
+            "GET",
+            f"get state failed: failed getting state from state store statestore: {REDIS_DOWN}",
+        ),
+        (
+            "save",
+            "POST",
+            f"save state failed: failed saving state in state store statestore: {REDIS_DOWN}",
+        ),
+        (
+            "delete",
+            "DELETE",
+            f"delete state failed: failed deleting state with key session-o: {REDIS_DOWN}",
+        ),
+    ],
+)
+async def test_a_failed_state_operation_is_logged_with_daprds_reason(
+    dapr_client: httpx.AsyncClient,
+    sidecar: FakeDaprSidecar,
+    caplog: pytest.LogCaptureFixture,
+    failing: str,
+    method: str,
+    logged: str,
+) -> None:
+    """The client gets a generic 503; the operator's log says which operation failed and
+    daprd's words for why."""
+    assert (await dapr_client.post("/v1/sessions/o/messages", json={"content": "a"})).is_success
+    sidecar.failing = {failing}
+    content = {"content": "b"} if method == "POST" else None
+    path = "/v1/sessions/o" + ("/messages" if method == "POST" else "")
+    with caplog.at_level("WARNING", logger="app.errors"):
+        response = await dapr_client.request(method, path, json=content)
+    assert response.status_code == 503
+    assert f"backend unavailable on {method} {path}: {logged}" in caplog.messages
+
+
+async def test_a_failed_publish_is_logged_with_daprds_reason(
+    dapr_client: httpx.AsyncClient, sidecar: FakeDaprSidecar, caplog: pytest.LogCaptureFixture
+) -> None:
+    sidecar.pubsub_down = True
+    with caplog.at_level("WARNING", logger="app.service"):
+        await dapr_client.post("/v1/sessions/p/messages", json={"content": "hi"})
+    assert (
+        "publishing message.completed for p failed: publish event failed: error when publish "
+        "to topic agent-events in pubsub pubsub: dial tcp: connection refused"
+    ) in caplog.messages
+
+
+async def test_a_model_key_the_secret_store_does_not_hold_is_a_startup_error_saying_so(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    from app.config import SettingsError
+
+    with pytest.raises(SettingsError) as refused:
+        async with app_factory(model_provider="openai", openai_key_secret="missing"):
+            pass
+    assert str(refused.value) == (
+        "DACA_OPENAI_KEY_SECRET='missing': the model key cannot be read from the Dapr secret "
+        "store 'secretstore' (get secret failed: failed getting secret with key missing from "
+        "secret store secretstore: secret missing not found)"
+    )
+
+
+async def test_the_sidecar_probe_presents_the_dapr_api_token(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With daprd's API token auth on (dapr.io/api-token-secret: the injector sets
+    DAPR_API_TOKEN), a probe without the token would be refused and the app would never
+    see its sidecar as up."""
+    monkeypatch.setenv("DAPR_API_TOKEN", "tok-3f9a")
+    async with app_factory() as (_, client):
+        assert (await client.get("/readyz")).status_code == 200
+    assert app_probes(sidecar)
+    assert {request.api_token for request in sidecar.http_requests} == {"tok-3f9a"}
+
+
+async def test_many_callers_after_a_timeout_renew_the_connection_once(
+    app_factory: AppFactory, sidecar: FakeDaprSidecar
+) -> None:
+    """A timed-out call marks the channel for renewal; the callers queued behind the one
+    renewing it use the new channel rather than each probing and building their own."""
+    async with app_factory(dapr_timeout_seconds=0.5) as (_, client):
+        await client.post("/v1/sessions/m/messages", json={"content": "a"})
+        sidecar.before_get = lambda key: time.sleep(1) if key == "session-m" else None
+        assert (await client.get("/v1/sessions/m")).status_code == 503
+        sidecar.before_get = None
+        probes = app_probes(sidecar)
+        answers = await asyncio.gather(*(client.get("/v1/sessions/m") for _ in range(5)))
+    assert [response.status_code for response in answers] == [200] * 5
+    assert app_probes(sidecar) == probes + 1

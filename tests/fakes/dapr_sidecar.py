@@ -36,6 +36,13 @@ from google.protobuf import empty_pb2
 FIRST_WRITE = common_v1.StateOptions.StateConcurrency.CONCURRENCY_FIRST_WRITE
 
 
+@dataclass(frozen=True)
+class HttpRequest:
+    path: str
+    user_agent: str
+    api_token: str | None  # the dapr-api-token header; None: not sent
+
+
 @dataclass
 class PublishedEvent:
     """One event as the fake's pub/sub received it."""
@@ -72,16 +79,22 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self.state: dict[str, tuple[bytes, int]] = {}
         self.published: list[PublishedEvent] = []
         self.store_down = False
+        #: state operations ("get", "save", "delete") failing as with the store down
+        self.failing: set[str] = set()
         #: PublishEvent fails as daprd does when the broker is unreachable
         self.pubsub_down = False
         #: component names GetMetadata leaves out, as daprd does for a component that
         #: failed to initialise (it logs the error and keeps running without it)
         self.unloaded: set[str] = set()
         self.calls: dict[str, int] = {}
+        #: every HTTP request to the sidecar's API port, as received
+        self.http_requests: list[HttpRequest] = []
         #: (operation, concurrency, consistency) of every state write and delete, as sent
         self.state_options: list[tuple[str, int, int]] = []
         # Test hook: runs (outside the lock) before each SaveState, e.g. to inject a race.
         self.before_save: Callable[[str], None] | None = None
+        # Test hook: runs (outside the lock) before each GetState, e.g. to stall it.
+        self.before_get: Callable[[str], None] | None = None
         # Test hook: runs (outside the lock) before each DeleteState.
         self.before_delete: Callable[[str], None] | None = None
         self._lock = threading.Lock()
@@ -109,7 +122,13 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
 
         class Health(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                sidecar._count(f"GET {self.path}")
+                sidecar.http_requests.append(
+                    HttpRequest(
+                        self.path,
+                        self.headers.get("user-agent", ""),
+                        self.headers.get("dapr-api-token"),
+                    )
+                )
                 if self.path in ("/v1.0/healthz", "/v1.0/healthz/outbound"):
                     self.send_response(204)
                     self.end_headers()
@@ -154,15 +173,19 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         with self._lock:
             self.state_options.append((operation, options.concurrency, options.consistency))
 
-    def _check_store(self, name: str, context: grpc.ServicerContext) -> None:
+    def _check_store(
+        self, name: str, context: grpc.ServicerContext, operation: str = "get", key: str = ""
+    ) -> None:
         if name != self.statestore:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"state store {name} is not found")
-        if self.store_down:
-            context.abort(
-                grpc.StatusCode.INTERNAL,
-                f"failed getting state from state store {name}: redis store: "
-                "error connecting to redis: connection refused",
-            )
+        if self.store_down or operation in self.failing:
+            reason = "redis store: error connecting to redis: connection refused"
+            failed = {
+                "get": f"failed getting state from state store {name}",
+                "save": f"failed saving state in state store {name}",
+                "delete": f"failed deleting state with key {key}",
+            }
+            context.abort(grpc.StatusCode.INTERNAL, f"{failed[operation]}: {reason}")
 
     def value(self, key: str) -> Any:
         """The stored JSON document under ``key`` (for assertions), or None."""
@@ -183,6 +206,8 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
     ) -> api_v1.GetStateResponse:
         self._count("GetState")
         self._check_store(request.store_name, context)
+        if self.before_get is not None:
+            self.before_get(request.key)
         with self._lock:
             entry = self.state.get(request.key)
         if entry is None:
@@ -193,7 +218,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self, request: api_v1.SaveStateRequest, context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
         self._count("SaveState")
-        self._check_store(request.store_name, context)
+        self._check_store(request.store_name, context, "save")
         prefix = f"failed saving state in state store {request.store_name}"
         for item in request.states:
             self._record_options("save", item.options)
@@ -236,7 +261,7 @@ class FakeDaprSidecar(api_service_v1.DaprServicer):  # type: ignore[misc]
         self, request: api_v1.DeleteStateRequest, context: grpc.ServicerContext
     ) -> empty_pb2.Empty:
         self._count("DeleteState")
-        self._check_store(request.store_name, context)
+        self._check_store(request.store_name, context, "delete", request.key)
         self._record_options("delete", request.options)
         if self.before_delete is not None:
             self.before_delete(request.key)
