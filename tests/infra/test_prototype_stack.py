@@ -180,6 +180,20 @@ def test_resources_hang_off_their_components(prototype: SynthResult) -> None:
     }
 
 
+@pytest.mark.parametrize("stack", ["prototype", "oci", "planet"])
+def test_every_cluster_object_goes_through_a_cluster_provider_of_the_stack(
+    stack: str, tmp_path: Path
+) -> None:
+    """An object without its provider (or parent, which passes the provider on) would go
+    to the default provider: whatever cluster the operator's kubeconfig points at."""
+    result = synthesize(stack, out_dir=tmp_path)
+    providers = {r["name"] for r in of_type(result.resources, "pulumi:providers:kubernetes")}
+    objects = [r for r in result.resources if r["custom"] and r["type"].startswith("kubernetes:")]
+    assert objects
+    assert [r["name"] for r in objects if r.get("provider") not in providers] == []
+    assert [r["name"] for r in objects if r["parent"] is None] == []
+
+
 def test_resources_json_is_what_a_policy_pack_reads(prototype: SynthResult) -> None:
     written = json.loads(prototype.resources_path.read_text())
     # the file holds every record, ordered by URN (registration order is not stable)
