@@ -143,7 +143,12 @@ class DaprEventPublisher:
 
 class DaprBackend:
     """Owns the SDK client; waits for the sidecar at startup, and rebuilds the channel when
-    the sidecar comes back after an outage (gRPC's own reconnect back-off can reach minutes)."""
+    the sidecar comes back after an outage or a call timed out.
+
+    Known limit: a rebuilt channel still shares gRPC core's process-wide subchannel, so
+    after an outage it fails fast (UNAVAILABLE) until that subchannel's reconnect back-off
+    ends (1 s growing to at most 120 s). Escaping it needs the channel option
+    ``grpc.use_local_subchannel_pool``, which the SDK's DaprClient does not let us set."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
