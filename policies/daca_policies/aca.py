@@ -13,12 +13,14 @@ from .spec import (
     NotApplicable,
     PolicySpec,
     Resource,
+    as_dict,
     as_list,
     as_number,
     env_sets_any,
     fmt_num,
     get,
     is_unknown,
+    known,
     secret_name_matcher,
     truthy,
 )
@@ -52,9 +54,10 @@ def validate_https_only(resource: Resource, config: Config) -> list[str]:
 
 
 def validate_managed_identity(resource: Resource, config: Config) -> list[str]:
-    identity_type = get(resource.props, "identity", "type")
-    if is_unknown(get(resource.props, "identity")):
-        raise NotApplicable("identity is unknown at preview")
+    # `get` reads an unknown as missing: check for unknowns first, or an identity set by an
+    # output would be reported missing at preview
+    identity = known(resource.props.get("identity"), "identity")
+    identity_type = known(as_dict(identity).get("type"), "identity.type")
     if not isinstance(identity_type, str) or identity_type.strip().lower() in {"", "none"}:
         return ["the app has no managed identity (identity.type is not set)"]
     return []

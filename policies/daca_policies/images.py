@@ -114,7 +114,8 @@ def _instructions(text: str) -> list[str]:
     out, current = [], ""
     for raw in text.splitlines():
         line = raw.strip()
-        if not current and (not line or line.startswith("#")):
+        # Docker drops comment and empty lines inside a continued instruction too
+        if not line or line.startswith("#"):
             continue
         if line.endswith("\\"):
             current += line[:-1] + " "
