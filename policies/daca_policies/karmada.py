@@ -159,9 +159,10 @@ def _placement(policy: Resource, registered: Mapping[str, Resource]) -> tuple[li
     labels = as_dict(_known(affinity.get("labelSelector"), "labelSelector"))
     fields = as_dict(_known(affinity.get("fieldSelector"), "fieldSelector"))
     if not registered and (listed is None or labels or fields):
-        raise NotApplicable(
-            f"{policy.name} selects clusters by label or field, and this stack registers none"
+        chooses = (
+            "selects clusters by label or field" if labels or fields else "places on every cluster"
         )
+        raise NotApplicable(f"{policy.name} {chooses}, and this stack registers none")
     candidates = listed if listed is not None else sorted(registered)
     placed: list[str] = []
     unknown: list[str] = []

@@ -441,6 +441,7 @@ ZONED = (
         ([_expression("zone", "NotIn", "3")], "eu, oci, us"),
         ([_expression("zone", "Exists")], ""),  # the webhook allows In and NotIn only
         ([_expression("provider", "In", "azure"), _expression("zone", "NotIn", "2")], "us"),
+        ([_expression("zone", "NotIn", "2"), _expression("provider", "In", "azure")], "us"),
     ],
 )
 def test_a_field_selector_places_on_the_clusters_it_matches(
@@ -611,6 +612,28 @@ def test_without_registered_clusters_a_selector_cannot_be_counted() -> None:
     assert undecided(propagation(by_field)) == reason
 
 
+def test_an_affinity_without_names_or_selectors_places_on_every_cluster() -> None:
+    only_exclusions = propagation(affinity(exclude=["lab"]))
+    reason = "agent-propagation places on every cluster, and this stack registers none"
+    assert undecided(propagation(affinity())) == reason
+    assert undecided(only_exclusions) == reason
+    assert placed(*members("eu", "lab", "us"), only_exclusions) == []
+    assert placed(*members("eu", "lab"), only_exclusions) == [too_few(1, "eu")]
+
+
+def test_the_order_of_the_stacks_resources_does_not_matter() -> None:
+    # the policy comes first, a Deployment sits between the clusters
+    stack = (propagation(None), karmada_cluster("eu"), d(), karmada_cluster("us"))
+    assert placed(*stack) == []
+    assert placed(*stack, minRegions=3) == [too_few(2, "eu, us", 3)]
+
+
+def test_an_excluded_cluster_does_not_end_the_count() -> None:
+    first_excluded = affinity(clusterNames=["eu", "us", "ap"], exclude=["eu"])
+    assert placed(*members("eu", "us", "ap"), propagation(first_excluded)) == []
+    assert placed(propagation(first_excluded)) == []  # names registered elsewhere alike
+
+
 def test_undecided_policies_are_all_named_unless_another_fails() -> None:
     first = propagation(UNKNOWN, name="first")
     second = propagation({"clusterAffinity": UNKNOWN}, name="second")
@@ -622,6 +645,9 @@ def test_undecided_policies_are_all_named_unless_another_fails() -> None:
     assert undecided(*members("eu", "us"), first, propagation()) == (
         "placement of first is unknown at preview"
     )
+    # a policy that cannot be counted (no cluster registered here) does not hide the next
+    everywhere = propagation(None, name="everywhere")
+    assert placed(everywhere, narrow) == [too_few(1, "eu", name="narrow")]
 
 
 # -- helpers -------------------------------------------------------------------------------
