@@ -120,15 +120,14 @@ def _registered(resources: Sequence[Resource]) -> dict[str, Resource]:
     return clusters
 
 
-def _affinity(policy: Resource) -> Mapping[str, Any] | None:
-    """The cluster affinity the scheduler tries first, or None for every cluster."""
+def _affinity(policy: Resource) -> Mapping[str, Any]:
+    """The cluster affinity the scheduler tries first; empty (none) for every cluster."""
     spec = as_dict(_known(policy.props.get("spec"), f"spec of {policy.name}"))
     placement = as_dict(_known(spec.get("placement"), f"placement of {policy.name}"))
     terms = _items(placement.get("clusterAffinities"), "clusterAffinities")
     if terms:
         return as_dict(terms[0])
-    affinity = _known(placement.get("clusterAffinity"), "clusterAffinity")
-    return as_dict(affinity) if affinity is not None else None
+    return as_dict(_known(placement.get("clusterAffinity"), "clusterAffinity"))
 
 
 def _max_clusters(policy: Resource) -> float | None:
@@ -147,12 +146,6 @@ def _max_clusters(policy: Resource) -> float | None:
 def _placement(policy: Resource, registered: Mapping[str, Resource]) -> tuple[list[str], list[str]]:
     """(clusters the policy can place on, named clusters this stack does not register)."""
     affinity = _affinity(policy)
-    if affinity is None:
-        if not registered:
-            raise NotApplicable(
-                f"{policy.name} places on every cluster, and this stack registers none"
-            )
-        return sorted(registered), []
     # an empty list restricts nothing, as Karmada reads it (ClusterNamesMatches)
     listed = _strings(affinity.get("clusterNames"), "clusterNames") or None
     excluded = set(_strings(affinity.get("exclude"), "exclude"))
@@ -176,10 +169,16 @@ def _placement(policy: Resource, registered: Mapping[str, Resource]) -> tuple[li
             else:
                 placed.append(name)  # clusters registered outside this stack: trust the name
             continue
-        cluster_labels = as_dict(as_dict(cluster.props.get("metadata")).get("labels"))
-        cluster_spec = as_dict(_known(cluster.props.get("spec"), f"spec of Cluster {name}"))
-        if _matches_labels(labels, cluster_labels) and _matches_fields(fields, cluster_spec):
-            placed.append(name)
+        if not _matches_labels(
+            labels, as_dict(as_dict(cluster.props.get("metadata")).get("labels"))
+        ):
+            continue
+        # the spec only matters to a field selector: an unknown one need not hold up the rest
+        if fields and not _matches_fields(
+            fields, as_dict(_known(cluster.props.get("spec"), f"spec of Cluster {name}"))
+        ):
+            continue
+        placed.append(name)
     return placed, unknown
 
 

@@ -577,7 +577,13 @@ def test_an_unknown_cluster_property_is_not_judged() -> None:
         "kubernetes:cluster.karmada.io/v1alpha1:Cluster",
         {"metadata": {"name": "eu"}, "spec": UNKNOWN},
     )
-    assert undecided(unknown_spec, propagation()) == "spec of Cluster eu is unknown at preview"
+    assert undecided(unknown_spec, propagation(region)) == (
+        "spec of Cluster eu is unknown at preview"
+    )
+    # only a field selector reads the spec: names, labels or no affinity still count the cluster
+    us = karmada_cluster("us")
+    for policy in (propagation(None), propagation(), propagation(affinity(labelSelector={}))):
+        assert placed(unknown_spec, us, policy) == []
 
 
 def test_a_cluster_whose_name_is_unknown_leaves_the_stack_undecided() -> None:
