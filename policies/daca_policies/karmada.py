@@ -4,7 +4,9 @@ Type tokens are pulumi-kubernetes' for Karmada v1.18's kinds (`policy.karmada.io
 PropagationPolicy and ClusterPropagationPolicy, `cluster.karmada.io/v1alpha1` Cluster).
 Placement is read the way Karmada's scheduler reads it: `clusterNames`, `exclude`, label
 and field selectors of `placement.clusterAffinity` (or the first of `clusterAffinities`),
-ANDed, over the clusters registered in the same stack; no affinity means every cluster.
+ANDed, over the clusters registered in the same stack; no affinity (or an empty
+`clusterNames`) means every cluster. Zones match as Karmada's `matchZones`: `In` wants every
+zone of a cluster listed.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from .spec import (
     PolicySpec,
     Resource,
     as_dict,
-    as_list,
     as_number,
     fmt_num,
     is_unknown,
@@ -42,20 +43,24 @@ def _known(value: Any, what: str) -> Any:
     return value
 
 
-def _strings(value: Any, what: str) -> list[str]:
+def _items(value: Any, what: str) -> list[Any]:
+    """A list's items ([] when left out); undecided when it or any item is unknown: a
+    dropped item could be the term, requirement or constraint that decides."""
     items = _known(value, what)
-    if items is None:
-        return []
     if not isinstance(items, Sequence) or isinstance(items, str):
         return []
-    return [str(_known(item, what)) for item in items]
+    return [_known(item, what) for item in items]
+
+
+def _strings(value: Any, what: str) -> list[str]:
+    return [str(item) for item in _items(value, what)]
 
 
 def _matches_labels(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> bool:
     for key, value in as_dict(_known(selector.get("matchLabels"), "matchLabels")).items():
         if labels.get(key) != value:
             return False
-    for expression in as_list(_known(selector.get("matchExpressions"), "matchExpressions")):
+    for expression in _items(selector.get("matchExpressions"), "matchExpressions"):
         requirement = as_dict(expression)
         key = str(requirement.get("key"))
         operator = requirement.get("operator")
@@ -72,22 +77,31 @@ def _matches_labels(selector: Mapping[str, Any], labels: Mapping[str, Any]) -> b
     return True
 
 
-def _field_values(spec: Mapping[str, Any], key: str) -> list[str]:
-    if key == "zone":
-        zone = _known(spec.get("zone"), "zone")
-        return [*_strings(spec.get("zones"), "zones"), *([str(zone)] if zone else [])]
-    value = _known(spec.get(key), key)
-    return [str(value)] if value else []
+def _zones_match(operator: Any, zones: list[str], values: list[str]) -> bool:
+    """Karmada's matchZones: `In` wants every zone of the cluster listed (and at least one)."""
+    if operator == "In":
+        return bool(zones) and all(zone in values for zone in zones)
+    if operator == "NotIn":
+        return not any(zone in values for zone in zones)
+    return False  # the webhook allows In and NotIn only
 
 
 def _matches_fields(selector: Mapping[str, Any], spec: Mapping[str, Any]) -> bool:
-    for expression in as_list(_known(selector.get("matchExpressions"), "fieldSelector")):
+    for expression in _items(selector.get("matchExpressions"), "fieldSelector"):
         requirement = as_dict(expression)
-        values = set(_strings(requirement.get("values"), "fieldSelector values"))
-        have = set(_field_values(spec, str(requirement.get("key"))))
-        if requirement.get("operator") == "In" and not have & values:
+        key = requirement.get("key")
+        operator = requirement.get("operator")
+        values = _strings(requirement.get("values"), "fieldSelector values")
+        if key == "zone":
+            # spec.zones only: the deprecated spec.zone "was never used by Karmada"
+            if not _zones_match(operator, _strings(spec.get("zones"), "zones"), values):
+                return False
+            continue
+        value = _known(spec.get(str(key)), str(key))
+        present = bool(value)  # Karmada reads an empty provider or region as not set
+        if operator == "In" and not (present and str(value) in values):
             return False
-        if requirement.get("operator") == "NotIn" and have & values:
+        if operator == "NotIn" and present and str(value) in values:
             return False
     return True
 
@@ -106,22 +120,21 @@ def _registered(resources: Sequence[Resource]) -> dict[str, Resource]:
     return clusters
 
 
-def _affinity(policy: Resource) -> Mapping[str, Any] | None:
-    """The cluster affinity the scheduler tries first, or None for every cluster."""
+def _affinity(policy: Resource) -> Mapping[str, Any]:
+    """The cluster affinity the scheduler tries first; empty (none) for every cluster."""
     spec = as_dict(_known(policy.props.get("spec"), f"spec of {policy.name}"))
     placement = as_dict(_known(spec.get("placement"), f"placement of {policy.name}"))
-    terms = as_list(_known(placement.get("clusterAffinities"), "clusterAffinities"))
+    terms = _items(placement.get("clusterAffinities"), "clusterAffinities")
     if terms:
-        return as_dict(_known(terms[0], "clusterAffinities[0]"))
-    affinity = _known(placement.get("clusterAffinity"), "clusterAffinity")
-    return as_dict(affinity) if affinity is not None else None
+        return as_dict(terms[0])
+    return as_dict(_known(placement.get("clusterAffinity"), "clusterAffinity"))
 
 
 def _max_clusters(policy: Resource) -> float | None:
     """`maxGroups` of a spread constraint by cluster: the most clusters Karmada picks."""
     spec = as_dict(policy.props.get("spec"))
     placement = as_dict(spec.get("placement"))
-    for constraint in as_list(_known(placement.get("spreadConstraints"), "spreadConstraints")):
+    for constraint in _items(placement.get("spreadConstraints"), "spreadConstraints"):
         c = as_dict(constraint)
         if c.get("spreadByField") == "cluster":
             most = as_number(_known(c.get("maxGroups"), "maxGroups"))
@@ -133,21 +146,16 @@ def _max_clusters(policy: Resource) -> float | None:
 def _placement(policy: Resource, registered: Mapping[str, Resource]) -> tuple[list[str], list[str]]:
     """(clusters the policy can place on, named clusters this stack does not register)."""
     affinity = _affinity(policy)
-    if affinity is None:
-        if not registered:
-            raise NotApplicable(
-                f"{policy.name} places on every cluster, and this stack registers none"
-            )
-        return sorted(registered), []
-    names = affinity.get("clusterNames")
-    listed = _strings(names, "clusterNames") if names is not None else None
+    # an empty list restricts nothing, as Karmada reads it (ClusterNamesMatches)
+    listed = _strings(affinity.get("clusterNames"), "clusterNames") or None
     excluded = set(_strings(affinity.get("exclude"), "exclude"))
     labels = as_dict(_known(affinity.get("labelSelector"), "labelSelector"))
     fields = as_dict(_known(affinity.get("fieldSelector"), "fieldSelector"))
     if not registered and (listed is None or labels or fields):
-        raise NotApplicable(
-            f"{policy.name} selects clusters by label or field, and this stack registers none"
+        chooses = (
+            "selects clusters by label or field" if labels or fields else "places on every cluster"
         )
+        raise NotApplicable(f"{policy.name} {chooses}, and this stack registers none")
     candidates = listed if listed is not None else sorted(registered)
     placed: list[str] = []
     unknown: list[str] = []
@@ -161,10 +169,16 @@ def _placement(policy: Resource, registered: Mapping[str, Resource]) -> tuple[li
             else:
                 placed.append(name)  # clusters registered outside this stack: trust the name
             continue
-        cluster_labels = as_dict(as_dict(cluster.props.get("metadata")).get("labels"))
-        cluster_spec = as_dict(_known(cluster.props.get("spec"), f"spec of Cluster {name}"))
-        if _matches_labels(labels, cluster_labels) and _matches_fields(fields, cluster_spec):
-            placed.append(name)
+        if not _matches_labels(
+            labels, as_dict(as_dict(cluster.props.get("metadata")).get("labels"))
+        ):
+            continue
+        # the spec only matters to a field selector: an unknown one need not hold up the rest
+        if fields and not _matches_fields(
+            fields, as_dict(_known(cluster.props.get("spec"), f"spec of Cluster {name}"))
+        ):
+            continue
+        placed.append(name)
     return placed, unknown
 
 
