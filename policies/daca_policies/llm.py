@@ -38,20 +38,18 @@ SERVER_IMAGES = {
     "lmcache/vllm-openai": True,
 }
 VLLM_CHART = "vllm-stack"
-_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40}
-_DECIMAL = {"k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12}
+#: Kubernetes quantity suffixes; "m" is a thousandth: "512m" of memory is half a byte
+_UNITS = {"m": 1e-3, "k": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18}
+_UNITS |= {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
 
 
 def _bytes(value: Any) -> float | None:
     """A memory quantity in bytes; None when it is not one."""
-    number = as_number(value)
+    number = as_number(value)  # plain bytes, "129e6" too
     if number is not None:
         return number
-    match = re.fullmatch(r"([0-9.]+)([KMGT]i|[kMGT])?", str(value))
-    if not match:
-        return None
-    scale = _BINARY.get(match[2] or "") or _DECIMAL.get(match[2] or "") or 1
-    return float(match[1]) * scale
+    match = re.fullmatch(r"(\d+(?:\.\d*)?|\.\d+)(m|k|[KMGTPE]i|[MGTPE])", str(value))
+    return float(match[1]) * _UNITS[match[2]] if match else None
 
 
 def _repository(image: Any) -> str:
