@@ -311,6 +311,11 @@ def test_init_containers_and_exempt_containers_need_no_probes() -> None:
         "container 'log-shipper' has no readinessProbe and no livenessProbe"
     ]
     assert messages(PROBES, sidecar, exemptContainers=["log-shipper"]) == []
+    # an exempt container does not end the check of the ones after it
+    exempt_first = with_containers({"name": "log-shipper"}, {"name": "worker"})
+    assert messages(PROBES, exempt_first, exemptContainers=["log-shipper"]) == [
+        "container 'worker' has no readinessProbe and no livenessProbe"
+    ]
 
 
 def ctr_of_app() -> dict[str, Any]:
@@ -923,6 +928,11 @@ def test_every_external_listener_type_must_be_encrypted_and_authenticated(
 def test_internal_listeners_are_exempt() -> None:
     plain = listener(name="plain", type="internal", tls=False, authentication=None)
     assert messages(KAFKA, kafka_cluster(plain)) == []
+    # ...and do not end the check of the listeners after them
+    assert messages(KAFKA, kafka_cluster(plain, listener(tls=False))) == [
+        "listener external (type loadbalancer) does not set tls: true: clients would talk in "
+        "plaintext"
+    ]
 
 
 def test_each_missing_setting_is_named_on_its_own() -> None:
@@ -1030,6 +1040,14 @@ def test_an_object_without_a_namespace_is_named() -> None:
         "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", {"metadata": UNKNOWN}, "sm"
     )
     assert stack(MONITORING, unknown_metadata) == []
+
+
+def test_a_monitor_and_an_app_in_a_namespace_unknown_at_preview_are_left_to_the_update() -> None:
+    # the app and the monitor both in a namespace created in the same preview: whether
+    # they share it is known only at the update
+    app = d(_set(["metadata", "namespace"], UNKNOWN))
+    assert stack(MONITORING, app, pod_monitor(UNKNOWN)) == []
+    assert stack(MONITORING, app, prometheus_release(UNKNOWN)) == []
 
 
 def test_app_namespaces_are_those_of_dapr_enabled_workloads_and_configured_ones() -> None:
