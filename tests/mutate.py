@@ -89,6 +89,7 @@ GROUPS: dict[str, Group] = {
             "tests/policies/test_aca_rules.py",
             "tests/policies/test_global_rules.py",
             "tests/policies/test_llm_rules.py",
+            "tests/policies/test_k8s_rules.py",
         ),
         # tests/policies/conftest.py puts <root>/policies first on sys.path: an unmutated
         # copy there would shadow the mutants

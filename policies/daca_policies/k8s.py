@@ -209,7 +209,9 @@ def validate_namespace(resource: Resource, config: Config) -> list[str]:
             or resource.type in CLUSTER_SCOPED_TYPES
         ):
             return []
-        namespace = get(resource.props, "metadata", "namespace")
+        # not `get`, which reads an unknown as None: "not set" rather than "not known yet"
+        metadata = resource.props.get("metadata")
+        namespace = metadata if is_unknown(metadata) else as_dict(metadata).get("namespace")
     if is_unknown(namespace):
         return []
     if not namespace:
@@ -294,13 +296,15 @@ def _scale_target(resource: Resource) -> tuple[Any, str | None] | None:
     """(namespace, Deployment name) an autoscaler scales; None when it is not known yet (at
     preview); ("", None) when it scales something other than a Deployment. (A stack may
     hold several clusters: `validate_one_autoscaler` keys by provider too.)"""
-    target = get(resource.props, "spec", "scaleTargetRef")
-    name = get(target, "name") if isinstance(target, Mapping) else target
+    # not `get`, which reads an unknown as None: a target not known yet would pass for none
+    spec = resource.props.get("spec")
+    target = spec.get("scaleTargetRef") if isinstance(spec, Mapping) else spec
+    name = target.get("name") if isinstance(target, Mapping) else None
     if is_unknown(target) or is_unknown(name):
         return None
     # a ScaledObject's target kind defaults to Deployment; an HPA's is required
     default_kind = "Deployment" if resource.type == SCALED_OBJECT else None
-    kind = get(target, "kind") if isinstance(target, Mapping) else None
+    kind = get(target, "kind")
     if (kind or default_kind) != "Deployment" or _text(name) is None:
         return ("", None)
     return (_namespace(resource), _text(name))
