@@ -624,6 +624,30 @@ def test_kubernetes_secret_store_gets_a_token_but_no_permissions_without_a_key()
     assert not of_type(records, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding")
 
 
+def test_every_object_of_a_fully_optioned_workload_hangs_off_it() -> None:
+    """A child registered without the component's options has no parent, so it loses the
+    cluster's provider: it would go to whatever cluster the kubeconfig points at."""
+    records = workload(
+        model_api_key=pulumi.Output.secret("sk-test"),
+        min_replicas=2,
+        max_replicas=4,
+        service_type="NodePort",
+        node_port=30080,
+        image_pull_secret="registry-login",
+        metrics_port=9090,
+        metrics_scrapers=({"namespaceSelector": {}},),
+    )
+    types = {r["type"] for r in records if r["name"] != "agent"}
+    assert {  # every optional object is there
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+        "kubernetes:autoscaling/v2:HorizontalPodAutoscaler",
+        "kubernetes:policy/v1:PodDisruptionBudget",
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    } <= types
+    assert [r["name"] for r in records if r["name"] != "agent" and r["parent"] != "agent"] == []
+
+
 def test_node_port_service_and_network_policy() -> None:
     records = workload(service_type="NodePort", node_port=30080)
     service = one(records, "kubernetes:core/v1:Service")["inputs"]["spec"]
