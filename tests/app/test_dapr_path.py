@@ -421,12 +421,18 @@ async def test_a_stalled_sidecar_call_is_a_503_after_the_dapr_timeout(
     assert waited < 4  # the timeout's 0.5 s and a loaded machine's slack, not the 5 s stall
 
 
-@pytest.mark.parametrize(("appears_after", "ready"), [(0.3, True), (None, False)])
+@pytest.mark.parametrize(
+    ("appears_after", "wait", "ready"),
+    # the app stops waiting once the sidecar answers: a long wait costs a loaded machine
+    # nothing and keeps a slow restart of the fake from failing the test
+    [(0.3, 10.0, True), (None, 1.0, False)],
+)
 async def test_startup_waits_for_the_sidecar_up_to_the_configured_time(
     app_factory: AppFactory,
     sidecar: FakeDaprSidecar,
     caplog: pytest.LogCaptureFixture,
     appears_after: float | None,
+    wait: float,
     ready: bool,
 ) -> None:
     """Pods start their app and daprd together: a sidecar up within DACA_SIDECAR_WAIT_SECONDS
@@ -439,7 +445,7 @@ async def test_startup_waits_for_the_sidecar_up_to_the_configured_time(
         restart.start()
     started = time.monotonic()
     with caplog.at_level("INFO", logger="app.dapr_backend"):
-        async with app_factory(sidecar_wait_seconds=1.0):
+        async with app_factory(sidecar_wait_seconds=wait):
             took = time.monotonic() - started
     logged = [record.getMessage() for record in caplog.records]
     if ready:
@@ -537,7 +543,8 @@ async def test_many_callers_after_a_timeout_renew_the_connection_once(
 ) -> None:
     """A timed-out call marks the channel for renewal; the callers queued behind the one
     renewing it use the new channel rather than each probing and building their own."""
-    async with app_factory(dapr_timeout_seconds=0.5) as (_, client):
+    # no workflow ticker: its calls could renew the channel before the callers do
+    async with app_factory(dapr_timeout_seconds=0.5, workflow_tick_seconds=0) as (_, client):
         await client.post("/v1/sessions/m/messages", json={"content": "a"})
         sidecar.before_get = lambda key: time.sleep(1) if key == "session-m" else None
         assert (await client.get("/v1/sessions/m")).status_code == 503
