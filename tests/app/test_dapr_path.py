@@ -405,20 +405,45 @@ async def test_a_store_error_keeps_the_sidecar_connection_an_outage_renews_it(
     assert app_probes(sidecar) > probes
 
 
+@pytest.mark.parametrize(
+    ("operation", "method", "path"),
+    [
+        ("get", "GET", "/v1/sessions/slow"),
+        ("save", "POST", "/v1/sessions/slow/messages"),
+        ("delete", "DELETE", "/v1/sessions/slow"),
+    ],
+)
 async def test_a_stalled_sidecar_call_is_a_503_after_the_dapr_timeout(
-    app_factory: AppFactory, sidecar: FakeDaprSidecar
+    app_factory: AppFactory,
+    sidecar: FakeDaprSidecar,
+    caplog: pytest.LogCaptureFixture,
+    operation: str,
+    method: str,
+    path: str,
 ) -> None:
-    """A store that hangs (a Redis failover, a full disk) must not hold requests forever."""
-    async with app_factory(dapr_timeout_seconds=0.5) as (_, client):
+    """A store that hangs (a Redis failover, a full disk) must not hold requests forever;
+    the log names the operation that timed out."""
+
+    def stall(key: str) -> None:
+        if key == "session-slow":
+            time.sleep(5)
+
+    async with app_factory(dapr_timeout_seconds=0.5, workflow_tick_seconds=0) as (_, client):
         await client.post("/v1/sessions/slow/messages", json={"content": "hi"})
-        sidecar.before_get = lambda key: time.sleep(5) if key == "session-slow" else None
+        setattr(sidecar, f"before_{operation}", stall)
         started = time.monotonic()
-        response = await client.get("/v1/sessions/slow")
+        with caplog.at_level("WARNING", logger="app.errors"):
+            response = await client.request(
+                method, path, json={"content": "b"} if method == "POST" else None
+            )
         waited = time.monotonic() - started
-        sidecar.before_get = None
+        setattr(sidecar, f"before_{operation}", None)
     assert response.status_code == 503
     assert response.headers["retry-after"] == "2"
     assert waited < 4  # the timeout's 0.5 s and a loaded machine's slack, not the 5 s stall
+    assert f"backend unavailable on {method} {path}: {operation} state timed out" in (
+        caplog.messages
+    )
 
 
 @pytest.mark.parametrize(
