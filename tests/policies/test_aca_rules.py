@@ -13,8 +13,7 @@ from typing import Any
 
 import daca_policies
 import pytest
-from daca_policies import SPECS
-from daca_policies.spec import NotApplicable, Resource, get, truthy
+from daca_policies.spec import Resource, get, truthy
 
 from .cases import (
     IDENTITY,
@@ -26,20 +25,7 @@ from .cases import (
     docker_image,
     resource,
 )
-
-BY_NAME = {spec.name: spec for spec in SPECS}
-
-
-def verdict(policy: str, res: Resource, **config: Any) -> tuple[str, list[str]]:
-    """("pass" | "fail", messages) or ("na", [reason]), with the pack's default config."""
-    spec = BY_NAME[policy]
-    assert spec.validate_resource is not None
-    assert spec.applies_to(res.type)
-    try:
-        found = spec.validate_resource(res, {**spec.defaults(), **config})
-    except NotApplicable as e:
-        return "na", [e.reason]
-    return ("fail" if found else "pass"), found
+from .verdicts import outcome
 
 
 def app_with(*path: Any, value: Any) -> Resource:
@@ -69,7 +55,7 @@ MIGRATE = {
 
 def test_plain_http_is_named_by_its_field() -> None:
     app = app_with("configuration", "ingress", "allowInsecure", value=True)
-    assert verdict("aca-containerapp-https-only", app) == (
+    assert outcome("aca-containerapp-https-only", app) == (
         "fail",
         ["configuration.ingress.allowInsecure is true: plain HTTP is accepted"],
     )
@@ -77,7 +63,7 @@ def test_plain_http_is_named_by_its_field() -> None:
 
 def test_a_mistyped_ingress_is_not_judged() -> None:
     app = app_with("configuration", "ingress", value=["external"])
-    assert verdict("aca-containerapp-https-only", app) == (
+    assert outcome("aca-containerapp-https-only", app) == (
         "na",
         ["configuration.ingress is not an object"],
     )
@@ -106,7 +92,7 @@ NO_IDENTITY = ["the app has no managed identity (identity.type is not set)"]
     ],
 )
 def test_managed_identity(identity: Any, expected: tuple[str, list[str]]) -> None:
-    assert verdict("aca-containerapp-managed-identity", app_with("identity", value=identity)) == (
+    assert outcome("aca-containerapp-managed-identity", app_with("identity", value=identity)) == (
         expected
     )
 
@@ -132,13 +118,13 @@ PASSWORD = "dacaacr.azurecr.io is pulled with a username/password; use identity 
 )
 def test_a_registry_without_identity_is_named(registry: dict, expected: list[str]) -> None:
     app = app_with("configuration", "registries", value=[registry])
-    assert verdict("aca-containerapp-registry-identity", app) == ("fail", expected)
+    assert outcome("aca-containerapp-registry-identity", app) == ("fail", expected)
 
 
 def test_a_registry_unknown_at_preview_is_left_for_the_update() -> None:
     registries = [UNKNOWN, {"server": "dacaacr.azurecr.io", "identity": IDENTITY}]
     app = app_with("configuration", "registries", value=registries)
-    assert verdict("aca-containerapp-registry-identity", app) == ("pass", [])
+    assert outcome("aca-containerapp-registry-identity", app) == ("pass", [])
 
 
 # -- aca-containerapp-secret-refs --------------------------------------------------------
@@ -159,10 +145,10 @@ def test_a_registry_unknown_at_preview_is_left_for_the_update() -> None:
 )
 def test_an_unreferenced_secret_is_named(secret: dict, expected: str) -> None:
     app = app_with("configuration", "secrets", value=[secret])
-    assert verdict("aca-containerapp-secret-refs", app) == ("fail", [expected])
+    assert outcome("aca-containerapp-secret-refs", app) == ("fail", [expected])
     # the secrets are judged even when the containers are not known
     app.props.pop("template")
-    assert verdict("aca-containerapp-secret-refs", app) == ("fail", [expected])
+    assert outcome("aca-containerapp-secret-refs", app) == ("fail", [expected])
 
 
 def _env(*env: dict[str, Any]) -> Resource:
@@ -170,19 +156,19 @@ def _env(*env: dict[str, Any]) -> Resource:
 
 
 def test_a_literal_credential_in_env_names_the_container_and_the_variable() -> None:
-    assert verdict("aca-containerapp-secret-refs", _env({"name": "DB_PASSWORD", "value": "x"})) == (
+    assert outcome("aca-containerapp-secret-refs", _env({"name": "DB_PASSWORD", "value": "x"})) == (
         "fail",
         ["container 'agent' sets env DB_PASSWORD to a literal value; use secretRef"],
     )
     # how `daca synth` shows a secret input: a credential whatever the variable is called
-    assert verdict("aca-containerapp-secret-refs", _env({"name": "DSN", "value": "[secret]"})) == (
+    assert outcome("aca-containerapp-secret-refs", _env({"name": "DSN", "value": "[secret]"})) == (
         "fail",
         ["container 'agent' sets env DSN to a literal value; use secretRef"],
     )
 
 
 def test_an_empty_credential_variable_holds_no_credential() -> None:
-    assert verdict(
+    assert outcome(
         "aca-containerapp-secret-refs", _env({"name": "OPENAI_API_KEY", "value": ""})
     ) == (
         "pass",
@@ -194,7 +180,7 @@ def test_the_credential_name_pattern_comes_from_the_config() -> None:
     env = _env(
         {"name": "DB_URL", "value": "postgres://u:p@db"}, {"name": "OPENAI_API_KEY", "value": "x"}
     )
-    assert verdict("aca-containerapp-secret-refs", env, secretNamePattern="^DB_") == (
+    assert outcome("aca-containerapp-secret-refs", env, secretNamePattern="^DB_") == (
         "fail",
         ["container 'agent' sets env DB_URL to a literal value; use secretRef"],
     )
@@ -209,7 +195,7 @@ def test_init_containers_env_is_checked_and_unnamed_containers_are_labelled_by_p
         ]
         props["template"]["containers"].append({"image": "busybox:1.36", "env": literal})
 
-    assert verdict("aca-containerapp-secret-refs", container_app(mutate)) == (
+    assert outcome("aca-containerapp-secret-refs", container_app(mutate)) == (
         "fail",
         [
             "container 'containers[1]' sets env OPENAI_API_KEY to a literal value; use secretRef",
@@ -269,14 +255,14 @@ def test_init_containers_env_is_checked_and_unnamed_containers_are_labelled_by_p
 )
 def test_replica_bounds(scale: dict, config: dict, expected: list[str]) -> None:
     app = app_with("template", "scale", value=scale)
-    assert verdict("aca-containerapp-replica-bounds", app, **config) == (
+    assert outcome("aca-containerapp-replica-bounds", app, **config) == (
         "fail" if expected else "pass",
         expected,
     )
 
 
 def test_replica_bounds_of_an_app_without_template_are_not_judged() -> None:
-    assert verdict("aca-containerapp-replica-bounds", app_with("template", value=None)) == (
+    assert outcome("aca-containerapp-replica-bounds", app_with("template", value=None)) == (
         "na",
         ["template is not known (missing or unknown at preview)"],
     )
@@ -295,14 +281,14 @@ def test_replica_bounds_of_an_app_without_template_are_not_judged() -> None:
 )
 def test_missing_resources_are_named(resources: dict, expected: str) -> None:
     app = app_with("template", "containers", 0, "resources", value=resources)
-    assert verdict("aca-containerapp-resources-set", app) == ("fail", [expected])
+    assert outcome("aca-containerapp-resources-set", app) == ("fail", [expected])
 
 
 @pytest.mark.parametrize(
     "policy", ["aca-containerapp-resources-set", "aca-containerapp-probes-set"]
 )
 def test_containers_of_an_app_without_template_are_not_judged(policy: str) -> None:
-    assert verdict(policy, app_with("template", value=None)) == (
+    assert outcome(policy, app_with("template", value=None)) == (
         "na",
         ["template is not known (missing or unknown at preview)"],
     )
@@ -310,7 +296,7 @@ def test_containers_of_an_app_without_template_are_not_judged(policy: str) -> No
 
 def test_an_init_container_needs_resources_too() -> None:
     app = app_with("template", "initContainers", value=[{"name": "migrate", "image": "a:1"}])
-    assert verdict("aca-containerapp-resources-set", app) == (
+    assert outcome("aca-containerapp-resources-set", app) == (
         "fail",
         ["container 'migrate' has no resources.cpu or resources.memory"],
     )
@@ -330,12 +316,12 @@ def test_an_init_container_needs_resources_too() -> None:
 )
 def test_missing_probes_are_named(probes: list, expected: str) -> None:
     app = app_with("template", "containers", 0, "probes", value=probes)
-    assert verdict("aca-containerapp-probes-set", app) == ("fail", [expected])
+    assert outcome("aca-containerapp-probes-set", app) == ("fail", [expected])
 
 
 def test_init_containers_run_to_completion_and_need_no_probes() -> None:
     app = app_with("template", "initContainers", value=[MIGRATE])
-    assert verdict("aca-containerapp-probes-set", app) == ("pass", [])
+    assert outcome("aca-containerapp-probes-set", app) == ("pass", [])
 
 
 # -- aca-data-local-auth-disabled --------------------------------------------------------
@@ -366,7 +352,7 @@ KEYS_WORK = "account keys / SAS would work beside managed identity"
 def test_local_auth_names_the_property_and_its_value(
     type_: str, props: dict, expected: str
 ) -> None:
-    assert verdict("aca-data-local-auth-disabled", resource(type_, props)) == ("fail", [expected])
+    assert outcome("aca-data-local-auth-disabled", resource(type_, props)) == ("fail", [expected])
 
 
 # -- aca-app-published-without-auth ------------------------------------------------------
@@ -375,7 +361,7 @@ PUBLISHED = "aca-app-published-without-auth"
 
 
 def test_a_published_app_without_auth_names_its_app_id_and_the_variables() -> None:
-    assert verdict(PUBLISHED, _env({"name": "LOG_LEVEL", "value": "info"})) == (
+    assert outcome(PUBLISHED, _env({"name": "LOG_LEVEL", "value": "info"})) == (
         "fail",
         [
             "the app (Dapr app-id 'agent') is published by its external ingress, but no "
@@ -386,7 +372,7 @@ def test_a_published_app_without_auth_names_its_app_id_and_the_variables() -> No
 
 
 def test_an_app_without_configuration_is_not_published() -> None:
-    assert verdict(PUBLISHED, app_with("configuration", value=None)) == ("pass", [])
+    assert outcome(PUBLISHED, app_with("configuration", value=None)) == ("pass", [])
 
 
 def test_auth_set_only_on_an_init_container_does_not_count() -> None:
@@ -394,7 +380,7 @@ def test_auth_set_only_on_an_init_container_does_not_count() -> None:
         props["template"]["containers"][0]["env"] = []
         props["template"]["initContainers"] = [{**MIGRATE, "env": [KEY_DIGESTS]}]
 
-    assert verdict(PUBLISHED, container_app(mutate))[0] == "fail"
+    assert outcome(PUBLISHED, container_app(mutate))[0] == "fail"
 
 
 @pytest.mark.parametrize(
@@ -406,7 +392,7 @@ def test_auth_set_only_on_an_init_container_does_not_count() -> None:
     ],
 )
 def test_auth_is_found_past_entries_it_cannot_read(env: list) -> None:
-    assert verdict(PUBLISHED, _env(*env)) == ("pass", [])
+    assert outcome(PUBLISHED, _env(*env)) == ("pass", [])
 
 
 @pytest.mark.parametrize(
@@ -418,7 +404,7 @@ def test_auth_is_found_past_entries_it_cannot_read(env: list) -> None:
     ],
 )
 def test_an_env_entry_unknown_at_preview_leaves_the_app_unjudged(env: list) -> None:
-    assert verdict(PUBLISHED, _env(*env)) == ("na", ["the containers' env is unknown at preview"])
+    assert outcome(PUBLISHED, _env(*env)) == ("na", ["the containers' env is unknown at preview"])
 
 
 @pytest.mark.parametrize(
@@ -427,7 +413,7 @@ def test_an_env_entry_unknown_at_preview_leaves_the_app_unjudged(env: list) -> N
 def test_ingress_or_dapr_settings_unknown_at_preview_are_not_judged(path: tuple) -> None:
     app = app_with("configuration", *path, value=UNKNOWN)
     app.props["template"]["containers"][0]["env"] = []
-    assert verdict(PUBLISHED, app) == (
+    assert outcome(PUBLISHED, app) == (
         "na",
         ["the ingress or Dapr settings are unknown at preview"],
     )
@@ -438,7 +424,7 @@ def test_ingress_or_dapr_settings_unknown_at_preview_are_not_judged(path: tuple)
 
 def test_an_enabled_admin_user_says_what_to_use_instead() -> None:
     registry = resource("azure-native:containerregistry:Registry", {"adminUserEnabled": True})
-    assert verdict("aca-registry-admin-disabled", registry) == (
+    assert outcome("aca-registry-admin-disabled", registry) == (
         "fail",
         ["the registry's admin user is enabled; pull with managed identity (AcrPull)"],
     )
@@ -451,11 +437,11 @@ PINNED = "images-container-tag-pinned"
 
 def test_the_forbidden_tags_come_from_the_config() -> None:
     edge = d(lambda p: p["spec"]["template"]["spec"]["containers"][0].update(image="redis:edge"))
-    assert verdict(PINNED, edge, forbiddenTags=["edge"]) == (
+    assert outcome(PINNED, edge, forbiddenTags=["edge"]) == (
         "fail",
         ["container 'agent': image redis:edge uses the mutable tag :edge"],
     )
-    assert verdict(PINNED, edge)[0] == "pass"
+    assert outcome(PINNED, edge)[0] == "pass"
 
 
 @pytest.mark.parametrize(
@@ -469,24 +455,24 @@ def test_the_forbidden_tags_come_from_the_config() -> None:
 def test_docker_resources_are_judged_by_their_own_image_property(
     type_: str, prop: str, label: str
 ) -> None:
-    assert verdict(PINNED, resource(type_, {prop: "redis:7.4.2"})) == ("pass", [])
-    assert verdict(PINNED, resource(type_, {prop: "redis:latest"})) == (
+    assert outcome(PINNED, resource(type_, {prop: "redis:7.4.2"})) == ("pass", [])
+    assert outcome(PINNED, resource(type_, {prop: "redis:latest"})) == (
         "fail",
         [f"{label}: image redis:latest uses the mutable tag :latest"],
     )
-    assert verdict(PINNED, resource(type_, {})) == ("fail", [f"{label} has no image"])
+    assert outcome(PINNED, resource(type_, {})) == ("fail", [f"{label} has no image"])
 
 
 def test_every_container_app_container_is_judged_by_name() -> None:
     app = app_with("template", "initContainers", value=[{**MIGRATE, "image": "busybox"}])
-    assert verdict(PINNED, app) == (
+    assert outcome(PINNED, app) == (
         "fail",
         ["container 'migrate': image busybox has no tag, so it resolves to :latest"],
     )
 
 
 def test_a_container_app_without_template_is_not_judged() -> None:
-    assert verdict(PINNED, app_with("template", value=None)) == (
+    assert outcome(PINNED, app_with("template", value=None)) == (
         "na",
         ["template is not known (missing or unknown at preview)"],
     )
@@ -500,7 +486,7 @@ def test_every_container_is_judged_past_an_unknown_or_missing_image() -> None:
             container(name="sidecar", image="envoyproxy/envoy:latest"),
         ]
 
-    assert verdict(PINNED, d(mutate)) == (
+    assert outcome(PINNED, d(mutate)) == (
         "fail",
         [
             "container 'bare' has no image",
@@ -543,7 +529,7 @@ LATEST_AND_BARE = [
 def test_every_workload_kind_has_its_containers_and_init_containers_judged(
     type_: str, props: dict
 ) -> None:
-    assert verdict(PINNED, resource(type_, props)) == ("fail", LATEST_AND_BARE)
+    assert outcome(PINNED, resource(type_, props)) == ("fail", LATEST_AND_BARE)
 
 
 @pytest.mark.parametrize("spec", [None, ["containers"], UNKNOWN])
@@ -551,7 +537,7 @@ def test_a_workload_without_a_readable_pod_spec_is_not_judged(spec: Any) -> None
     def mutate(props: dict[str, Any]) -> None:
         props["spec"]["template"]["spec"] = spec
 
-    assert verdict(PINNED, d(mutate)) == (
+    assert outcome(PINNED, d(mutate)) == (
         "na",
         ["the pod template is not known (missing or unknown at preview)"],
     )
@@ -568,7 +554,7 @@ def test_a_disallowed_pull_policy_lists_the_allowed_ones() -> None:
             container(name="sideloaded", imagePullPolicy="Never"),
         ]
 
-    assert verdict("images-container-pull-policy", d(mutate)) == (
+    assert outcome("images-container-pull-policy", d(mutate)) == (
         "fail",
         ["container 'sideloaded' uses imagePullPolicy Never (allowed: IfNotPresent, Always)"],
     )
@@ -582,7 +568,7 @@ PY = "python:3.12.8-slim-bookworm"
 
 def dockerfile(tmp_path: Path, text: str, policy: str) -> tuple[str, list[str]]:
     (tmp_path / "Dockerfile").write_text(text, encoding="utf-8")
-    return verdict(policy, docker_image("Dockerfile"), repoRoot=str(tmp_path))
+    return outcome(policy, docker_image("Dockerfile"), repoRoot=str(tmp_path))
 
 
 @pytest.mark.parametrize(
@@ -652,15 +638,15 @@ def test_dockerfile_verdicts(tmp_path: Path, text: str, user: list[str], base: l
 @pytest.mark.parametrize("policy", [USER_POLICY, BASE_POLICY])
 def test_a_dockerfile_that_cannot_be_read_is_not_judged(tmp_path: Path, policy: str) -> None:
     unknown = resource("docker:index/image:Image", {"imageName": "a:1", "build": UNKNOWN})
-    assert verdict(policy, unknown, repoRoot=str(tmp_path)) == (
+    assert outcome(policy, unknown, repoRoot=str(tmp_path)) == (
         "na",
         ["build settings are unknown at preview"],
     )
-    assert verdict(policy, docker_image(None), repoRoot=str(tmp_path)) == (
+    assert outcome(policy, docker_image(None), repoRoot=str(tmp_path)) == (
         "na",
         ["the image has no build (it is pulled, not built)"],
     )
-    assert verdict(policy, docker_image("app/Dockerfile"), repoRoot=str(tmp_path)) == (
+    assert outcome(policy, docker_image("app/Dockerfile"), repoRoot=str(tmp_path)) == (
         "na",
         [f"Dockerfile not found at {tmp_path / 'app' / 'Dockerfile'}"],
     )

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from daca_policies import SPECS
-from daca_policies.spec import NotApplicable, Resource
+from daca_policies.spec import Resource
 
 from .cases import DIGEST, LLAMA_IMAGE, UNKNOWN, d, llm_server, resource, vllm_release
+from .verdicts import outcome
 
-BY_NAME = {spec.name: spec for spec in SPECS}
 SERVER = "llm-server-resources"
 CHART = "llm-vllm-chart-resources"
 ENOUGH = {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"memory": "3Gi"}}
@@ -21,19 +20,6 @@ WITH_GPU = {
     "requests": {"cpu": "2", "memory": "8Gi"},
     "limits": {"memory": "16Gi", "nvidia.com/gpu": 1},
 }
-
-
-def outcome(policy: str, res: Resource, **config: Any) -> tuple[str, list[str]]:
-    """("pass" | "fail", messages) or ("na", [reason]), with the schema's defaults merged
-    under ``config`` as the pack does."""
-    spec = BY_NAME[policy]
-    assert spec.validate_resource is not None
-    assert spec.applies_to(res.type)
-    try:
-        found = spec.validate_resource(res, {**spec.defaults(), **config})
-    except NotApplicable as e:
-        return "na", [e.reason]
-    return ("fail" if found else "pass"), found
 
 
 def memory_request(memory: Any) -> Resource:

@@ -33,6 +33,7 @@ from .cases import (
     tcp_rule,
     volume,
 )
+from .verdicts import outcome
 
 OCI_SPECS = [spec for spec in SPECS if spec.domain == "oci"]
 BY_NAME = {spec.name: spec for spec in OCI_SPECS}
@@ -211,21 +212,6 @@ def test_as_number_reads_pulumi_oci_string_sizes(value: Any, expected: float | N
 
 
 # --- what each policy says, and on which configured values ------------------------------
-
-
-def outcome(policy: str, *resources: Resource, **config: Any) -> tuple[str, list[str]]:
-    """("pass" | "fail", messages) or ("na", [reason]), as the pack runs the policy."""
-    spec = BY_NAME[policy]
-    merged = {**spec.defaults(), **config}
-    try:
-        if spec.validate_stack is not None:
-            found = [m for _, m in spec.validate_stack(list(resources), merged)]
-        else:
-            assert spec.validate_resource is not None
-            found = [m for r in resources for m in spec.validate_resource(r, merged)]
-    except NotApplicable as e:
-        return "na", [e.reason]
-    return ("fail" if found else "pass"), found
 
 
 FREE_SHAPES = "VM.Standard.A1.Flex, VM.Standard.E2.1.Micro"
