@@ -149,7 +149,9 @@ async def test_subscription_lists_the_review_topic(client: httpx.AsyncClient) ->
     ]
 
 
-async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) -> None:
+async def test_review_decision_arrives_over_pubsub(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
     held = await hold(client)
     event = cloudevent({"review_id": held["review_id"], "approved": True})
     response = await client.post(
@@ -164,9 +166,26 @@ async def test_review_decision_arrives_over_pubsub(client: httpx.AsyncClient) ->
     again = await client.post("/dapr/events/review-decisions", json=event)
     assert again.json() == {"status": "SUCCESS"}
     contra = cloudevent({"review_id": held["review_id"], "approved": False})
-    assert (await client.post("/dapr/events/review-decisions", json=contra)).json() == {
-        "status": "DROP"
-    }
+    with caplog.at_level("WARNING", logger="app.routes.dapr_subscriptions"):
+        dropped = await client.post("/dapr/events/review-decisions", json=contra)
+    assert dropped.json() == {"status": "DROP"}
+    # the operator learns which review's decision was dropped, and why
+    (logged,) = [m for m in caplog.messages if m.startswith("dropping review decision")]
+    assert logged.startswith(f"dropping review decision for {held['review_id']}: ")
+    assert "already approved" in logged
+
+
+async def test_a_rejection_over_pubsub_carries_the_reviewers_note(
+    client: httpx.AsyncClient,
+) -> None:
+    held = (
+        await client.post("/v1/sessions/h2/messages", json={"content": "review my text"})
+    ).json()
+    event = cloudevent({"review_id": held["review_id"], "approved": False, "note": "too vague"})
+    response = await client.post("/dapr/events/review-decisions", json=event)
+    assert response.json() == {"status": "SUCCESS"}
+    last = (await client.get("/v1/sessions/h2")).json()["messages"][-1]
+    assert last["content"] == "A reviewer withheld this reply. Note: too vague"
 
 
 async def test_a_decision_whose_data_is_a_json_string_is_applied(
@@ -197,11 +216,20 @@ async def test_a_decision_whose_data_is_a_json_string_is_applied(
     ],
 )
 async def test_undeliverable_pubsub_events_are_dropped(
-    client: httpx.AsyncClient, body: bytes
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, body: bytes
 ) -> None:
-    response = await client.post("/dapr/events/review-decisions", content=body)
+    with caplog.at_level("WARNING", logger="app.routes.dapr_subscriptions"):
+        response = await client.post("/dapr/events/review-decisions", content=body)
     assert response.status_code == 200
     assert response.json() == {"status": "DROP"}
+    # the kind of error, never the event's content (it may hold a reviewer's note)
+    (logged,) = caplog.messages
+    if b"ffff" in body:  # well formed, for a review that does not exist
+        assert logged == "dropping review decision for ffff: review 'ffff' not found"
+    else:
+        assert logged.startswith("dropping malformed review-decision event: ")
+        kind = logged.rsplit(": ", 1)[1]
+        assert kind in {"JSONDecodeError", "ValidationError", "RecursionError"}
 
 
 async def test_parallel_approvals_run_the_tool_once(app_factory: AppFactory) -> None:
