@@ -16,9 +16,11 @@ from daca_policies import SPECS
 from daca_policies.spec import NotApplicable, Resource
 
 from .cases import (
+    _DELETE,
     UNKNOWN,
     C,
     P,
+    _external,
     _set,
     app_ingress,
     app_service,
@@ -898,15 +900,7 @@ KAFKA = "kafka-listener-external-tls-auth"
 
 def listener(**fields: Any) -> dict[str, Any]:
     """An external listener, secured; `fields` replace (None: remove) its settings."""
-    given: dict[str, Any] = {
-        "name": "external",
-        "port": 9094.0,
-        "type": "loadbalancer",
-        "tls": True,
-        "authentication": {"type": "scram-sha-512"},
-    }
-    given.update(fields)
-    return {k: v for k, v in given.items() if v is not None}
+    return _external(**{k: _DELETE if v is None else v for k, v in fields.items()})
 
 
 @pytest.mark.parametrize(
