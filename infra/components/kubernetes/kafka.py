@@ -346,25 +346,24 @@ class KafkaCluster(pulumi.ComponentResource):
         )
         after_operator = child_options(self, opts, depends_on=[crds, operator])
         ca_secrets, self.ca_cert = self._cluster_ca(name, ns, after_operator)
-        password = random.RandomPassword(
-            f"{name}-app-password", length=32, special=False, opts=child_options(self, opts)
+        password, app_user = self._scram_login(
+            name, "app", args.app_id, app_acls(args), opts, operator, [crds, operator]
         )
-        app_password = self._password_secret(
-            f"{name}-app-scram", f"{args.app_id}-scram", ns, password.result, after_operator
+        # with authorization on, the app's own login may only read review decisions: the
+        # publisher of decisions gets a login of its own that may only write them
+        self.reviewer_password, reviewer_user = self._scram_login(
+            name, "reviewer", REVIEWER_USER, reviewer_acls(args), opts, operator, [operator]
         )
-        users = [
-            self._custom(
-                f"{name}-app-user",
-                "KafkaUser",
-                args.app_id,
-                _scram_user(f"{args.app_id}-scram", app_acls(args)),
-                child_options(self, opts, depends_on=[operator, app_password]),
-            )
-        ]
-        users.append(self._reviewer_user(name, args, opts, operator))
+        users = [app_user, reviewer_user]
         self.mirror_password = None
         if args.external is not None:
-            users.append(self._mirror_source_user(name, args, opts, operator))
+            # the login the other regions' MirrorMaker 2 reads this cluster with
+            mirrored = (*args.publish_topics, *args.subscribe_topics)
+            acls = mirror_source_acls(mirrored, (args.app_id,))
+            self.mirror_password, mirror_user = self._scram_login(
+                name, "mirror", MIRROR_SOURCE_USER, acls, opts, operator, [operator]
+            )
+            users.append(mirror_user)
         cluster = self._cluster(name, args, child_options(self, opts, depends_on=ca_secrets))
         topics = [
             self._custom(
@@ -383,7 +382,7 @@ class KafkaCluster(pulumi.ComponentResource):
             type="Opaque",
             string_data={
                 USERNAME_KEY: args.app_id,
-                PASSWORD_KEY: password.result,  # a secret output already
+                PASSWORD_KEY: password,  # a secret output already
                 CA_KEY: self.ca_cert,
             },
             opts=child_options(self, opts),
@@ -494,58 +493,33 @@ class KafkaCluster(pulumi.ComponentResource):
             opts=opts,
         )
 
-    def _reviewer_user(
+    def _scram_login(
         self,
         name: str,
-        args: KafkaClusterArgs,
+        role: str,
+        user: str,
+        acls: list[dict[str, Any]],
         opts: pulumi.ResourceOptions | None,
         operator: pulumi.Resource,
-    ) -> k8s.apiextensions.CustomResource:
-        """The login review decisions are published with: with authorization on, the app's
-        own user may only read them, and nobody else could write them."""
+        secret_after: list[pulumi.Resource],
+    ) -> tuple[pulumi.Output[str], k8s.apiextensions.CustomResource]:
+        """A SCRAM login: its random password (a secret output), the Secret Strimzi reads
+        it from (`<user>-scram`), and the KafkaUser with its ACLs."""
         password = random.RandomPassword(
-            f"{name}-reviewer-password", length=32, special=False, opts=child_options(self, opts)
+            f"{name}-{role}-password", length=32, special=False, opts=child_options(self, opts)
         )
-        self.reviewer_password = password.result  # a secret output already
         secret = self._password_secret(
-            f"{name}-reviewer-scram",
-            f"{REVIEWER_USER}-scram",
+            f"{name}-{role}-scram",
+            f"{user}-scram",
             NAMESPACE,
             password.result,
-            child_options(self, opts, depends_on=[operator]),
+            child_options(self, opts, depends_on=secret_after),
         )
-        return self._custom(
-            f"{name}-reviewer-user",
+        kafka_user = self._custom(
+            f"{name}-{role}-user",
             "KafkaUser",
-            REVIEWER_USER,
-            _scram_user(f"{REVIEWER_USER}-scram", reviewer_acls(args)),
+            user,
+            _scram_user(f"{user}-scram", acls),
             child_options(self, opts, depends_on=[operator, secret]),
         )
-
-    def _mirror_source_user(
-        self,
-        name: str,
-        args: KafkaClusterArgs,
-        opts: pulumi.ResourceOptions | None,
-        operator: pulumi.Resource,
-    ) -> k8s.apiextensions.CustomResource:
-        """The login the other regions' MirrorMaker 2 uses here, read-only."""
-        password = random.RandomPassword(
-            f"{name}-mirror-password", length=32, special=False, opts=child_options(self, opts)
-        )
-        self.mirror_password = password.result  # a secret output already
-        source = self._password_secret(
-            f"{name}-mirror-scram",
-            f"{MIRROR_SOURCE_USER}-scram",
-            NAMESPACE,
-            password.result,
-            child_options(self, opts, depends_on=[operator]),
-        )
-        topics = (*args.publish_topics, *args.subscribe_topics)
-        return self._custom(
-            f"{name}-mirror-user",
-            "KafkaUser",
-            MIRROR_SOURCE_USER,
-            _scram_user(f"{MIRROR_SOURCE_USER}-scram", mirror_source_acls(topics, (args.app_id,))),
-            child_options(self, opts, depends_on=[operator, source]),
-        )
+        return password.result, kafka_user
