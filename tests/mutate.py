@@ -2,6 +2,7 @@
 
     python -m tests.mutate [GROUP ...]        # run groups (default: all), print scores
     python -m tests.mutate --results GROUP    # list a group's surviving mutants again
+    python -m tests.mutate k8s --sample 400   # a seeded random sample, score with its 95% CI
 
 Each group mutates the modules that matter and runs only the tests that cover them, in
 its own directory under build/mutate/<group>/ (mutmut keeps its `mutants/` tree and its
@@ -11,6 +12,12 @@ reads them and how the tests import them: `daca_policies` is a top-level package
 the policy tests, so the policies group links it there rather than as
 `policies/daca_policies`.
 
+`--sample N` is for a group too slow to run whole (`k8s`: every mutant runs whole Pulumi
+programs): it draws N of the group's mutants at random, the same N for the same seed and
+sources, in proportion to each file's share, runs those and reports the share killed with
+its 95% confidence interval (Wilson's), per file and for the group. Rerun it after adding
+tests and the same mutants are tried again.
+
 Not run in CI: a group takes minutes. docs/testing.md has the scores and the
 surviving mutants that are equivalent to the original.
 """
@@ -19,12 +26,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
+import random
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.mutate_plugin import PRELOAD
 
 REPO = Path(__file__).resolve().parents[1]
 WORK = REPO / "build" / "mutate"
@@ -39,6 +50,9 @@ class Group:
     tests: tuple[str, ...]
     skip: tuple[str, ...] = ()  # globs mutmut leaves as they are
     hide: tuple[str, ...] = ()  # repo entries the mutants' tree must not have
+    # the tests run the stacks' programs: import what those load lazily before forking
+    # (tests/mutate_plugin.py)
+    warm: bool = False
 
 
 _INFRA_LINKS = (("infra", "infra"), ("app", "app"))
@@ -55,6 +69,12 @@ _INFRA_TESTS = (
     "tests/infra/test_llm.py",
     "tests/infra/test_observability.py",
     "tests/infra/test_autoscaling.py",
+    # the stacks that use the components, and the checks across a stack's objects
+    "tests/infra/test_oci_stack.py",
+    "tests/infra/test_planet_stack.py",
+    "tests/infra/test_references.py",
+    "tests/infra/test_helm_values.py",
+    "tests/infra/test_api_rules.py",
 )
 
 GROUPS: dict[str, Group] = {
@@ -67,6 +87,7 @@ GROUPS: dict[str, Group] = {
         links=_INFRA_LINKS,
         mutate=("infra/components/kubernetes/*.py",),
         tests=_INFRA_TESTS,
+        warm=True,
     ),
     "dapr": Group(
         links=_INFRA_LINKS,
@@ -75,6 +96,7 @@ GROUPS: dict[str, Group] = {
         # its mutants could be killed (tests/infra/test_manifests.py validates with them)
         skip=("infra/dapr/schemas.py",),
         tests=_INFRA_TESTS,
+        warm=True,
     ),
     "policies": Group(
         links=(("daca_policies", "policies/daca_policies"),),
@@ -134,8 +156,38 @@ def prepare(name: str, group: Group) -> Path:
         # a Pulumi program (threads, grpc) a test can hang: fork from a clean server instead
         "process_isolation = forkserver\n"
         "pytest_add_cli_args =\n    -p\n    no:xdist\n    -p\n    no:cacheprovider\n"
+        # the map of tests to functions made right for shared fixtures; the warm fork server
+         + "    -p\n    tests.mutate_plugin\n"
     )
     return where
+
+
+# run in a process of its own: what synthesizing every stack imports, beyond what the
+# test modules (imported by mutmut's fork server) already have
+_LAZY_MODULES = """
+import sys, tempfile
+from pathlib import Path
+from infra import synth
+from infra.plan.model import STAGES
+before = set(sys.modules)
+with tempfile.TemporaryDirectory() as out:
+    for stage in STAGES:
+        synth.synthesize(stage, out_dir=Path(out) / stage)
+ours = {"infra", "app", "tests"}
+# in the order they were first imported: a submodule imported before its package has run
+# its __init__ would take the place of a class of the same name (apiextensions.CustomResource)
+print("\\n".join(m for m in sys.modules if m not in before and m.split(".")[0] not in ours))
+"""
+
+
+def lazy_modules(where: Path) -> Path:
+    """The modules the stacks' programs import on first use, listed for tests/mutate_plugin."""
+    listing = where / "lazy-modules.txt"
+    found = subprocess.run(
+        [sys.executable, "-c", _LAZY_MODULES], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    listing.write_text(found.stdout)
+    return listing
 
 
 # mutmut's exit codes (mutmut/stats.py): a failing test run or a timeout kills; a clean
@@ -160,6 +212,87 @@ def scores(where: Path) -> dict[str, dict[str, int]]:
         for code in codes.values():
             tally[_verdict(code)] += 1
     return counts
+
+
+# run in the group directory: mutmut's own first step, which writes the mutants and their
+# names (the .meta files) without running a test; internals of the mutmut pinned in uv.lock
+_GENERATE = """
+import os
+from mutmut.__main__ import create_mutants, set_mutant_under_test
+from mutmut.utils.file_utils import copy_also_copy_files, copy_src_dir
+set_mutant_under_test("mutant_generation")
+os.makedirs("mutants", exist_ok=True)
+copy_src_dir()
+copy_also_copy_files()
+create_mutants(os.cpu_count() or 2)
+"""
+
+
+def mutant_names(where: Path) -> dict[str, list[str]]:
+    """Every mutant's name, by source file (mutmut's .meta files, brought up to date)."""
+    subprocess.run([sys.executable, "-c", _GENERATE], cwd=where, check=True)
+    metas = sorted((where / "mutants").rglob("*.py.meta"))
+    return {
+        str(meta.relative_to(where / "mutants"))[: -len(".meta")]: sorted(
+            json.loads(meta.read_text())["exit_code_by_key"]
+        )
+        for meta in metas
+    }
+
+
+def sample(names: dict[str, list[str]], size: int, seed: int) -> list[str]:
+    """`size` mutants drawn at random, each file's share in proportion to its count."""
+    total = sum(len(n) for n in names.values())
+    draw = random.Random(seed)
+    picked: list[str] = []
+    for of_file in (names[source] for source in sorted(names)):
+        share = max(1, round(size * len(of_file) / total)) if of_file else 0
+        picked += draw.sample(of_file, min(share, len(of_file)))
+    return picked
+
+
+def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """The 95% confidence interval of a killed share seen in a sample of n (Wilson score)."""
+    if n == 0:
+        return 0.0, 1.0
+    p = killed / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def report_sample(
+    name: str, where: Path, names: dict[str, list[str]], picked: list[str], seconds: float | None
+) -> None:
+    """Killed and decided mutants of the sample, per file, with the 95% interval."""
+    verdicts: dict[str, str] = {}
+    for meta in sorted((where / "mutants").rglob("*.py.meta")):
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items():
+            verdicts[key] = _verdict(code)
+    by_file: dict[str, list[str]] = {}
+    for source, of_file in names.items():
+        by_file[source] = [verdicts[m] for m in of_file if m in set(picked)]
+    took = f", {seconds:.0f}s" if seconds is not None else ""
+
+    def line(label: str, seen: list[str]) -> str:
+        killed = seen.count("killed")
+        decided = killed + seen.count("survived")
+        low, high = wilson(killed, decided)
+        pct = 100 * killed / decided if decided else 0.0
+        undecided = len(seen) - decided
+        return (
+            f"{label}: {killed}/{decided} killed ({pct:.1f}%, 95% CI {100 * low:.1f}-"
+            f"{100 * high:.1f}%), {undecided} undecided"
+        )
+
+    print(
+        "== "
+        + line(f"{name}, a sample of {len(picked)}", [v for seen in by_file.values() for v in seen])
+        + took
+    )
+    for source, seen in by_file.items():
+        if seen:
+            print("   " + line(source, seen))
 
 
 def report(name: str, where: Path, seconds: float | None) -> None:
@@ -187,6 +320,8 @@ def main(argv: list[str] | None = None) -> int:
         metavar="GLOB",
         help="mutant names to (re)run, e.g. 'app.routes.*' (mutmut's own names)",
     )
+    parser.add_argument("--sample", type=int, metavar="N", help="run N mutants drawn at random")
+    parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
     args = parser.parse_args(argv)
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
@@ -194,18 +329,27 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     for name in args.groups or list(GROUPS):
-        where = prepare(name, GROUPS[name])
+        group = GROUPS[name]
+        where = prepare(name, group)
+        names = mutant_names(where) if args.sample else {}
+        picked = sample(names, args.sample, args.seed) if args.sample else []
         seconds = None
         if not args.results:
+            env = dict(os.environ)
+            if group.warm:
+                env[PRELOAD] = str(lazy_modules(where))
             started = time.monotonic()
-            run = [mutmut, "run", "--max-children", str(args.max_children), *args.only]
-            if subprocess.run(run, cwd=where, check=False).returncode != 0:
+            run = [mutmut, "run", "--max-children", str(args.max_children), *args.only, *picked]
+            if subprocess.run(run, cwd=where, env=env, check=False).returncode != 0:
                 print(f"mutmut failed on group {name}")
                 return 1
             seconds = time.monotonic() - started
-        else:
+        elif not picked:
             subprocess.run([mutmut, "results"], cwd=where, check=False)
-        report(name, where, seconds)
+        if picked:
+            report_sample(name, where, names, picked, seconds)
+        else:
+            report(name, where, seconds)
     return 0
 
 
