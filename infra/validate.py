@@ -1,6 +1,7 @@
 """Validate rendered manifests: Kubernetes kinds against the real (strict) schemas of
-the stage's Kubernetes version, Dapr kinds against `infra.dapr.schemas`, other custom
-resources against `infra.crd_schemas` and the per-project `infra.crd_schemas_*`."""
+the stage's Kubernetes version and the API server's own rules the schemas leave out
+(`infra.api_rules`), Dapr kinds against `infra.dapr.schemas`, other custom resources
+against `infra.crd_schemas` and the per-project `infra.crd_schemas_*`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import jsonschema
 import kubernetes_validate.utils as kv  # type: ignore[import-untyped]
 import yaml
 
+from infra.api_rules import api_problems
 from infra.crd_schemas import SCHEMAS as BASE_CRD_SCHEMAS
 from infra.crd_schemas_keda import SCHEMAS as KEDA_SCHEMAS
 from infra.crd_schemas_monitoring import SCHEMAS as MONITORING_SCHEMAS
@@ -37,7 +39,8 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
             jsonschema.Draft202012Validator(schema).iter_errors(obj)
         )
         if error is None:
-            return _promql_problem(obj, where)
+            labels = api_problems({"kind": kind, "metadata": obj.get("metadata") or {}})
+            return labels[0] if labels else _promql_problem(obj, where)
         path = ".".join(str(p) for p in error.absolute_path) or "(root)"
         return f"{where}: {path}: {error.message}"
     try:
@@ -47,7 +50,8 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
     except kv.ValidationError as exc:
         path = ".".join(str(p) for p in exc.path) or "(root)"
         return f"{where}: {path}: {exc.message}"
-    return None
+    problems = api_problems(obj)
+    return problems[0] if problems else None
 
 
 def _promql_problem(obj: dict[str, Any], where: str) -> str | None:

@@ -1,0 +1,160 @@
+"""What the API server checks that the OpenAPI schemas leave out: names, label syntax,
+enumerated values, and the names inside a pod that must agree.
+
+The strict schemas take `imagePullPolicy: ifnotpresent`, a port named `HTTP`, a volume
+mount naming no volume and a label value with a space; the API server refuses each, and
+the deploy stops half-way. These are the rules of k8s.io/apimachinery's validation
+(IsDNS1123Label, IsDNS1123Subdomain, IsDNS1035Label, IsValidPortName,
+IsQualifiedName, IsValidLabelValue) and the enumerations of k8s.io/api/core/v1, for the
+fields the stacks render.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+_LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
+DNS1123_LABEL = re.compile(f"^{_LABEL}$")
+DNS1123_SUBDOMAIN = re.compile(rf"^{_LABEL}(\.{_LABEL})*$")
+DNS1035_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
+_QUALIFIED_PART = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+PULL_POLICIES = {"Always", "IfNotPresent", "Never"}
+PROTOCOLS = {"TCP", "UDP", "SCTP"}
+SERVICE_TYPES = {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}
+RESTART_POLICIES = {"Always", "OnFailure", "Never"}
+#: kinds whose pod template is at spec.template (CronJob's is one level further down)
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
+#: kinds named by a DNS-1035 label (a Service's name becomes a DNS name and an env var)
+_DNS1035_NAMED = {"Service"}
+_DNS1123_LABEL_NAMED = {"Namespace"}
+#: RBAC objects are named by path segments ("system:auth-delegator"); CRs by their CRD
+_SUBDOMAIN_NAMED = {
+    "ConfigMap", "Secret", "ServiceAccount", "Deployment", "StatefulSet", "DaemonSet",
+    "Job", "CronJob", "Ingress", "NetworkPolicy", "PodDisruptionBudget",
+    "HorizontalPodAutoscaler", "PersistentVolumeClaim", "StorageClass", "IngressClass",
+    "PriorityClass",
+}  # fmt: skip
+
+
+def port_name_problem(name: str) -> str | None:
+    """IsValidPortName: an IANA service name, 1-15 characters, with a letter, no '--'."""
+    if len(name) > 15 or not _PORT_NAME.match(name):
+        return "must be 1-15 lower-case letters, digits and '-', starting and ending alphanumeric"
+    if "--" in name or not re.search("[a-z]", name):
+        return "must contain a letter and no '--'"
+    return None
+
+
+def label_key_problem(key: str) -> str | None:
+    """IsQualifiedName: an optional DNS-subdomain prefix and '/', then a name of ≤ 63."""
+    prefix, _, name = key.rpartition("/")
+    if prefix and (len(prefix) > 253 or not DNS1123_SUBDOMAIN.match(prefix)):
+        return f"label key {key!r}: its prefix must be a DNS subdomain"
+    if len(name) > 63 or not _QUALIFIED_PART.match(name):
+        return f"label key {key!r}: its name must be ≤ 63 alphanumerics, '-', '_' or '.'"
+    return None
+
+
+def label_value_problem(value: Any) -> str | None:
+    """IsValidLabelValue: empty, or ≤ 63 alphanumerics, '-', '_' and '.', ends alphanumeric."""
+    text = str(value)
+    if text and (len(text) > 63 or not _QUALIFIED_PART.match(text)):
+        return f"label value {text!r} must be ≤ 63 alphanumerics, '-', '_' or '.'"
+    return None
+
+
+def _name_problem(kind: str, name: str) -> str | None:
+    if kind in _DNS1035_NAMED and (len(name) > 63 or not DNS1035_LABEL.match(name)):
+        return f"name {name!r} must be a DNS-1035 label (a-z first, then a-z, 0-9, '-')"
+    if kind in _DNS1123_LABEL_NAMED and (len(name) > 63 or not DNS1123_LABEL.match(name)):
+        return f"name {name!r} must be a DNS-1123 label"
+    if kind in _SUBDOMAIN_NAMED and (len(name) > 253 or not DNS1123_SUBDOMAIN.match(name)):
+        return f"name {name!r} must be a DNS-1123 subdomain"
+    return None
+
+
+def _labels_problems(meta: dict[str, Any], where: str) -> Iterator[str]:
+    for key, value in (meta.get("labels") or {}).items():
+        problem = label_key_problem(str(key)) or label_value_problem(value)
+        if problem:
+            yield f"{where}: {problem}"
+
+
+def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator[str]:
+    volumes = [str(v.get("name")) for v in pod.get("volumes") or []]
+    for name in volumes:
+        if not DNS1123_LABEL.match(name):
+            yield f"{where}: volume {name!r} must be a DNS-1123 label"
+    if len(set(volumes)) != len(volumes):
+        yield f"{where}: volume names repeat: {sorted(volumes)}"
+    restart = pod.get("restartPolicy")
+    if restart is not None and restart not in RESTART_POLICIES:
+        yield f"{where}: restartPolicy {restart!r} is not one of {sorted(RESTART_POLICIES)}"
+    containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+    for container in containers:
+        name = str(container.get("name"))
+        at = f"{where}: container {name}"
+        if not DNS1123_LABEL.match(name):
+            yield f"{at}: name must be a DNS-1123 label"
+        policy = container.get("imagePullPolicy")
+        if policy is not None and policy not in PULL_POLICIES:
+            yield f"{at}: imagePullPolicy {policy!r} is not one of {sorted(PULL_POLICIES)}"
+        for port in container.get("ports") or []:
+            if "name" in port and (problem := port_name_problem(str(port["name"]))):
+                yield f"{at}: port name {port['name']!r} {problem}"
+            if port.get("protocol", "TCP") not in PROTOCOLS:
+                yield f"{at}: protocol {port['protocol']!r} is not one of {sorted(PROTOCOLS)}"
+        for mount in container.get("volumeMounts") or []:
+            if mount.get("name") not in {*volumes, *claims}:
+                yield f"{at}: volumeMount {mount.get('name')!r} names no volume of the pod"
+
+
+def _service_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
+    kind = spec.get("type", "ClusterIP")
+    if kind not in SERVICE_TYPES:
+        yield f"{where}: type {kind!r} is not one of {sorted(SERVICE_TYPES)}"
+    ports = spec.get("ports") or []
+    for port in ports:
+        if "name" in port and (problem := port_name_problem(str(port["name"]))):
+            yield f"{where}: port name {port['name']!r} {problem}"
+        elif "name" not in port and len(ports) > 1:
+            yield f"{where}: a Service with several ports must name each"
+        if port.get("protocol", "TCP") not in PROTOCOLS:
+            yield f"{where}: protocol {port['protocol']!r} is not one of {sorted(PROTOCOLS)}"
+        target = port.get("targetPort")
+        if isinstance(target, str) and (problem := port_name_problem(target)):
+            yield f"{where}: targetPort {target!r} {problem}"
+
+
+def api_problems(obj: dict[str, Any]) -> list[str]:
+    """Every API-server rule `obj` breaks (built-in kinds; labels on any kind)."""
+    kind = str(obj.get("kind"))
+    meta = obj.get("metadata") or {}
+    where = f"{kind}/{meta.get('name', '?')}"
+    problems = list(_labels_problems(meta, where))
+    name_problem = _name_problem(kind, str(meta.get("name", "")))
+    if name_problem:
+        problems.append(f"{where}: {name_problem}")
+    spec = obj.get("spec") or {}
+    if kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    if kind in WORKLOADS or kind == "CronJob":
+        template = spec.get("template") or {}
+        problems += _labels_problems(template.get("metadata") or {}, f"{where}: template")
+        claims = {
+            str((c.get("metadata") or {}).get("name"))
+            for c in spec.get("volumeClaimTemplates") or []
+        }
+        for claim in claims:
+            if not DNS1123_SUBDOMAIN.match(claim):
+                problems.append(
+                    f"{where}: volumeClaimTemplate {claim!r} must be a DNS-1123 subdomain"
+                )
+        problems += _pod_problems(template.get("spec") or {}, claims, where)
+    if kind == "Service":
+        problems += _service_problems(spec, where)
+    return problems

@@ -1,0 +1,150 @@
+"""`daca check` refuses what the API server would: each case below passes the strict
+OpenAPI schema and is rejected by a real cluster (k8s.io/apimachinery validation)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from infra.api_rules import api_problems, label_key_problem, port_name_problem
+from infra.validate import validate_object
+
+VERSION = "1.33"
+
+DEPLOYMENT: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "Deployment",
+    "metadata": {"name": "agent", "namespace": "daca", "labels": {"app.kubernetes.io/name": "a"}},
+    "spec": {
+        "selector": {"matchLabels": {"app": "agent"}},
+        "template": {
+            "metadata": {"labels": {"app": "agent"}},
+            "spec": {
+                "volumes": [{"name": "tmp", "emptyDir": {}}],
+                "containers": [
+                    {
+                        "name": "app",
+                        "image": "ghcr.io/example/app:1.0",
+                        "imagePullPolicy": "IfNotPresent",
+                        "ports": [{"name": "http", "containerPort": 8000, "protocol": "TCP"}],
+                        "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                    }
+                ],
+            },
+        },
+    },
+}
+SERVICE: dict[str, Any] = {
+    "apiVersion": "v1",
+    "kind": "Service",
+    "metadata": {"name": "agent", "namespace": "daca"},
+    "spec": {
+        "type": "ClusterIP",
+        "selector": {"app": "agent"},
+        "ports": [
+            {"name": "http", "port": 80, "targetPort": "http"},
+            {"name": "metrics", "port": 9090, "targetPort": 9090},
+        ],
+    },
+}
+
+
+def _edited(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    edited = copy.deepcopy(obj)
+    *parents, last = path.split(".")
+    target: Any = edited
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    if value is None:
+        del target[last]
+    else:
+        target[int(last) if last.isdigit() else last] = value
+    return edited
+
+
+CONTAINER = "spec.template.spec.containers.0"
+
+
+def test_the_examples_are_valid() -> None:
+    assert validate_object(DEPLOYMENT, VERSION) is None
+    assert validate_object(SERVICE, VERSION) is None
+
+
+@pytest.mark.parametrize(
+    ("obj", "path", "value", "fragment"),
+    [
+        (DEPLOYMENT, f"{CONTAINER}.imagePullPolicy", "ifnotpresent", "imagePullPolicy"),
+        (DEPLOYMENT, f"{CONTAINER}.ports.0.name", "HTTP", "port name 'HTTP'"),
+        (DEPLOYMENT, f"{CONTAINER}.ports.0.name", "metrics-endpoint", "port name"),
+        (DEPLOYMENT, f"{CONTAINER}.ports.0.protocol", "tcp", "protocol 'tcp'"),
+        (DEPLOYMENT, f"{CONTAINER}.volumeMounts.0.name", "TMP", "names no volume"),
+        (DEPLOYMENT, f"{CONTAINER}.name", "App", "DNS-1123 label"),
+        (DEPLOYMENT, "spec.template.spec.volumes.0.name", "Tmp", "volume 'Tmp'"),
+        (DEPLOYMENT, "spec.template.spec.restartPolicy", "always", "restartPolicy"),
+        (DEPLOYMENT, "metadata.name", "Agent", "DNS-1123 subdomain"),
+        (DEPLOYMENT, "metadata.labels", {"app.kubernetes.io/name": "a b"}, "label value"),
+        (DEPLOYMENT, "spec.template.metadata.labels.app", "agent!", "label value"),
+        (SERVICE, "spec.type", "CLUSTERIP", "type 'CLUSTERIP'"),
+        (SERVICE, "spec.ports.0.name", "HTTP", "port name 'HTTP'"),
+        (SERVICE, "spec.ports.0.name", None, "must name each"),
+        (SERVICE, "spec.ports.0.targetPort", "Http", "targetPort 'Http'"),
+        (SERVICE, "metadata.name", "1agent", "DNS-1035"),
+    ],
+)
+def test_what_the_api_server_refuses_is_refused(
+    obj: dict[str, Any], path: str, value: Any, fragment: str
+) -> None:
+    edited = _edited(obj, path, value)
+    problem = validate_object(edited, VERSION)
+    assert problem is not None
+    assert fragment in problem
+
+
+def test_a_mount_may_name_a_volume_claim_template() -> None:
+    statefulset = _edited(DEPLOYMENT, "kind", "StatefulSet")
+    statefulset["spec"]["serviceName"] = "agent"
+    statefulset["spec"]["template"]["spec"]["volumes"] = []
+    statefulset["spec"]["volumeClaimTemplates"] = [
+        {"metadata": {"name": "tmp"}, "spec": {"accessModes": ["ReadWriteOnce"]}}
+    ]
+    assert api_problems(statefulset) == []
+    statefulset["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] = "MODELS"
+    problems = api_problems(statefulset)
+    assert any("volumeClaimTemplate 'MODELS'" in p for p in problems), problems
+    assert any("volumeMount 'tmp' names no volume" in p for p in problems), problems
+
+
+def test_labels_on_custom_resources_are_checked_too() -> None:
+    component = {
+        "apiVersion": "dapr.io/v1alpha1",
+        "kind": "Component",
+        "metadata": {"name": "statestore", "labels": {"bad key!": "x"}},
+        "spec": {"type": "state.redis", "version": "v1", "metadata": []},
+    }
+    problem = validate_object(component, VERSION)
+    assert problem is not None
+    assert "label key 'bad key!'" in problem
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [("http", True), ("grpc-1", True), ("a" * 15, True), ("a" * 16, False), ("80", False)],
+)
+def test_port_names_follow_iana(name: str, valid: bool) -> None:
+    assert (port_name_problem(name) is None) is valid
+
+
+@pytest.mark.parametrize(
+    ("key", "valid"),
+    [
+        ("app.kubernetes.io/name", True),
+        ("region", True),
+        ("Example.com/x", False),
+        ("x/" + "a" * 64, False),
+        ("pod-security.kubernetes.io/enforce", True),
+    ],
+)
+def test_label_keys_are_qualified_names(key: str, valid: bool) -> None:
+    assert (label_key_problem(key) is None) is valid
