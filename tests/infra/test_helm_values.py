@@ -1,0 +1,189 @@
+"""The values we give a chart that the chart copies into pods (resources, security
+contexts, affinity, tolerations) are valid as the Kubernetes fields they become.
+
+Few charts validate their values. A misspelt key in a security context is dropped without
+a word (the pod runs without the seccomp profile we meant it to have); an invalid quantity
+or operator passes `helm install` and fails at the API server, half-way through a deploy.
+Each such value is checked against the strict Kubernetes schema of its type, and quantities
+and node-selector operators by Kubernetes' own rules, which the schemas leave out.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+import yaml
+from referencing import Registry, Resource
+
+from infra.synth import SynthResult, synthesize
+from tests.infra.conftest import edited_stack_file, of_type
+from tests.infra.test_llm import _planet_with_gpus
+from tests.infra.test_references import EVERYTHING_ON
+
+#: Kubernetes' quantity grammar (k8s.io/apimachinery resource.Quantity): a number, then
+#: a binary (Ki…Ei) or decimal (n u m k M G T P E) suffix or an exponent; "512mi" is none
+QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+RESOURCE_NAMES = {"cpu", "memory", "ephemeral-storage", "storage", "nvidia.com/gpu"}
+#: NodeSelectorRequirement's operators (its schema lists them only in prose)
+OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
+
+#: a values key → the Kubernetes type(s) the charts we use render it as
+TYPES: dict[str, tuple[str, ...]] = {
+    "resources": ("resourcerequirements",),
+    "securityContext": ("podsecuritycontext", "securitycontext"),
+    "podSecurityContext": ("podsecuritycontext",),
+    "containerSecurityContext": ("securitycontext",),
+    "affinity": ("affinity",),
+    "nodeAffinity": ("nodeaffinity",),
+}
+LISTS = {"tolerations": "toleration", "nodeSelectorTerms": "nodeselectorterm"}
+
+
+@cache
+def _validator(version: str, type_: str) -> jsonschema.protocols.Validator:
+    root = resources.files("kubernetes_validate") / "kubernetes-json-schema"
+    strict = root / f"v{version}.0-local-strict"
+    schema = json.loads((strict / f"{type_}-v1.json").read_text())
+    definitions = json.loads((strict / "_definitions.json").read_text())
+    registry: Registry[Any] = Resource.from_contents(definitions) @ Registry()
+    return jsonschema.Draft202012Validator(schema, registry=registry)
+
+
+def _problems(value: Any, types: tuple[str, ...], version: str) -> list[str]:
+    """Nothing if `value` is valid as one of `types`, else each type's first error."""
+    found = []
+    for type_ in types:
+        error = jsonschema.exceptions.best_match(_validator(version, type_).iter_errors(value))
+        if error is None:
+            return []
+        found.append(f"as {type_}: {'.'.join(map(str, error.absolute_path))} {error.message}")
+    return found
+
+
+def _per_component(value: Any, types: tuple[str, ...]) -> bool:
+    """KEDA's style: one entry per component (`resources.operator`, `.metricServer`…)."""
+    if not isinstance(value, dict) or not value:
+        return False
+    fields = {"requests", "limits", "claims"} if "resourcerequirements" in types else _FIELDS
+    return all(isinstance(v, dict) for v in value.values()) and not fields & set(value)
+
+
+#: the fields of a (pod) security context and an affinity, to tell them from a component map
+_FIELDS = {
+    "runAsUser", "runAsGroup", "runAsNonRoot", "fsGroup", "seccompProfile", "capabilities",
+    "readOnlyRootFilesystem", "allowPrivilegeEscalation", "privileged", "seLinuxOptions",
+    "supplementalGroups", "sysctls", "fsGroupChangePolicy", "appArmorProfile",
+    "windowsOptions", "procMount", "nodeAffinity", "podAffinity", "podAntiAffinity",
+    "preferredDuringSchedulingIgnoredDuringExecution",
+    "requiredDuringSchedulingIgnoredDuringExecution",
+}  # fmt: skip
+
+
+def kubernetes_values(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """(path, key, value) of every value under a key the charts render as a Kubernetes type."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            here = f"{path}.{key}" if path else key
+            types = TYPES.get(key)
+            if types and _per_component(value, types):
+                for component, inner in value.items():
+                    yield f"{here}.{component}", key, inner
+            elif types or key in LISTS or key == "matchExpressions":
+                yield here, key, value
+            yield from kubernetes_values(value, here)
+    elif isinstance(values, list):
+        for index, item in enumerate(values):
+            yield from kubernetes_values(item, f"{path}[{index}]")
+
+
+def check(values: Any, version: str) -> list[str]:
+    problems = []
+    for path, key, value in kubernetes_values(values):
+        if key in TYPES:
+            problems += [f"{path} {p}" for p in _problems(value, TYPES[key], version)]
+        elif key in LISTS:
+            for index, item in enumerate(value):
+                problems += [
+                    f"{path}[{index}] {p}" for p in _problems(item, (LISTS[key],), version)
+                ]
+        else:  # matchExpressions
+            problems += [
+                f"{path}: operator {e.get('operator')!r}"
+                for e in value
+                if e.get("operator") not in OPERATORS
+            ]
+        if key == "resources" and isinstance(value, dict):
+            for bound in ("requests", "limits"):
+                for name, amount in (value.get(bound) or {}).items():
+                    if name not in RESOURCE_NAMES:
+                        problems.append(f"{path}.{bound}: {name!r} is not a resource name")
+                    if not QUANTITY.match(str(amount)):
+                        problems.append(f"{path}.{bound}.{name}: {amount!r} is not a quantity")
+    return problems
+
+
+#: stack → its config file, from the one shipped; the prototype's charts (Dapr's) take no
+#: value of these types
+VARIANTS: dict[str, tuple[str, Callable[[Path], Path | None]]] = {
+    "oci-everything-on": ("oci", lambda tmp: edited_stack_file("oci", tmp, EVERYTHING_ON)),
+    "planet": ("planet", lambda tmp: None),
+    "planet-vllm": ("planet", lambda tmp: _written(tmp, _planet_with_gpus())),
+}
+
+
+def _written(tmp: Path, config: dict[str, Any]) -> Path:
+    file = tmp / "Pulumi.test.yaml"
+    file.write_text(yaml.safe_dump({"config": config}))
+    return file
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    shipped, config_file = VARIANTS[request.param]
+    tmp = tmp_path_factory.mktemp(request.param)
+    return synthesize(shipped, config_file=config_file(tmp), out_dir=tmp / "out")
+
+
+def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthResult) -> None:
+    version = ".".join(str(stack.k8s_version).split(".")[:2])
+    releases = of_type(stack.resources, "kubernetes:helm.sh/v3:Release")
+    assert releases
+    checked = 0
+    for release in releases:
+        values = release["inputs"].get("values", {})
+        checked += sum(1 for _ in kubernetes_values(values))
+        assert check(values, version) == [], release["name"]
+    assert checked, "no chart value of a Kubernetes type: the test would check nothing"
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"resources": {"limits": {"memory": "512mi"}}}, "'512mi' is not a quantity"),
+        ({"resources": {"requests": {"XXcpuXX": "1"}}}, "'XXcpuXX' is not a resource name"),
+        ({"podSecurityContext": {"seccompProfil": {"type": "RuntimeDefault"}}}, "seccompProfil"),
+        ({"securityContext": {"seccompProfile": {"tipe": "RuntimeDefault"}}}, "'type' is a req"),
+        ({"resources": {"webhooks": {"requests": {"cpu": "10x"}}}}, "'10x' is not a quantity"),
+        ({"podSecurityContext": {"webhooks": {"runAsNonRot": True}}}, "runAsNonRot"),
+        (
+            {
+                "m": [
+                    {"nodeSelectorTerms": [{"matchExpressions": [{"key": "a", "operator": "IN"}]}]}
+                ]
+            },
+            "operator 'IN'",
+        ),
+        ({"tolerations": [{"key": "nvidia.com/gpu", "efect": "NoSchedule"}]}, "efect"),
+    ],
+)
+def test_the_check_names_what_a_chart_would_get_wrong(values: Any, fragment: str) -> None:
+    problems = check(values, "1.33")
+    assert any(fragment in p for p in problems), problems

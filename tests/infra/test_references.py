@@ -1,0 +1,416 @@
+"""Every name one object gives for another resolves, in the cluster it is sent to.
+
+The strict schemas check each object alone: an HPA whose `scaleTargetRef` says
+`kind: Deployments`, a Service whose selector matches no pod, a RoleBinding for an account
+that is not there all pass them, and the API server takes them too. What a user sees is
+an HPA that never scales, a Service with no endpoints, a pod that cannot start (its
+Secret or account missing) or a Forbidden in the sidecar's log. These tests resolve each
+such reference against the objects the stack sends to the same cluster (the same
+provider), with every optional part on in one stack or another.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import decode_pulumi_values, load_config
+from infra.synth import evaluate, load_stack_config, manifest_of
+from tests.infra.conftest import Record, edited_stack_file
+
+ROOT = Path(__file__).parents[2]
+WORKLOADS = ("Deployment", "StatefulSet", "DaemonSet")
+
+#: pods no object of ours makes, selected on purpose: cert-manager starts its HTTP-01
+#: solver pods, with this label, in the namespace of the Ingress it answers for
+MADE_BY_OTHERS = ({"acme.cert-manager.io/http01-solver": "true"},)
+
+
+@dataclass
+class Cluster:
+    """The objects a stack sends to one cluster (one Kubernetes provider)."""
+
+    objects: list[dict[str, Any]] = field(default_factory=list)
+    records: list[Record] = field(default_factory=list)
+    #: every registration of the stack (components too): name -> its types (a component and
+    #: a provider may share a name)
+    types: dict[str, set[str]] = field(default_factory=dict)
+    #: the Helm releases installed in the cluster (the objects their charts make are not here)
+    releases: list[Record] = field(default_factory=list)
+    #: k3s, which runs its own Traefik (class "traefik") unless told not to; we never do
+    k3s: bool = False
+
+    def names(self, kind: str, namespace: str | None = None) -> set[str]:
+        return {
+            o["metadata"]["name"]
+            for o in self.objects
+            if o["kind"] == kind
+            and (namespace is None or o["metadata"].get("namespace") == namespace)
+        }
+
+    def find(self, api_version: str, kind: str, namespace: str | None, name: str) -> bool:
+        return any(
+            (o["apiVersion"], o["kind"], o["metadata"].get("name")) == (api_version, kind, name)
+            and o["metadata"].get("namespace") == namespace
+            for o in self.objects
+        )
+
+    def pod_labels(self, namespace: str) -> list[dict[str, str]]:
+        return [
+            o["spec"]["template"]["metadata"].get("labels", {})
+            for o in self.objects
+            if o["kind"] in WORKLOADS and o["metadata"].get("namespace") == namespace
+        ]
+
+    def of_kind(self, kind: str) -> list[dict[str, Any]]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+
+def clusters(records: list[Record]) -> dict[str, Cluster]:
+    found: dict[str, Cluster] = defaultdict(Cluster)
+    for record in records:
+        if record["type"] == "kubernetes:helm.sh/v3:Release":
+            found[str(record.get("provider"))].releases.append(record)
+        manifest = manifest_of(record)
+        if manifest is not None:
+            cluster = found[str(record.get("provider"))]
+            cluster.objects.append(manifest)
+            cluster.records.append(record)
+    types: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        types[record["name"]].add(record["type"])
+    parents = {r["name"]: r.get("parent") for r in records if r["custom"]}
+    providers = {r["name"]: r for r in records if r["type"] == "pulumi:providers:kubernetes"}
+    for provider, cluster in found.items():
+        cluster.types = dict(types)
+        made_by = (providers.get(provider) or {}).get("propertyDependencies", {})
+        cluster.k3s = any(
+            "daca:oci:K3sCluster" in types.get(str(parents.get(server)), set())
+            for server in made_by.get("clusterIdentifier", [])
+        )
+    for hub in list(found.values()):
+        for policy in hub.of_kind("PropagationPolicy"):
+            _propagate(policy, hub, found)
+    return dict(found)
+
+
+def _propagate(policy: dict[str, Any], hub: Cluster, found: dict[str, Cluster]) -> None:
+    """What Karmada sends to each member a PropagationPolicy places on: the objects its
+    resourceSelectors name and, with propagateDeps, the account, Secrets and ConfigMaps
+    their pods use (Karmada's dependencies distributor)."""
+    spec = policy["spec"]
+    picked = [
+        obj
+        for obj in hub.objects
+        for sel in spec["resourceSelectors"]
+        if (obj["apiVersion"], obj["kind"], obj["metadata"].get("name"))
+        == (sel["apiVersion"], sel["kind"], sel["name"])
+        and obj["metadata"].get("namespace") == sel.get("namespace")
+    ]
+    if spec.get("propagateDeps"):
+        for workload in [o for o in picked if o["kind"] in WORKLOADS]:
+            namespace = workload["metadata"]["namespace"]
+            pod = workload["spec"]["template"]["spec"]
+            used = {("ServiceAccount", pod.get("serviceAccountName"))}
+            used |= {
+                ("Secret", v["secret"]["secretName"])
+                for v in pod.get("volumes", [])
+                if "secret" in v
+            }
+            used |= {
+                ("ConfigMap", v["configMap"]["name"])
+                for v in pod.get("volumes", [])
+                if "configMap" in v
+            }
+            picked += [
+                o
+                for o in hub.objects
+                if (o["kind"], o["metadata"]["name"]) in used
+                and o["metadata"].get("namespace") == namespace
+            ]
+    for member in spec["placement"]["clusterAffinity"]["clusterNames"]:
+        assert member in found, f"{policy['metadata']['name']} places on {member}, not a cluster"
+        found[member].objects += picked
+
+
+def _planet_config(**planet: Any) -> dict[str, Any]:
+    config: dict[str, Any] = yaml.safe_load((ROOT / "Pulumi.planet.yaml").read_text())["config"]
+    config["daca:planet"].update(planet)
+    return config
+
+
+EVERYTHING_ON = {
+    "dapr.pubsub": "pubsub.kafka",
+    "kafka": {"enabled": True},
+    "observability.enabled": True,
+    "autoscaling": {"enabled": True, "triggers": ["prometheus", "kafka"]},
+    "llm": {
+        "engine": "llamacpp",
+        "model": {
+            "url": "https://huggingface.co/Qwen/Qwen2.5-1.5B-Instruct-GGUF/resolve/"
+            "91cad51170dc346986eccefdc2dd33a9da36ead9/qwen2.5-1.5b-instruct-q4_k_m.gguf",
+            "sha256": "6a1a2eb6d15622bf3c96857206351ba97e1af16c30d7a74ee38970e434e9407e",
+            "name": "qwen",
+        },
+    },
+}
+
+#: stack: (shipped stack, changes to its file); the stacks with an in-cluster LLM take no key
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
+    # the prototype scaled out (its HPA and PDB) and holding a model key (its Role)
+    "prototype": ("prototype", {"app.minReplicas": 1, "app.maxReplicas": 3}),
+    "oci-everything-on": ("oci", EVERYTHING_ON),
+    "planet": ("planet", {}),
+    "planet-karmada": (
+        "planet",
+        {
+            "planet.federation": "karmada",
+            "planet.hub": "eu-west",
+            "planet.karmada": {
+                "apiSources": ["203.0.113.0/24"],
+                "hubEgressCidrs": ["198.51.100.77/32"],
+            },
+        },
+    ),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Cluster]:
+    shipped, changes = VARIANTS[request.param]
+    file = edited_stack_file(shipped, tmp_path_factory.mktemp(request.param), changes)
+    config, values, secrets = load_stack_config(file)
+    if config.llm.engine == "none":  # type: ignore[attr-defined]
+        values["daca:modelApiKey"] = "sk-test-0123456789"
+        secrets = [*secrets, "daca:modelApiKey"]
+        config = load_config(decode_pulumi_values(values), frozenset({"modelApiKey"}))
+    records, _ = evaluate(shipped, values, secrets, config)
+    return clusters(records)
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return all(labels.get(key) == value for key, value in selector.items())
+
+
+def test_scale_targets_are_workloads_of_the_same_cluster(stack: dict[str, Cluster]) -> None:
+    seen = 0
+    for name, cluster in stack.items():
+        for scaler in cluster.of_kind("HorizontalPodAutoscaler") + cluster.of_kind("ScaledObject"):
+            target = scaler["spec"]["scaleTargetRef"]
+            # KEDA's defaults for a ScaledObject; an HPA must say both
+            api_version = target.get("apiVersion", "apps/v1")
+            kind = target.get("kind", "Deployment")
+            namespace = scaler["metadata"]["namespace"]
+            assert cluster.find(api_version, kind, namespace, target["name"]), (
+                f"{name}: {scaler['kind']} {scaler['metadata']['name']} scales "
+                f"{api_version} {kind} {namespace}/{target['name']}, which is not there"
+            )
+            seen += 1
+    assert seen, "no autoscaler in this stack: the test would check nothing"
+
+
+def test_selectors_pick_pods_the_cluster_runs(stack: dict[str, Cluster]) -> None:
+    seen: set[str] = set()
+    for name, cluster in stack.items():
+        for obj in cluster.objects:
+            kind, spec = obj["kind"], obj.get("spec") or {}
+            namespaces = [obj["metadata"].get("namespace")]
+            if kind == "Service":
+                selector = spec.get("selector")
+            elif kind in ("PodDisruptionBudget", "PodMonitor"):
+                selector = spec["selector"].get("matchLabels")
+                namespaces = spec.get("namespaceSelector", {}).get("matchNames", namespaces)
+            elif kind == "NetworkPolicy":
+                selector = spec["podSelector"].get("matchLabels")
+            else:
+                continue
+            if not selector or selector in MADE_BY_OTHERS:
+                continue  # every pod of the namespace, or pods made by another controller
+            labels = [labels for ns in namespaces for labels in cluster.pod_labels(ns)]
+            assert any(_selects(selector, pod) for pod in labels), (
+                f"{name}: {kind} {obj['metadata']['name']} selects {selector} in "
+                f"{namespaces}: no pod there has those labels"
+            )
+            seen.add(kind)
+    assert {"Service", "NetworkPolicy"} <= seen
+
+
+def test_a_workload_selects_its_own_pods(stack: dict[str, Cluster]) -> None:
+    """The API server refuses a Deployment whose selector does not match its template."""
+    for cluster in stack.values():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            spec = workload["spec"]
+            assert _selects(spec["selector"]["matchLabels"], spec["template"]["metadata"]["labels"])
+
+
+def test_what_a_pod_mounts_and_runs_as_is_in_its_namespace(stack: dict[str, Cluster]) -> None:
+    """A missing Secret, ConfigMap or service account keeps the pod from starting."""
+    for name, cluster in stack.items():
+        made = _secrets_made_by_operators(cluster)
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            namespace = workload["metadata"]["namespace"]
+            where = f"{name}: {workload['kind']} {namespace}/{workload['metadata']['name']}"
+            secrets = cluster.names("Secret", namespace) | made.get(namespace, set())
+            pod = workload["spec"]["template"]["spec"]
+            account = pod.get("serviceAccountName")
+            if account:
+                assert account in cluster.names("ServiceAccount", namespace), where
+            for volume in pod.get("volumes", []):
+                if "secret" in volume:
+                    assert volume["secret"]["secretName"] in secrets, (where, volume)
+                if "configMap" in volume:
+                    assert volume["configMap"]["name"] in cluster.names("ConfigMap", namespace)
+            for container in pod["containers"] + pod.get("initContainers", []):
+                for env in container.get("env", []):
+                    ref = (env.get("valueFrom") or {}).get("secretKeyRef")
+                    if ref is not None:
+                        assert ref["name"] in secrets, (where, env["name"])
+            if workload["kind"] == "StatefulSet":
+                assert workload["spec"]["serviceName"] in cluster.names("Service", namespace)
+
+
+def _secrets_made_by_operators(cluster: Cluster) -> dict[str, set[str]]:
+    """Secrets cert-manager writes for a Certificate (`spec.secretName`) and Strimzi's
+    User Operator for a KafkaUser (named after the user), by namespace."""
+    made: dict[str, set[str]] = defaultdict(set)
+    for cert in cluster.of_kind("Certificate"):
+        made[cert["metadata"]["namespace"]].add(cert["spec"]["secretName"])
+    for user in cluster.of_kind("KafkaUser"):
+        made[user["metadata"]["namespace"]].add(user["metadata"]["name"])
+    return made
+
+
+def test_bindings_name_a_role_and_accounts_that_are_there(stack: dict[str, Cluster]) -> None:
+    for name, cluster in stack.items():
+        for binding in cluster.of_kind("RoleBinding") + cluster.of_kind("ClusterRoleBinding"):
+            where = f"{name}: {binding['kind']} {binding['metadata']['name']}"
+            role = binding["roleRef"]
+            namespace = binding["metadata"].get("namespace")
+            assert role["apiGroup"] == "rbac.authorization.k8s.io", where
+            if role["kind"] == "Role":
+                assert role["name"] in cluster.names("Role", namespace), where
+            else:
+                assert role["name"] in cluster.names("ClusterRole"), where
+            for subject in binding["subjects"]:
+                assert subject["kind"] == "ServiceAccount", where
+                assert subject["name"] in cluster.names("ServiceAccount", subject["namespace"]), (
+                    where
+                )
+
+
+def test_a_token_secret_names_its_account_and_waits_for_it(stack: dict[str, Cluster]) -> None:
+    """Kubernetes' token controller deletes a service-account-token Secret whose account
+    does not exist yet: the Secret must name an account and be created after it."""
+    for name, cluster in stack.items():
+        accounts = {
+            (r["inputs"]["metadata"].get("namespace"), r["inputs"]["metadata"]["name"]): r["name"]
+            for r in cluster.records
+            if r["inputs"]["kind"] == "ServiceAccount"
+        }
+        for record in cluster.records:
+            obj = record["inputs"]
+            if obj["kind"] != "Secret" or obj.get("type") != "kubernetes.io/service-account-token":
+                continue
+            meta = obj["metadata"]
+            account = meta["annotations"]["kubernetes.io/service-account.name"]
+            key = (meta.get("namespace"), account)
+            assert key in accounts, f"{name}: {record['name']} is for {key}, not in the cluster"
+            assert accounts[key] in record["dependsOn"], f"{name}: {record['name']}"
+
+
+def test_ingress_backends_are_services_with_that_port(stack: dict[str, Cluster]) -> None:
+    for name, cluster in stack.items():
+        services = {
+            (s["metadata"]["namespace"], s["metadata"]["name"]): s["spec"]["ports"]
+            for s in cluster.of_kind("Service")
+        }
+        for ingress in cluster.of_kind("Ingress"):
+            namespace = ingress["metadata"]["namespace"]
+            for rule in ingress["spec"]["rules"]:
+                for path in rule["http"]["paths"]:
+                    backend = path["backend"]["service"]
+                    ports = services.get((namespace, backend["name"]))
+                    assert ports is not None, f"{name}: {backend['name']} is not a Service"
+                    wanted = backend["port"]
+                    assert any(
+                        wanted.get("number") == p["port"] or wanted.get("name") == p.get("name")
+                        for p in ports
+                    ), f"{name}: {backend['name']} has no port {json.dumps(wanted)}"
+
+
+def test_objects_wait_for_the_namespace_the_stack_makes_for_them(
+    stack: dict[str, Cluster],
+) -> None:
+    """Sent before its Namespace exists, an object fails to create ("namespaces not
+    found"); Pulumi orders them only by dependsOn or by an input taken from the Namespace
+    (directly, or through an object that waits for it)."""
+    seen = 0
+    for name, cluster in stack.items():
+        namespaces = {
+            r["inputs"]["metadata"]["name"]: r["name"]
+            for r in cluster.records
+            if r["inputs"]["kind"] == "Namespace"
+        }
+        for record in cluster.records:
+            namespace = record["inputs"]["metadata"].get("namespace")
+            if namespace not in namespaces:
+                continue
+            assert namespaces[namespace] in _waits_for(record, cluster), (
+                f"{name}: {record['name']} may be created before namespace {namespace}"
+            )
+            seen += 1
+    assert seen
+
+
+def _waits_for(record: Record, cluster: Cluster) -> set[str]:
+    """The names of every object `record` is created after, by dependsOn or an input."""
+    by_name = {r["name"]: r for r in cluster.records}
+    found: set[str] = set()
+    todo = [record]
+    while todo:
+        current = todo.pop()
+        direct = set(current["dependsOn"])
+        for inputs in (current.get("propertyDependencies") or {}).values():
+            direct |= set(inputs)
+        for name in direct - found:
+            found.add(name)
+            if name in by_name:
+                todo.append(by_name[name])
+    return found
+
+
+def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
+    """An object registered without its component as parent sits at the stack's root: a
+    new URN (Pulumi replaces it on the next `up`) and no place in `pulumi stack`'s tree."""
+    for name, cluster in stack.items():
+        for record in cluster.records:
+            parent = cluster.types.get(record["parent"], set())
+            assert any(t.startswith("daca:") for t in parent), (
+                f"{name}: {record['name']} hangs off {record['parent']!r}"
+            )
+
+
+def test_every_ingress_class_has_a_controller_that_serves_ingresses(
+    stack: dict[str, Cluster],
+) -> None:
+    """An Ingress of a class no controller claims is never served (no error anywhere)."""
+    for name, cluster in stack.items():
+        served = {"traefik"} if cluster.k3s else set()
+        served |= {
+            values["ingressClass"]["name"]
+            for release in cluster.releases
+            if release["inputs"]["chart"] == "traefik"
+            and (values := release["inputs"]["values"])["ingressClass"]["enabled"]
+            and values["providers"]["kubernetesIngress"]["enabled"]
+        }
+        for ingress in cluster.of_kind("Ingress"):
+            wanted = ingress["spec"]["ingressClassName"]
+            assert wanted in served, f"{name}: no controller serves class {wanted!r}"
