@@ -219,6 +219,11 @@ def test_member_side_follows_karmadactl_join() -> None:
     }
     role = one(records, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRole")["inputs"]
     assert role["metadata"]["name"] == "karmada-controller-manager:karmada-eastus"
+    # karmadactl join's role: Karmada pushes whatever kinds are propagated, so all of them
+    assert role["rules"] == [
+        {"apiGroups": ["*"], "resources": ["*"], "verbs": ["*"]},
+        {"nonResourceURLs": ["*"], "verbs": ["get"]},
+    ]
     binding = one(records, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding")
     assert binding["inputs"]["subjects"] == [
         {"kind": "ServiceAccount", "name": "karmada-eastus", "namespace": "karmada-cluster"}
@@ -254,6 +259,14 @@ def test_one_push_mode_cluster_per_member() -> None:
 def test_a_cluster_name_karmada_would_refuse_fails_early(bad: str) -> None:
     with pytest.raises(ValueError, match="DNS-1123"):
         KarmadaMemberArgs(bad, "https://x:443", member_provider=None)  # checked first
+
+
+@pytest.mark.parametrize("what", ["region", "cloud_provider"])
+def test_a_label_karmada_would_refuse_is_named_with_its_value(what: str) -> None:
+    """The region and provider become the Cluster's labels and spec: a bad one is named."""
+    given: dict[str, Any] = {"region": "eastus", "cloud_provider": "azure", what: "east us"}
+    with pytest.raises(ValueError, match=f"^{what} 'east us' must be a valid label value$"):
+        KarmadaMemberArgs("eastus", "https://x:443", member_provider=None, **given)
 
 
 # --- the app's policies -------------------------------------------------------------
@@ -358,6 +371,21 @@ def test_app_policies_go_to_the_karmada_api_overrides_first() -> None:
     overrides = {r["inputs"]["metadata"]["name"]: r for r in of_type(records, OVERRIDE)}
     assert set(overrides) == {"agent-workload", "agent-autoscaling"}
     assert {r["name"] for r in overrides.values()} <= set(propagation["dependsOn"])
+    # `kubectl get propagationpolicies,overridepolicies -l app.kubernetes.io/part-of=agent`
+    for policy in [propagation, *overrides.values()]:
+        assert policy["inputs"]["metadata"]["labels"] == {
+            "app.kubernetes.io/part-of": "agent",
+            "app.kubernetes.io/managed-by": "pulumi",
+        }
+
+
+def test_each_override_stands_alone() -> None:
+    """No Deployment to override: the HPAs' floors are still set."""
+    autoscaled = [r for r in APP if r.kind != "Deployment"]
+    records = policies_records(app_args(resources=autoscaled))
+    assert [r["inputs"]["metadata"]["name"] for r in of_type(records, OVERRIDE)] == [
+        "agent-autoscaling"
+    ]
 
 
 # --- schemas ----------------------------------------------------------------------------

@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 from infra.components.kubernetes.llama_server import (
-    DOWNLOAD_SCRIPT,
     LlamaServer,
     LlamaServerArgs,
+    download_container,
 )
 from infra.components.kubernetes.vllm_stack import vllm_values
 from infra.config import ConfigError
@@ -297,7 +297,11 @@ def test_only_the_app_reaches_the_server() -> None:
 
 
 def _run_download(tmp_path: Path, sha: str, model_bytes: bytes) -> subprocess.CompletedProcess[str]:
-    """The init container's script with curl replaced by a copy of a local file."""
+    """The init container as rendered (its command and environment), with curl replaced by
+    a copy of a local file and the model volume by a directory."""
+    url = "https://example.com/m-q4_k_m.gguf"
+    model = {"url": url, "sha256": sha or None, "name": "m"}
+    container = download_container(LlmConfig.model_validate({**LLAMA_ON, "model": model}))
     source = tmp_path / "source.gguf"
     source.write_bytes(model_bytes)
     bin_dir = tmp_path / "bin"
@@ -311,16 +315,12 @@ def _run_download(tmp_path: Path, sha: str, model_bytes: bytes) -> subprocess.Co
     curl.chmod(0o755)
     models = tmp_path / "models"
     models.mkdir(exist_ok=True)
-    env = {
-        "PATH": f"{bin_dir}:/usr/bin:/bin",
-        "MODEL_DIR": str(models),
-        "MODEL_FILE": "m.gguf",
-        "MODEL_URL": "https://example.com/m.gguf",
-        "MODEL_SHA256": sha,
-    }
-    return subprocess.run(
-        ["sh", "-c", DOWNLOAD_SCRIPT], env=env, capture_output=True, text=True, timeout=30
-    )
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert env["MODEL_FILE"] == "m-q4_k_m.gguf"
+    mount = container["volumeMounts"][0]["mountPath"]
+    assert env["MODEL_DIR"] == mount
+    env |= {"PATH": f"{bin_dir}:/usr/bin:/bin", "MODEL_DIR": str(models)}
+    return subprocess.run(container["command"], env=env, capture_output=True, text=True, timeout=30)
 
 
 def test_the_download_is_verified_and_skipped_when_the_file_is_there(tmp_path: Path) -> None:
@@ -329,7 +329,7 @@ def test_the_download_is_verified_and_skipped_when_the_file_is_there(tmp_path: P
     data = b"GGUF fake model"
     digest = hashlib.sha256(data).hexdigest()
     assert _run_download(tmp_path, digest, data).returncode == 0
-    assert (tmp_path / "models" / "m.gguf").read_bytes() == data
+    assert (tmp_path / "models" / "m-q4_k_m.gguf").read_bytes() == data
     assert _run_download(tmp_path, digest, data).returncode == 0
     assert (tmp_path / "calls").read_text().count("fetched") == 1  # second start: no download
 

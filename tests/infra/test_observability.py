@@ -421,3 +421,26 @@ def test_a_region_without_traefik_cannot_join_the_global_view(tmp_path: Path) ->
     with pytest.raises(ConfigError) as caught:
         load_stack_config(file)
     assert "region on-prem keeps its own ingress controller" in str(caught.value)
+
+
+def test_the_sidecars_tls_files_are_the_keys_of_its_mounted_secret(planet: SynthResult) -> None:
+    """prometheus-operator mounts each of `prometheusSpec.secrets` as volume
+    `secret-<name>`; the sidecar's certificate, key and client CA must be files of that
+    volume, i.e. keys of the Secret the stack writes in the same region."""
+    for region, values in _region_values(planet).items():
+        spec = values["prometheus"]["prometheusSpec"]
+        (secret_name,) = spec["secrets"]
+        (mount,) = spec["thanos"]["volumeMounts"]
+        assert mount["name"] == f"secret-{secret_name}"
+        (secret,) = [
+            s
+            for s in of_type(planet.resources, "kubernetes:core/v1:Secret")
+            if s["provider"] == region
+            and s["inputs"]["metadata"] == {"name": secret_name, "namespace": "monitoring"}
+        ]
+        files = {f"{mount['mountPath']}/{key}" for key in secret["inputs"]["stringData"]}
+        tls = spec["thanos"]["grpcServerTlsConfig"]
+        assert set(tls) == {"certFile", "keyFile", "caFile"}
+        assert set(tls.values()) == files
+        assert tls["certFile"].endswith("/tls.crt")
+        assert tls["keyFile"].endswith("/tls.key")
