@@ -23,6 +23,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
+from infra.chart_schemas import TRAEFIK_VALUES
 from infra.synth import SynthResult, synthesize
 from tests.infra.conftest import edited_stack_file, of_type
 from tests.infra.test_llm import _planet_with_gpus
@@ -187,3 +188,21 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
 def test_the_check_names_what_a_chart_would_get_wrong(values: Any, fragment: str) -> None:
     problems = check(values, "1.33")
     assert any(fragment in p for p in problems), problems
+
+
+def test_traefik_gets_only_values_its_chart_schema_accepts(stack: SynthResult) -> None:
+    releases = [
+        r
+        for r in of_type(stack.resources, "kubernetes:helm.sh/v3:Release")
+        if r["inputs"]["chart"] == "traefik"
+    ]
+    if stack.stack == "planet":
+        assert releases, "planet's AKS regions run Traefik"
+    for release in releases:
+        jsonschema.validate(release["inputs"]["values"], TRAEFIK_VALUES)
+
+
+def test_a_misspelt_traefik_value_is_refused() -> None:
+    values = {"providers": {"kubernetesingress": {"enabled": True}}}
+    with pytest.raises(jsonschema.ValidationError, match="kubernetesingress"):
+        jsonschema.validate(values, TRAEFIK_VALUES)
