@@ -21,7 +21,9 @@ is computed before the mutant is switched on.
 
 from __future__ import annotations
 
+import copy
 import importlib
+import json
 import os
 import sys
 from collections.abc import Generator
@@ -31,6 +33,7 @@ from typing import Any
 import pytest
 
 PRELOAD = "DACA_MUTATE_PRELOAD"
+_evaluate: Any = None
 
 #: (fixture, where it is defined, parameter index) -> the functions its setup called
 _made_by: dict[tuple[str, str, int], set[str]] = {}
@@ -80,6 +83,8 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("MUTANT_UNDER_TEST", "") not in ("", "stats", "fail"):
+        _evaluate_each_stack_once()
     listing = os.environ.get(PRELOAD)
     if not listing:
         return
@@ -96,3 +101,30 @@ def pytest_configure(config: pytest.Config) -> None:
             importlib.import_module(name)
         except Exception:  # one that imports only in its program's context is left to it
             continue
+
+
+def _evaluate_each_stack_once() -> None:
+    """In a mutant's run, a stack with the same config is evaluated once, not once per
+    test module that synthesizes it (planet: a dozen times, 2-3 s each, in every mutant).
+
+    The mutant is fixed for the whole run and the program is deterministic (`daca synth`
+    writes the same bytes every time), so the same inputs give the same records; each
+    caller gets its own copy. Never while mutmut maps tests to functions: a fixture served
+    from here would call nothing, and its tests would be mapped to nothing."""
+    global _evaluate
+    try:
+        from infra import synth
+    except ImportError:  # a group without the infra package
+        return
+    if _evaluate is not None:
+        return
+    _evaluate = original = synth.evaluate
+    done: dict[str, Any] = {}
+
+    def evaluate(stack: str, values: Any, secrets: Any, config: Any) -> Any:
+        key = json.dumps([stack, values, sorted(secrets), repr(config)], default=str)
+        if key not in done:
+            done[key] = original(stack, values, secrets, config)
+        return copy.deepcopy(done[key])
+
+    synth.evaluate = evaluate  # type: ignore[assignment]

@@ -143,3 +143,42 @@ def test_a_shared_fixture_maps_every_test_that_uses_it(
     assert mapped["test_first[a]"] == mapped["test_second[a]"] == {"infra.x_build_a"}
     assert mapped["test_second[b]"] == {"infra.x_build_b"}
     assert mapped["test_alone"] == set()
+
+
+def test_a_mutants_run_evaluates_each_stack_once_and_hands_out_copies() -> None:
+    """In a fresh interpreter: the memo is only for a mutant's run, never the mapping run
+    (whose fixtures must call the program to be mapped to it)."""
+    script = textwrap.dedent(
+        """
+        import os, sys
+        os.environ["MUTANT_UNDER_TEST"] = sys.argv[1]
+        from infra import synth
+        from tests import mutate_plugin
+        calls = []
+        original = synth.evaluate
+        def counted(*args):
+            calls.append(args[0])
+            return original(*args)
+        synth.evaluate = counted
+        mutate_plugin.pytest_configure(None)
+        config, values, secrets = synth.load_stack_config(synth.stack_file("prototype"))
+        first = synth.evaluate("prototype", values, secrets, config)
+        first[0].clear()
+        second = synth.evaluate("prototype", values, secrets, config)
+        print(len(calls), bool(second[0]))
+        """
+    )
+    root = Path(__file__).resolve().parents[1]
+
+    def run(mutant: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", script, mutant],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return done.stdout.split()
+
+    assert run("infra.components.kubernetes.helm.x_pinned_release__mutmut_3") == ["1", "True"]
+    assert run("stats") == ["2", "True"]
