@@ -41,7 +41,8 @@ _SUBDOMAIN_NAMED = {
 
 
 def port_name_problem(name: str) -> str | None:
-    """IsValidPortName: an IANA service name, 1-15 characters, with a letter, no '--'."""
+    """IsValidPortName (a container port's name, a named targetPort): an IANA service
+    name, 1-15 characters, with a letter, no '--'."""
     if len(name) > 15 or not _PORT_NAME.match(name):
         return "must be 1-15 lower-case letters, digits and '-', starting and ending alphanumeric"
     if "--" in name or not re.search("[a-z]", name):
@@ -119,8 +120,11 @@ def _service_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
         yield f"{where}: type {kind!r} is not one of {sorted(SERVICE_TYPES)}"
     ports = spec.get("ports") or []
     for port in ports:
-        if "name" in port and (problem := port_name_problem(str(port["name"]))):
-            yield f"{where}: port name {port['name']!r} {problem}"
+        # a Service's port is named by a DNS-1123 label (ValidateService); the container
+        # ports its targetPort names are IANA service names (IsValidPortName)
+        name = str(port.get("name", ""))
+        if "name" in port and (len(name) > 63 or not DNS1123_LABEL.match(name)):
+            yield f"{where}: port name {name!r} must be a DNS-1123 label"
         elif "name" not in port and len(ports) > 1:
             yield f"{where}: a Service with several ports must name each"
         if port.get("protocol", "TCP") not in PROTOCOLS:

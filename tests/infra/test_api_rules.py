@@ -102,6 +102,14 @@ def test_what_the_api_server_refuses_is_refused(
     assert fragment in problem
 
 
+def test_a_service_port_name_is_a_dns_label_not_an_iana_name() -> None:
+    """Unlike a container port's, a Service port's name may be longer than 15 characters
+    (ValidateService checks it as a DNS-1123 label); a refused one here would stop a
+    valid deploy."""
+    long_name = _edited(SERVICE, "spec.ports.1.name", "metrics-for-prometheus")
+    assert validate_object(long_name, VERSION) is None
+
+
 def test_a_mount_may_name_a_volume_claim_template() -> None:
     statefulset = _edited(DEPLOYMENT, "kind", "StatefulSet")
     statefulset["spec"]["serviceName"] = "agent"
