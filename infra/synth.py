@@ -502,6 +502,15 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             )
         return response
 
+    def RegisterResourceOutputs(self, request: Any) -> Any:
+        """A component's registered outputs, kept on its record: what `pulumi stack export`
+        shows for it, and what `daca synth` writes (the stack's own outputs are not a record)."""
+        outputs = clean(rpc.deserialize_properties(request.outputs))
+        for record in self.records:
+            if record["urn"] == request.urn:
+                record["outputs"] = outputs
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
+
 
 def resource_options(request: Any) -> dict[str, Any]:
     """The resource options that change how the engine replaces, updates or shows a

@@ -181,19 +181,24 @@ VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 
 
-@pytest.fixture(scope="module", params=sorted(VARIANTS))
-def stack(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Cluster]:
-    shipped, changes = VARIANTS[request.param]
-    file = edited_stack_file(shipped, tmp_path_factory.mktemp(request.param), changes)
+def variant_records(variant: str, where: Path) -> list[Record]:
+    """Every registration of one of the VARIANTS, its stack file edited in `where`."""
+    shipped, changes = VARIANTS[variant]
+    file = edited_stack_file(shipped, where, changes)
     config, values, secrets = load_stack_config(file)
     if config.llm.engine == "none":  # type: ignore[attr-defined]
         values["daca:modelApiKey"] = "sk-test-0123456789"
         secrets = [*secrets, "daca:modelApiKey"]
         config = load_config(decode_pulumi_values(values), frozenset({"modelApiKey"}))
     records, _ = evaluate(shipped, values, secrets, config)
-    return clusters(records)
+    return records
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def stack(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Cluster]:
+    return clusters(variant_records(request.param, tmp_path_factory.mktemp(request.param)))
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:

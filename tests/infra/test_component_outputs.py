@@ -1,0 +1,152 @@
+"""What each of our components hands on: the outputs it registers.
+
+A component's registered outputs are what `pulumi stack export` and the Pulumi console show
+for it and what `daca synth` writes beside its record; a stack built on ours reads them. A
+null there, a name that is no object of the component, or a credential in the clear is
+what a user of the component would trip on. Checked over the variants of
+tests/infra/test_references.py (every optional part on in one stack or another), on
+prototype, oci, planet and planet on Karmada.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from urllib.parse import urlsplit
+
+import pytest
+
+from infra.config.base import SECRET_PLACEHOLDER
+from infra.synth import SynthResult, manifest_of
+from tests.infra.conftest import Record
+from tests.infra.test_references import VARIANTS, variant_records
+
+#: components whose objects are the whole of them: nothing for another to read
+NOTHING_TO_HAND_ON = {"daca:k8s:KafkaMirror"}
+
+#: an output named for an object kind names an object of that kind the component made
+NAMED_KINDS = {
+    "deploymentName": "Deployment",
+    "serviceName": "Service",
+    "secretName": "Secret",
+    "scaledObjectName": "ScaledObject",
+}
+CAMEL_CASE = re.compile(r"[a-z][a-z0-9]*(?:[A-Z][a-z0-9]*)*")
+CREDENTIAL = re.compile(r"password|kubeconfig|token|privatekey", re.IGNORECASE)
+
+
+@pytest.fixture(scope="module", params=sorted(VARIANTS))
+def records(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> list[Record]:
+    return variant_records(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def _components(records: list[Record]) -> list[Record]:
+    found = [r for r in records if not r["custom"] and r["type"].startswith("daca:")]
+    assert found, "no component of ours in this stack: the test would check nothing"
+    return found
+
+
+def _descendants(records: list[Record]) -> dict[str, list[Record]]:
+    """By component name: every record under it, however deep (parents are by name)."""
+    children: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        if record.get("parent"):
+            children[record["parent"]].append(record)
+    below: dict[str, list[Record]] = {}
+
+    def walk(name: str, seen: set[str]) -> list[Record]:
+        found: list[Record] = []
+        for child in children.get(name, []):
+            found.append(child)
+            if child["name"] not in seen:
+                found += walk(child["name"], seen | {child["name"]})
+        return found
+
+    for record in records:
+        if not record["custom"]:
+            below[record["name"]] = walk(record["name"], {record["name"]})
+    return below
+
+
+def _empty(value: object) -> bool:
+    return value is None or value in ("", [], {})
+
+
+def test_every_component_registers_what_it_hands_on(records: list[Record]) -> None:
+    for component in _components(records):
+        where = f"{component['type']} {component['name']}"
+        outputs = component.get("outputs")
+        assert outputs is not None, f"{where} registers no outputs"
+        if component["type"] in NOTHING_TO_HAND_ON:
+            continue
+        assert outputs, f"{where} registers nothing"
+        for key, value in outputs.items():
+            assert CAMEL_CASE.fullmatch(key), f"{where}: output {key!r} is not camelCase"
+            assert not _empty(value), f"{where}: output {key} is {value!r}"
+            if isinstance(value, list):
+                assert not any(_empty(v) for v in value), f"{where}: output {key} is {value}"
+
+
+def test_a_credential_output_is_a_secret(records: list[Record]) -> None:
+    seen = 0
+    for component in _components(records):
+        for key, value in (component.get("outputs") or {}).items():
+            if CREDENTIAL.search(key):
+                assert value == SECRET_PLACEHOLDER, (
+                    f"{component['type']} {component['name']}: output {key} is in the clear"
+                )
+                seen += 1
+    if not seen:
+        pytest.skip("no credential output in this variant")
+
+
+def test_an_output_naming_an_object_names_one_the_component_made(records: list[Record]) -> None:
+    below = _descendants(records)
+    seen: set[str] = set()
+    for component in _components(records):
+        made = [m for r in below[component["name"]] if (m := manifest_of(r)) is not None]
+        for key, value in (component.get("outputs") or {}).items():
+            where = f"{component['type']} {component['name']}: {key}={value!r}"
+            if key in NAMED_KINDS:
+                names = {m["metadata"]["name"] for m in made if m["kind"] == NAMED_KINDS[key]}
+                assert value in names, f"{where}: its {NAMED_KINDS[key]}s are {sorted(names)}"
+                seen.add(key)
+            elif key == "namespace":
+                # its objects' namespace, or where its Helm release installs
+                namespaces = {m["metadata"].get("namespace") for m in made} | {
+                    r["inputs"].get("namespace")
+                    for r in below[component["name"]]
+                    if r["type"] == "kubernetes:helm.sh/v3:Release"
+                }
+                assert value in namespaces, (
+                    f"{where}: its objects are in {sorted(map(str, namespaces))}"
+                )
+                seen.add(key)
+            elif key == "name" and component["type"] == "daca:k8s:AppNamespace":
+                assert value in {m["metadata"]["name"] for m in made if m["kind"] == "Namespace"}
+                seen.add(key)
+    assert {"deploymentName", "serviceName", "namespace"} <= seen
+
+
+def test_an_address_output_is_a_url_or_host_and_port(records: list[Record]) -> None:
+    for component in _components(records):
+        for key, value in (component.get("outputs") or {}).items():
+            where = f"{component['type']} {component['name']}: {key}={value!r}"
+            if key == "url" or key.endswith("Url"):
+                parts = urlsplit(value)
+                assert parts.scheme in ("http", "https"), where
+                assert parts.hostname, where
+            elif key in ("host", "bootstrapServers"):
+                host, _, port = str(value).rpartition(":")
+                assert host, where
+                assert port.isdigit(), where
+
+
+def test_synth_writes_each_components_outputs(prototype: SynthResult) -> None:
+    """`daca synth` shows them: resources.json holds the workload's outputs."""
+    written = json.loads(prototype.resources_path.read_text())
+    workload = next(r for r in written if r["type"] == "daca:k8s:AgentWorkload")
+    assert workload["outputs"] == {"deploymentName": "daca-agent", "serviceName": "daca-agent"}
