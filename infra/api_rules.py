@@ -26,6 +26,8 @@ PULL_POLICIES = {"Always", "IfNotPresent", "Never"}
 PROTOCOLS = {"TCP", "UDP", "SCTP"}
 SERVICE_TYPES = {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}
 RESTART_POLICIES = {"Always", "OnFailure", "Never"}
+ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
+POLICY_TYPES = {"Ingress", "Egress"}
 #: kinds whose pod template is at spec.template (CronJob's is one level further down)
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 #: kinds named by a DNS-1035 label (a Service's name becomes a DNS name and an env var)
@@ -112,6 +114,29 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
         for mount in container.get("volumeMounts") or []:
             if mount.get("name") not in {*volumes, *claims}:
                 yield f"{at}: volumeMount {mount.get('name')!r} names no volume of the pod"
+        yield from _escalation_problems(container.get("securityContext") or {}, at)
+
+
+def _escalation_problems(context: dict[str, Any], at: str) -> Iterator[str]:
+    """ValidateSecurityContext: a privileged container, or one with CAP_SYS_ADMIN, always
+    escalates, so `allowPrivilegeEscalation: false` beside it is refused."""
+    if context.get("allowPrivilegeEscalation") is not False:
+        return
+    if context.get("privileged") is True:
+        yield f"{at}: cannot set allowPrivilegeEscalation to false and privileged to true"
+    added = (context.get("capabilities") or {}).get("add") or []
+    if "SYS_ADMIN" in added or "CAP_SYS_ADMIN" in added:
+        yield f"{at}: cannot set allowPrivilegeEscalation to false and add CAP_SYS_ADMIN"
+
+
+def _claim_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
+    """A claim's access modes: at least one, each one Kubernetes has."""
+    modes = spec.get("accessModes") or []
+    if not modes:
+        yield f"{where}: at least one access mode is required"
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            yield f"{where}: access mode {mode!r} is not one of {sorted(ACCESS_MODES)}"
 
 
 def _service_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
@@ -149,10 +174,13 @@ def api_problems(obj: dict[str, Any]) -> list[str]:
     if kind in WORKLOADS or kind == "CronJob":
         template = spec.get("template") or {}
         problems += _labels_problems(template.get("metadata") or {}, f"{where}: template")
-        claims = {
-            str((c.get("metadata") or {}).get("name"))
-            for c in spec.get("volumeClaimTemplates") or []
-        }
+        templates = spec.get("volumeClaimTemplates") or []
+        claims = {str((c.get("metadata") or {}).get("name")) for c in templates}
+        for claim_template in templates:
+            claim_name = (claim_template.get("metadata") or {}).get("name")
+            problems += _claim_problems(
+                claim_template.get("spec") or {}, f"{where}: volumeClaimTemplate {claim_name}"
+            )
         for claim in claims:
             if not DNS1123_SUBDOMAIN.match(claim):
                 problems.append(
@@ -161,4 +189,12 @@ def api_problems(obj: dict[str, Any]) -> list[str]:
         problems += _pod_problems(template.get("spec") or {}, claims, where)
     if kind == "Service":
         problems += _service_problems(spec, where)
+    if kind == "PersistentVolumeClaim":
+        problems += _claim_problems(spec, where)
+    if kind == "NetworkPolicy":
+        for policy_type in spec.get("policyTypes") or []:
+            if policy_type not in POLICY_TYPES:
+                problems.append(
+                    f"{where}: policyType {policy_type!r} is not one of {sorted(POLICY_TYPES)}"
+                )
     return problems

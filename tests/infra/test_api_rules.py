@@ -49,6 +49,42 @@ SERVICE: dict[str, Any] = {
         ],
     },
 }
+STATEFULSET: dict[str, Any] = {
+    "apiVersion": "apps/v1",
+    "kind": "StatefulSet",
+    "metadata": {"name": "redis", "namespace": "daca"},
+    "spec": {
+        "serviceName": "redis",
+        "selector": {"matchLabels": {"app": "redis"}},
+        "template": {
+            "metadata": {"labels": {"app": "redis"}},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "redis",
+                        "image": "redis:8.2",
+                        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+                    }
+                ]
+            },
+        },
+        "volumeClaimTemplates": [
+            {
+                "metadata": {"name": "data"},
+                "spec": {
+                    "accessModes": ["ReadWriteOnce"],
+                    "resources": {"requests": {"storage": "1Gi"}},
+                },
+            }
+        ],
+    },
+}
+NETWORK_POLICY: dict[str, Any] = {
+    "apiVersion": "networking.k8s.io/v1",
+    "kind": "NetworkPolicy",
+    "metadata": {"name": "redis", "namespace": "daca"},
+    "spec": {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]},
+}
 
 
 def _edited(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -70,6 +106,20 @@ CONTAINER = "spec.template.spec.containers.0"
 def test_the_examples_are_valid() -> None:
     assert validate_object(DEPLOYMENT, VERSION) is None
     assert validate_object(SERVICE, VERSION) is None
+    assert validate_object(STATEFULSET, VERSION) is None
+    assert validate_object(NETWORK_POLICY, VERSION) is None
+    claim: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "PersistentVolumeClaim",
+        "metadata": {"name": "data", "namespace": "daca"},
+        "spec": {
+            "accessModes": ["ReadWriteOncePod"],
+            "resources": {"requests": {"storage": "1Gi"}},
+        },
+    }
+    assert validate_object(claim, VERSION) is None
+    claim["spec"]["accessModes"] = ["ReadWriteonce"]
+    assert "access mode 'ReadWriteonce'" in str(validate_object(claim, VERSION))
 
 
 @pytest.mark.parametrize(
@@ -91,6 +141,21 @@ def test_the_examples_are_valid() -> None:
         (SERVICE, "spec.ports.0.name", None, "must name each"),
         (SERVICE, "spec.ports.0.targetPort", "Http", "targetPort 'Http'"),
         (SERVICE, "metadata.name", "1agent", "DNS-1035"),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.securityContext",
+            {"allowPrivilegeEscalation": False, "privileged": True},
+            "privileged to true",
+        ),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.securityContext",
+            {"allowPrivilegeEscalation": False, "capabilities": {"add": ["SYS_ADMIN"]}},
+            "CAP_SYS_ADMIN",
+        ),
+        (STATEFULSET, "spec.volumeClaimTemplates.0.spec.accessModes", ["rwo"], "access mode 'rwo'"),
+        (STATEFULSET, "spec.volumeClaimTemplates.0.spec.accessModes", [], "at least one"),
+        (NETWORK_POLICY, "spec.policyTypes", ["ingress"], "policyType 'ingress'"),
     ],
 )
 def test_what_the_api_server_refuses_is_refused(
