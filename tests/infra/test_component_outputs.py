@@ -150,3 +150,26 @@ def test_synth_writes_each_components_outputs(prototype: SynthResult) -> None:
     written = json.loads(prototype.resources_path.read_text())
     workload = next(r for r in written if r["type"] == "daca:k8s:AgentWorkload")
     assert workload["outputs"] == {"deploymentName": "daca-agent", "serviceName": "daca-agent"}
+
+
+#: the tls provider's defaults: RSA of 2048 bits, ECDSA on P224
+STRONG_RSA_BITS = 3072
+STRONG_CURVES = {"P256", "P384", "P521"}
+
+
+def test_every_private_key_is_strong(records: list[Record]) -> None:
+    """A CA or node key made here lives for years: RSA of 3072 bits or more (NIST SP
+    800-57 past 2030), ECDSA on P-256 or stronger, or Ed25519; the tls provider's
+    defaults (RSA 2048, P-224) are not."""
+    keys = [r for r in records if r["type"] == "tls:index/privateKey:PrivateKey"]
+    for key in keys:
+        inputs = key["inputs"]
+        algorithm = inputs["algorithm"]
+        if algorithm == "RSA":
+            assert inputs.get("rsaBits", 2048) >= STRONG_RSA_BITS, key["name"]
+        elif algorithm == "ECDSA":
+            assert inputs.get("ecdsaCurve", "P224") in STRONG_CURVES, key["name"]
+        else:
+            assert algorithm == "ED25519", key["name"]
+    if not keys:
+        pytest.skip("no key made in this variant")

@@ -145,6 +145,15 @@ def test_small_stage_gets_one_dual_role_pool_bigger_ones_dedicated_controllers()
     topic = _strimzi(records, "KafkaTopic")[0]["inputs"]["spec"]
     assert topic["replicas"] == 3
     assert topic["config"]["min.insync.replicas"] == 2
+    # the brokers' own defaults and internal topics too (Kafka's are 1 in-sync replica)
+    kafka = one(records, STRIMZI + "Kafka")
+    broker = kafka["inputs"]["spec"]["kafka"]["config"]
+    assert broker["min.insync.replicas"] == broker["transaction.state.log.min.isr"] == 2
+    assert broker["default.replication.factor"] == 3
+    assert broker["offsets.topic.replication.factor"] == 3
+    assert broker["transaction.state.log.replication.factor"] == 3
+    # Strimzi builds the brokers from the pools: the Kafka is sent after them
+    assert {p["name"] for p in _strimzi(records, "KafkaNodePool")} <= set(kafka["dependsOn"])
 
 
 def test_app_user_may_only_write_its_topic_read_its_subscription_in_its_group() -> None:
@@ -209,7 +218,10 @@ def test_login_and_ca_reach_the_app_namespace_only_as_secrets() -> None:
     ca_cert = secrets[("kafka", "daca-cluster-ca-cert")]["inputs"]["metadata"]
     assert ca_cert["labels"] == {"strimzi.io/kind": "Kafka", "strimzi.io/cluster": "daca"}
     assert ca_cert["annotations"] == {"strimzi.io/ca-cert-generation": "0"}
-    assert ("kafka", "daca-cluster-ca") in secrets
+    # Strimzi parses both generations as integers and starts ours at 0
+    ca_key = secrets[("kafka", "daca-cluster-ca")]["inputs"]["metadata"]
+    assert ca_key["annotations"] == {"strimzi.io/ca-key-generation": "0"}
+    assert ca_key["labels"] == ca_cert["labels"]
     kafka = one(records, STRIMZI + "Kafka")
     assert kafka["inputs"]["spec"]["clusterCa"] == {"generateCertificateAuthority": False}
     # the Kafka waits for the CA Secrets: Strimzi would generate its own otherwise
@@ -645,3 +657,115 @@ def test_commented_examples_in_the_shipped_files_are_valid(tmp_path: Path) -> No
         file = edited_stack_file(stack, tmp_path, {"dapr.pubsub": "pubsub.kafka", "kafka": kafka})
         config, _, _ = load_stack_config(file)
         assert config.kafka.enabled  # type: ignore[attr-defined]
+
+
+# Kafka's authorizer (AclAuthorizer/StandardAuthorizer): a literal pattern matches the
+# name, a prefixed one its start; Read, Write, Delete and Alter imply Describe, and
+# AlterConfigs implies DescribeConfigs
+_IMPLIED = {"Describe": {"Read", "Write", "Delete", "Alter"}, "DescribeConfigs": {"AlterConfigs"}}
+
+
+def _allowed(acls: list[dict[str, Any]], kind: str, name: str, operation: str) -> bool:
+    for acl in acls:
+        resource = acl["resource"]
+        if resource["type"] != kind:
+            continue
+        if kind != "cluster":
+            pattern = resource.get("patternType", "literal")
+            if pattern == "literal" and resource["name"] not in (name, "*"):
+                continue
+            if pattern == "prefix" and not name.startswith(resource["name"]):
+                continue
+        granted = set(acl["operations"])
+        if {operation, "All"} & granted or _IMPLIED.get(operation, set()) & granted:
+            return True
+    return False
+
+
+def _user_acls(records: list[Record], region: str, user: str) -> list[dict[str, Any]]:
+    (found,) = (
+        r["inputs"]["spec"]["authorization"]["acls"]
+        for r in _strimzi(records, "KafkaUser")
+        if r.get("provider") == region and r["inputs"]["metadata"]["name"] == user
+    )
+    return found
+
+
+def _brokers(records: list[Record], region: str) -> int:
+    return sum(
+        p["inputs"]["spec"]["replicas"]
+        for p in _strimzi(records, "KafkaNodePool")
+        if p.get("provider") == region and "broker" in p["inputs"]["spec"]["roles"]
+    )
+
+
+#: MirrorMaker 2's and Connect's defaults, where a key is left out (Kafka 4.x)
+MM2_OFFSET_SYNCS_DEFAULT = "source"
+CONNECT_STORAGE_RF_DEFAULT = 3
+
+
+def test_each_mirror_login_may_do_what_mirrormaker_2_does(planet: SynthResult) -> None:
+    """MirrorMaker 2 as it runs: it reads each source's app topics with the source login,
+    creates and writes `<source>.<topic>` and the checkpoints in its own cluster with the
+    target login, keeps offset syncs where `offset-syncs.topic.location` says (MM2's
+    default is the source, whose login only reads), and runs Connect's group and its three
+    topics at a replication factor the region's brokers can hold. Each missing grant is a
+    task failing with TopicAuthorizationException; a storage topic at a factor above the
+    brokers keeps Connect from starting."""
+    records = planet.resources
+    mirrors = _strimzi(records, "KafkaMirrorMaker2")
+    assert mirrors
+    for record in mirrors:
+        region, spec = record["provider"], record["inputs"]["spec"]
+        target = _user_acls(records, region, spec["target"]["authentication"]["username"])
+        for kind in ("config", "offset", "status"):
+            topic = spec["target"][f"{kind}StorageTopic"]
+            for op in ("Create", "Describe", "Read", "Write"):
+                assert _allowed(target, "topic", topic, op), f"{region}: {op} {topic}"
+            factor = spec["target"]["config"].get(
+                f"{kind}.storage.replication.factor", CONNECT_STORAGE_RF_DEFAULT
+            )
+            assert factor <= _brokers(records, region), f"{region}: {kind} topic at RF {factor}"
+        assert _allowed(target, "group", spec["target"]["groupId"], "Read")
+        for mirror in spec["mirrors"]:
+            alias = mirror["source"]["alias"]
+            source = _user_acls(records, alias, mirror["source"]["authentication"]["username"])
+            sep = mirror["sourceConnector"]["config"]["replication.policy.separator"]
+            for topic in ("agent-events", "agent-reviews"):
+                assert re.fullmatch(mirror["topicsPattern"], topic)
+                for op in ("Describe", "DescribeConfigs", "Read"):
+                    assert _allowed(source, "topic", topic, op), f"{alias}: {op} {topic}"
+                for op in ("Create", "Write", "Describe", "Alter", "AlterConfigs"):
+                    copy_ = f"{alias}{sep}{topic}"
+                    assert _allowed(target, "topic", copy_, op), f"{region}: {op} {copy_}"
+            checkpoints = f"{alias}{sep}checkpoints.internal"
+            for op in ("Create", "Write", "Read", "Describe"):
+                assert _allowed(target, "topic", checkpoints, op), f"{region}: {op} {checkpoints}"
+            # the source connector writes offset syncs, the checkpoint connector reads them:
+            # both where the location says, under the login for that cluster
+            where = {
+                connector: mirror[connector]["config"].get(
+                    "offset-syncs.topic.location", MM2_OFFSET_SYNCS_DEFAULT
+                )
+                for connector in ("sourceConnector", "checkpointConnector")
+            }
+            assert len(set(where.values())) == 1, f"{region}: offset syncs split: {where}"
+            syncs = f"mm2-offset-syncs.{alias}.internal"
+            login = target if where["sourceConnector"] == "target" else source
+            for op in ("Create", "Write", "Read", "Describe"):
+                assert _allowed(login, "topic", syncs, op), (
+                    f"{region}: offset syncs in the {where['sourceConnector']} cluster, whose "
+                    f"login may not {op} {syncs}"
+                )
+            assert _allowed(source, "cluster", "", "Describe")
+
+
+def test_the_acl_model_refuses_what_kafka_refuses() -> None:
+    literal = [{"resource": {"type": "topic", "name": "eu.", "patternType": "literal"},
+                "operations": ["Write"]}]  # fmt: skip
+    assert not _allowed(literal, "topic", "eu.agent-events", "Write")
+    prefixed = [{**literal[0], "resource": {**literal[0]["resource"], "patternType": "prefix"}}]
+    assert _allowed(prefixed, "topic", "eu.agent-events", "Write")
+    assert _allowed(prefixed, "topic", "eu.agent-events", "Describe")  # implied by Write
+    assert not _allowed(prefixed, "topic", "eu.agent-events", "Create")
+    assert not _allowed(prefixed, "group", "eu.agent-events", "Write")

@@ -45,6 +45,8 @@ class Cluster:
     releases: list[Record] = field(default_factory=list)
     #: k3s, which runs its own Traefik (class "traefik") unless told not to; we never do
     k3s: bool = False
+    #: the ConfigGroups (CRD manifests) applied to the cluster
+    config_groups: list[Record] = field(default_factory=list)
 
     def names(self, kind: str, namespace: str | None = None) -> set[str]:
         return {
@@ -82,6 +84,16 @@ def clusters(records: list[Record]) -> dict[str, Cluster]:
             cluster = found[str(record.get("provider"))]
             cluster.objects.append(manifest)
             cluster.records.append(record)
+    # a ConfigGroup is a component in the provider, registered without one: it goes where
+    # its siblings (the objects of the same component) go
+    siblings: dict[str, set[str]] = defaultdict(set)
+    for record in records:
+        if record["custom"] and record.get("provider"):
+            siblings[str(record.get("parent"))].add(str(record["provider"]))
+    for record in records:
+        if record["type"] == "kubernetes:yaml/v2:ConfigGroup":
+            for provider in siblings[str(record.get("parent"))]:
+                found[provider].config_groups.append(record)
     types: dict[str, set[str]] = defaultdict(set)
     for record in records:
         types[record["name"]].add(record["type"])
@@ -356,20 +368,24 @@ def test_objects_wait_for_the_namespace_the_stack_makes_for_them(
 ) -> None:
     """Sent before its Namespace exists, an object fails to create ("namespaces not
     found"); Pulumi orders them only by dependsOn or by an input taken from the Namespace
-    (directly, or through an object that waits for it)."""
+    (directly, or through an object that waits for it). A Helm release made with
+    `createNamespace` makes its namespace too: an object in it waits for the release."""
     seen = 0
     for name, cluster in stack.items():
-        namespaces = {
-            r["inputs"]["metadata"]["name"]: r["name"]
-            for r in cluster.records
-            if r["inputs"]["kind"] == "Namespace"
-        }
+        makers: dict[str, set[str]] = defaultdict(set)
+        for r in cluster.records:
+            if r["inputs"]["kind"] == "Namespace":
+                makers[r["inputs"]["metadata"]["name"]].add(r["name"])
+        for release in cluster.releases:
+            if release["inputs"].get("createNamespace"):
+                makers[release["inputs"]["namespace"]].add(release["name"])
         for record in cluster.records:
             namespace = record["inputs"]["metadata"].get("namespace")
-            if namespace not in namespaces:
+            if namespace not in makers:
                 continue
-            assert namespaces[namespace] in _waits_for(record, cluster), (
-                f"{name}: {record['name']} may be created before namespace {namespace}"
+            assert makers[namespace] & _waits_for(record, cluster), (
+                f"{name}: {record['name']} may be created before namespace {namespace} "
+                f"(made by {sorted(makers[namespace])})"
             )
             seen += 1
     assert seen
@@ -377,7 +393,7 @@ def test_objects_wait_for_the_namespace_the_stack_makes_for_them(
 
 def _waits_for(record: Record, cluster: Cluster) -> set[str]:
     """The names of every object `record` is created after, by dependsOn or an input."""
-    by_name = {r["name"]: r for r in cluster.records}
+    by_name = {r["name"]: r for r in [*cluster.records, *cluster.releases, *cluster.config_groups]}
     found: set[str] = set()
     todo = [record]
     while todo:
@@ -390,6 +406,86 @@ def _waits_for(record: Record, cluster: Cluster) -> set[str]:
             if name in by_name:
                 todo.append(by_name[name])
     return found
+
+
+#: API group: what puts its CRDs in a cluster (a ConfigGroup's file, or a chart that
+#: installs them itself)
+CRD_SOURCES = {
+    "dapr.io": "/dapr/dapr/",
+    "kafka.strimzi.io": "/strimzi-crds-",
+    "cert-manager.io": "/cert-manager.crds.yaml",
+    "monitoring.coreos.com": "/prometheus-operator-crd/",
+    "keda.sh": "chart:keda",
+    "traefik.io": "chart:traefik",
+}
+#: Karmada's own kinds live in its API server, installed with it (the karmada chart)
+KARMADA_GROUPS = ("policy.karmada.io", "cluster.karmada.io", "work.karmada.io")
+
+
+def _crd_installers(group: str, cluster: Cluster) -> set[str]:
+    source = CRD_SOURCES[group]
+    if cluster.k3s and group == "traefik.io":
+        # k3s applies its bundled traefik-crd chart as the server starts, long before any
+        # release of ours is done: anything that waits for a release finds them there
+        return {r["name"] for r in cluster.releases}
+    if source.startswith("chart:"):
+        chart = source.removeprefix("chart:")
+        return {
+            r["name"]
+            for r in cluster.releases
+            if r["inputs"]["chart"] == chart and not r["inputs"].get("skipCrds")
+        }
+    return {
+        g["name"]
+        for g in cluster.config_groups
+        if any(source in str(f) for f in g["inputs"].get("files") or [])
+    }
+
+
+def test_custom_resources_wait_for_their_crds(stack: dict[str, Cluster]) -> None:
+    """A custom resource sent before its CRD is refused ("no matches for kind"); a chart
+    told to skip its CRDs starts an operator that watches kinds not yet there."""
+    seen: set[str] = set()
+    for name, cluster in stack.items():
+        for record in cluster.records:
+            group = record["inputs"]["apiVersion"].partition("/")[0]
+            if group not in CRD_SOURCES:
+                assert "." not in group or group.endswith(("k8s.io", *KARMADA_GROUPS)), (
+                    f"{name}: {record['name']} is a {group} kind this test knows no CRDs for"
+                )
+                continue
+            installers = _crd_installers(group, cluster)
+            assert installers & _waits_for(record, cluster), (
+                f"{name}: {record['inputs']['kind']} {record['name']} may be sent before the "
+                f"{group} CRDs ({sorted(installers) or 'nothing installs them'})"
+            )
+            seen.add(group)
+        for release in cluster.releases:
+            if release["inputs"].get("skipCrds"):
+                crds = {g["name"] for g in cluster.config_groups}
+                assert crds & set(release["dependsOn"]), (
+                    f"{name}: {release['name']} skips its chart's CRDs and waits for none of ours"
+                )
+    assert "dapr.io" in seen
+
+
+#: the Secret types Kubernetes defines (core/v1 types.go); a misspelt one ("opaque") is a
+#: custom type no tool filtering on the real one finds
+SECRET_TYPES = {
+    "Opaque", "kubernetes.io/service-account-token", "kubernetes.io/dockercfg",
+    "kubernetes.io/dockerconfigjson", "kubernetes.io/basic-auth", "kubernetes.io/ssh-auth",
+    "kubernetes.io/tls", "bootstrap.kubernetes.io/token",
+}  # fmt: skip
+
+
+def test_every_secret_is_of_a_type_kubernetes_defines(stack: dict[str, Cluster]) -> None:
+    seen = 0
+    for name, cluster in stack.items():
+        for secret in cluster.of_kind("Secret"):
+            kind = secret.get("type", "Opaque")
+            assert kind in SECRET_TYPES, f"{name}: Secret {secret['metadata']['name']}: {kind!r}"
+            seen += 1
+    assert seen
 
 
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
