@@ -371,10 +371,13 @@ def test_app_policies_go_to_the_karmada_api_overrides_first() -> None:
     overrides = {r["inputs"]["metadata"]["name"]: r for r in of_type(records, OVERRIDE)}
     assert set(overrides) == {"agent-workload", "agent-autoscaling"}
     assert {r["name"] for r in overrides.values()} <= set(propagation["dependsOn"])
-    # `kubectl get propagationpolicies,overridepolicies -l app.kubernetes.io/part-of=agent`
+    # `kubectl get propagationpolicies,overridepolicies -l app.kubernetes.io/name=agent`,
+    # labelled as every other object of the project
     for policy in [propagation, *overrides.values()]:
         assert policy["inputs"]["metadata"]["labels"] == {
-            "app.kubernetes.io/part-of": "agent",
+            "app.kubernetes.io/name": "agent",
+            "app.kubernetes.io/component": "federation",
+            "app.kubernetes.io/part-of": "daca-ascent",
             "app.kubernetes.io/managed-by": "pulumi",
         }
 

@@ -488,6 +488,47 @@ def test_every_secret_is_of_a_type_kubernetes_defines(stack: dict[str, Cluster])
     assert seen
 
 
+RECOMMENDED = ("app.kubernetes.io/name", "app.kubernetes.io/component", "app.kubernetes.io/part-of")
+
+
+def test_our_objects_carry_the_recommended_labels(stack: dict[str, Cluster]) -> None:
+    """`kubectl get -l app.kubernetes.io/component=agent` and the dashboards group by
+    these: an object of ours (managed-by set) without one drops out of every view."""
+    seen = 0
+    for name, cluster in stack.items():
+        for obj in cluster.objects:
+            labels = obj["metadata"].get("labels") or {}
+            if "app.kubernetes.io/managed-by" not in labels:
+                continue
+            missing = [key for key in RECOMMENDED if not labels.get(key)]
+            assert not missing, f"{name}: {obj['kind']} {obj['metadata']['name']}: no {missing}"
+            seen += 1
+    assert seen
+
+
+def test_what_scales_or_guards_a_workload_carries_its_component(
+    stack: dict[str, Cluster],
+) -> None:
+    seen = 0
+    for name, cluster in stack.items():
+        workloads = {
+            (o["kind"], o["metadata"].get("namespace"), o["metadata"]["name"]): o
+            for o in cluster.objects
+            if o["kind"] in WORKLOADS
+        }
+        for scaler in cluster.of_kind("HorizontalPodAutoscaler") + cluster.of_kind("ScaledObject"):
+            ref = scaler["spec"]["scaleTargetRef"]
+            target = workloads[
+                (ref.get("kind", "Deployment"), scaler["metadata"]["namespace"], ref["name"])
+            ]
+            key = "app.kubernetes.io/component"
+            assert scaler["metadata"]["labels"][key] == target["metadata"]["labels"][key], (
+                f"{name}: {scaler['kind']} {scaler['metadata']['name']}"
+            )
+            seen += 1
+    assert seen
+
+
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
     """An object registered without its component as parent sits at the stack's root: a
     new URN (Pulumi replaces it on the next `up`) and no place in `pulumi stack`'s tree."""

@@ -15,6 +15,7 @@ from typing import Any, Literal, NamedTuple
 import pulumi
 import pulumi_kubernetes as k8s
 
+from infra.components.kubernetes.conventions import standard_labels
 from infra.components.options import child_options
 
 POLICY_API = "policy.karmada.io/v1alpha1"
@@ -204,10 +205,8 @@ class KarmadaAppPolicies(pulumi.ComponentResource):
         self, name: str, args: KarmadaAppPoliciesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:KarmadaAppPolicies", name, None, opts)
-        labels = {
-            "app.kubernetes.io/part-of": args.app_id,
-            "app.kubernetes.io/managed-by": "pulumi",
-        }
+        # the project's labels, as on every other object: `-l app.kubernetes.io/name=<app>`
+        labels = standard_labels(args.app_id, "federation")
         overrides: dict[str, k8s.apiextensions.CustomResource] = {}
         for suffix, spec in (
             ("workload", override_policy_spec(args)),
