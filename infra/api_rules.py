@@ -154,6 +154,8 @@ def _service_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
             yield f"{where}: a Service with several ports must name each"
         if port.get("protocol", "TCP") not in PROTOCOLS:
             yield f"{where}: protocol {port['protocol']!r} is not one of {sorted(PROTOCOLS)}"
+        if "nodePort" in port and kind not in ("NodePort", "LoadBalancer"):
+            yield f"{where}: nodePort may not be used when type is {kind!r}"
         target = port.get("targetPort")
         if isinstance(target, str) and (problem := port_name_problem(target)):
             yield f"{where}: targetPort {target!r} {problem}"

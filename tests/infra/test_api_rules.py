@@ -141,6 +141,7 @@ def test_the_examples_are_valid() -> None:
         (SERVICE, "spec.ports.0.name", None, "must name each"),
         (SERVICE, "spec.ports.0.targetPort", "Http", "targetPort 'Http'"),
         (SERVICE, "metadata.name", "1agent", "DNS-1035"),
+        (SERVICE, "spec.ports.0.nodePort", 30080, "nodePort may not be used"),
         (
             DEPLOYMENT,
             f"{CONTAINER}.securityContext",

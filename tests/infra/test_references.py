@@ -529,6 +529,45 @@ def test_what_scales_or_guards_a_workload_carries_its_component(
     assert seen
 
 
+def test_only_pods_that_call_the_api_server_hold_a_token(stack: dict[str, Cluster]) -> None:
+    """A mounted service-account token is a credential a compromised container can use:
+    our pods mount one only when their account is bound to a role (Kubernetes mounts it
+    unless told not to), or when their daprd loads a Kubernetes secret store, which builds
+    its client from the token at start and keeps daprd down without it."""
+    seen = 0
+    for name, cluster in stack.items():
+        if cluster.of_kind("PropagationPolicy"):
+            continue  # Karmada's API server runs no pod: its members, checked too, do
+        k8s_store = {
+            (c["metadata"].get("namespace"), app_id)
+            for c in cluster.of_kind("Component")
+            if c["spec"]["type"] == "secretstores.kubernetes"
+            for app_id in c.get("scopes") or []
+        }
+        bound = {
+            (subject.get("namespace", binding["metadata"].get("namespace")), subject["name"])
+            for binding in cluster.of_kind("RoleBinding") + cluster.of_kind("ClusterRoleBinding")
+            for subject in binding.get("subjects") or []
+            if subject["kind"] == "ServiceAccount"
+        }
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            if "app.kubernetes.io/managed-by" not in (workload["metadata"].get("labels") or {}):
+                continue
+            pod = workload["spec"]["template"]["spec"]
+            account = pod.get("serviceAccountName", "default")
+            annotations = workload["spec"]["template"]["metadata"].get("annotations") or {}
+            namespace = workload["metadata"]["namespace"]
+            if (namespace, annotations.get("dapr.io/app-id")) in k8s_store:
+                continue
+            if pod.get("automountServiceAccountToken", True):
+                assert (namespace, account) in bound, (
+                    f"{name}: {workload['kind']} {workload['metadata']['name']} mounts the "
+                    f"token of {namespace}/{account}, which no role binding names"
+                )
+            seen += 1
+    assert seen
+
+
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
     """An object registered without its component as parent sits at the stack's root: a
     new URN (Pulumi replaces it on the next `up`) and no place in `pulumi stack`'s tree."""
