@@ -36,6 +36,7 @@ from .conftest import (
 )
 
 ROOT = Path(__file__).parents[2]
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 STATEFULSET = "kubernetes:apps/v1:StatefulSet"
 DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 SERVICE = "kubernetes:core/v1:Service"
@@ -244,6 +245,16 @@ def test_server_loads_the_configured_model_with_the_configured_flags() -> None:
     assert flags["--alias"] == "qwen"
     assert (flags["--ctx-size"], flags["--threads"], flags["--parallel"]) == ("8192", "3", "4")
     assert flags["--port"] == "8080"
+    # listening on the pod's address, the port the Service and probes reach (llama-server
+    # binds 127.0.0.1 unless told otherwise: then nothing outside the pod gets an answer)
+    assert flags["--host"] == "0.0.0.0"
+    (port,) = spec["containers"][0]["ports"]
+    assert str(port["containerPort"]) == flags["--port"]
+    # the init container writes the model; the server only reads it
+    mounts = {m["name"]: m for m in spec["containers"][0]["volumeMounts"]}
+    assert mounts["models"]["readOnly"] is True
+    init_mounts = {m["name"]: m for m in spec["initContainers"][0]["volumeMounts"]}
+    assert not init_mounts["models"].get("readOnly", False)
     init = spec["initContainers"][0]
     env = {e["name"]: e["value"] for e in init["env"]}
     assert (env["MODEL_URL"], env["MODEL_SHA256"]) == (MODEL_URL, MODEL_SHA)
@@ -361,6 +372,14 @@ def test_planet_runs_the_server_in_every_region_and_the_app_waits_for_it(
         assert env["DACA_MODEL_BASE_URL"] == IN_CLUSTER_URL
         assert env["DACA_MODEL_NAME"] == "qwen2.5-1.5b-instruct"
         assert "OPENAI_API_KEY" not in env
+        # the server admits the agent's pods, and only them
+        policy = one(planet.resources, NETWORK_POLICY, f"{region}-llm-clients")
+        (peer,) = policy["inputs"]["spec"]["ingress"][0]["from"]
+        agent_pods = agent["inputs"]["spec"]["selector"]["matchLabels"]
+        assert peer["podSelector"]["matchLabels"] == agent_pods
+        assert peer["namespaceSelector"]["matchLabels"] == {
+            "kubernetes.io/metadata.name": agent["inputs"]["metadata"]["namespace"]
+        }
 
 
 def test_planet_llm_manifests_are_strict_valid(planet: SynthResult) -> None:
@@ -407,6 +426,10 @@ def test_vllm_values_match_the_chart_schema_for_the_fields_we_set() -> None:
         {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
     ]
     assert values["routerSpec"]["tag"] != "latest"
+    # the label the policy pack's model-server rules key on (daca_policies/llm.py): "vllm"
+    # holds the engine to its GPU limits
+    assert model["podLabels"] == {"daca.dev/llm-server": "vllm"}
+    assert values["servingEngineSpec"]["labels"] == {"daca.dev/llm-server": "vllm"}
 
 
 def test_the_vllm_schema_catches_a_misspelled_key() -> None:
