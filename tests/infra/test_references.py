@@ -568,6 +568,24 @@ def test_only_pods_that_call_the_api_server_hold_a_token(stack: dict[str, Cluste
     assert seen
 
 
+def test_our_pods_run_under_their_own_account(stack: dict[str, Cluster]) -> None:
+    """Not the namespace's `default` account, which every other pod there shares and any
+    binding made for one of them would grant to all."""
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            if "app.kubernetes.io/managed-by" not in (workload["metadata"].get("labels") or {}):
+                continue
+            account = workload["spec"]["template"]["spec"].get("serviceAccountName", "default")
+            namespace = workload["metadata"]["namespace"]
+            assert account != "default", (
+                f"{name}: {workload['kind']} {workload['metadata']['name']} runs as default"
+            )
+            assert account in cluster.names("ServiceAccount", namespace), (name, account)
+            seen += 1
+    assert seen
+
+
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
     """An object registered without its component as parent sits at the stack's root: a
     new URN (Pulumi replaces it on the next `up`) and no place in `pulumi stack`'s tree."""
