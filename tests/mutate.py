@@ -75,6 +75,11 @@ _INFRA_TESTS = (
     "tests/infra/test_references.py",
     "tests/infra/test_helm_values.py",
     "tests/infra/test_api_rules.py",
+    "tests/infra/test_component_outputs.py",
+    "tests/infra/test_dashboard.py",
+    "tests/infra/test_resiliency.py",
+    # the metrics each alert and panel queries, against what the app exports
+    "tests/app/test_metric_names.py",
 )
 
 GROUPS: dict[str, Group] = {

@@ -586,6 +586,29 @@ def test_our_pods_run_under_their_own_account(stack: dict[str, Cluster]) -> None
     assert seen
 
 
+#: kinds that live outside namespaces (the rest must name one)
+CLUSTER_SCOPED = {
+    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
+    "StorageClass", "PriorityClass", "IngressClass", "RuntimeClass", "PersistentVolume",
+    "ClusterIssuer", "ClusterTriggerAuthentication", "Cluster", "ClusterPropagationPolicy",
+    "ClusterOverridePolicy", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+    "APIService",
+}  # fmt: skip
+
+
+def test_every_namespaced_object_names_its_namespace(stack: dict[str, Cluster]) -> None:
+    """Without one, an object lands in whatever namespace the provider's kubeconfig
+    defaults to (`default`), where nothing that should read it looks."""
+    for name, cluster in stack.items():
+        for obj in cluster.objects:
+            if obj["kind"] in CLUSTER_SCOPED:
+                assert not obj["metadata"].get("namespace"), (name, obj["kind"])
+                continue
+            assert obj["metadata"].get("namespace"), (
+                f"{name}: {obj['kind']} {obj['metadata'].get('name')} names no namespace"
+            )
+
+
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
     """An object registered without its component as parent sits at the stack's root: a
     new URN (Pulumi replaces it on the next `up`) and no place in `pulumi stack`'s tree."""
