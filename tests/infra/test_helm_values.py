@@ -23,7 +23,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from infra.chart_schemas import TRAEFIK_VALUES
+from infra.chart_schemas import KUBE_PROMETHEUS_STACK_VALUES, TRAEFIK_VALUES
 from infra.synth import SynthResult, synthesize
 from tests.infra.conftest import edited_stack_file, of_type
 from tests.infra.test_llm import _planet_with_gpus
@@ -206,3 +206,42 @@ def test_a_misspelt_traefik_value_is_refused() -> None:
     values = {"providers": {"kubernetesingress": {"enabled": True}}}
     with pytest.raises(jsonschema.ValidationError, match="kubernetesingress"):
         jsonschema.validate(values, TRAEFIK_VALUES)
+
+
+def test_kube_prometheus_stack_gets_only_keys_its_charts_read(stack: SynthResult) -> None:
+    releases = [
+        r
+        for r in of_type(stack.resources, "kubernetes:helm.sh/v3:Release")
+        if r["inputs"]["chart"] == "kube-prometheus-stack"
+    ]
+    sources: list[dict[str, object]] = []
+    for release in releases:
+        values = release["inputs"]["values"]
+        jsonschema.validate(values, KUBE_PROMETHEUS_STACK_VALUES)
+        sources += values["grafana"]["additionalDataSources"]
+    if stack.stack == "planet":
+        assert releases, "planet's regions run kube-prometheus-stack"
+        assert sources, "planet's hub region gives Grafana the all-regions data source"
+
+
+@pytest.mark.parametrize(
+    ("values", "fragment"),
+    [
+        ({"prometheusoperator": {}}, "prometheusoperator"),
+        ({"KUBE-STATE-METRICS": {}}, "KUBE-STATE-METRICS"),
+        ({"grafana": {"additionalDataSources": [{"NAME": "x"}]}}, "NAME"),
+        (
+            {
+                "grafana": {
+                    "additionalDataSources": [{"name": "x", "url": "http://q", "access": "proxy"}]
+                }
+            },
+            "'type' is a required property",
+        ),
+    ],
+)
+def test_a_misspelt_kube_prometheus_stack_value_is_refused(
+    values: dict[str, object], fragment: str
+) -> None:
+    with pytest.raises(jsonschema.ValidationError, match=re.escape(fragment)):
+        jsonschema.validate(values, KUBE_PROMETHEUS_STACK_VALUES)
