@@ -131,7 +131,31 @@ def test_an_output_naming_an_object_names_one_the_component_made(records: list[R
     assert {"deploymentName", "serviceName", "namespace"} <= seen
 
 
+def _serves(records: list[Record], service: str, namespace: str) -> bool:
+    """A Service of that name in that namespace: ours, one a Helm release there makes (the
+    chart names its Services after `fullnameOverride`, else the release), or Strimzi's."""
+    for record in records:
+        manifest = manifest_of(record)
+        if manifest is not None and manifest["kind"] == "Service":
+            meta = manifest["metadata"]
+            if (meta["name"], meta.get("namespace")) == (service, namespace):
+                return True
+        if manifest is not None and manifest["kind"] == "Kafka":
+            # Strimzi makes `<cluster>-kafka-bootstrap` beside the Kafka
+            meta = manifest["metadata"]
+            if (f"{meta['name']}-kafka-bootstrap", meta.get("namespace")) == (service, namespace):
+                return True
+        if record["type"] == "kubernetes:helm.sh/v3:Release":
+            inputs = record["inputs"]
+            prefix = (inputs.get("values") or {}).get("fullnameOverride") or inputs.get("name")
+            if inputs.get("namespace") == namespace and prefix and service.startswith(prefix):
+                return True
+    return False
+
+
 def test_an_address_output_is_a_url_or_host_and_port(records: list[Record]) -> None:
+    """And an in-cluster address (`<service>.<namespace>.svc…`) names a Service there."""
+    seen = 0
     for component in _components(records):
         for key, value in (component.get("outputs") or {}).items():
             where = f"{component['type']} {component['name']}: {key}={value!r}"
@@ -139,10 +163,18 @@ def test_an_address_output_is_a_url_or_host_and_port(records: list[Record]) -> N
                 parts = urlsplit(value)
                 assert parts.scheme in ("http", "https"), where
                 assert parts.hostname, where
+                host = parts.hostname
             elif key in ("host", "bootstrapServers"):
                 host, _, port = str(value).rpartition(":")
                 assert host, where
                 assert port.isdigit(), where
+            else:
+                continue
+            labels = host.split(".")
+            if labels[2:] in (["svc"], ["svc", "cluster", "local"]):
+                assert _serves(records, labels[0], labels[1]), f"{where}: no such Service"
+                seen += 1
+    assert seen, "no in-cluster address among the outputs: the test would check nothing"
 
 
 def test_synth_writes_each_components_outputs(prototype: SynthResult) -> None:
