@@ -175,6 +175,19 @@ async def test_review_decision_arrives_over_pubsub(
     assert "already approved" in logged
 
 
+async def test_a_decision_over_pubsub_is_announced_as_decided_by_pubsub(
+    app_factory: AppFactory,
+) -> None:
+    """The audit trail tells a decision that came over pub/sub from a signed-in reviewer's."""
+    async with app_factory() as (app, client):
+        held = await hold(client)
+        event = cloudevent({"review_id": held["review_id"], "approved": True})
+        response = await client.post("/dapr/events/review-decisions", json=event)
+        assert response.json() == {"status": "SUCCESS"}
+        events = {e["type"]: e for e in app.state.backend.events.events}
+    assert events["review.decided"]["data"]["decided_by"] == "dapr:pubsub"
+
+
 async def test_a_rejection_over_pubsub_carries_the_reviewers_note(
     client: httpx.AsyncClient,
 ) -> None:

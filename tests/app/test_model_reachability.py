@@ -18,6 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.agents.providers import ModelReachability, build_model_probe
 from app.config import Settings
 from app.metrics import Metrics
+from app.routes.health import readiness
+from app.store import EmbeddedBackend
 from tests.app.conftest import AppFactory
 
 pytestmark = pytest.mark.anyio
@@ -179,6 +181,15 @@ async def test_a_slow_check_never_holds_readiness() -> None:
     assert await model.status(wait_seconds=0.01) is None
     assert await model.status(wait_seconds=0.01) is None
     assert len(calls) == 1  # one check goes on; the second probe did not start another
+    # /readyz itself, as the route answers it: ready, the model still being checked, and
+    # within the kubelet's 2 s
+    answer = await asyncio.wait_for(readiness(EmbeddedBackend(), Settings(), model), timeout=2)
+    assert answer.status_code == 200
+    assert json.loads(answer.body) == {
+        "status": "ready",
+        "backend": "embedded",
+        "model": "checking",
+    }
     release.set()
     assert await model.status(wait_seconds=1) is True
     assert metrics.registry.get_sample_value("daca_model_up") == 1
