@@ -15,7 +15,7 @@ from dapr.clients.exceptions import DaprInternalError
 from dapr.clients.grpc._state import Concurrency, StateOptions
 from dapr.proto import common_v1
 
-from app.dapr_backend import grpc_status
+from app.dapr_backend import grpc_details, grpc_status
 from tests.app.conftest import USER_PRINCIPAL, AppFactory
 from tests.fakes.dapr_sidecar import FIRST_WRITE, FakeDaprSidecar
 
@@ -58,6 +58,11 @@ async def test_fake_reports_etag_mismatch_like_daprd(sidecar: FakeDaprSidecar) -
             await dapr.save_state("statestore", "k", "v3", etag="1", options=first_write)
         assert grpc_status(stale.value) is grpc.StatusCode.ABORTED
         assert "possible etag mismatch" in str(stale.value)
+        # the sidecar's own text, also behind whatever wraps the gRPC error
+        assert "possible etag mismatch" in grpc_details(stale.value)
+        wrapped = RuntimeError("the app's wrapper")
+        wrapped.__cause__ = stale.value
+        assert "possible etag mismatch" in grpc_details(wrapped)
 
         with pytest.raises(SDK_ERRORS) as insert:
             await dapr.save_state("statestore", "k", "v4", options=first_write)
@@ -578,3 +583,15 @@ async def test_many_callers_after_a_timeout_renew_the_connection_once(
         answers = await asyncio.gather(*(client.get("/v1/sessions/m") for _ in range(5)))
     assert [response.status_code for response in answers] == [200] * 5
     assert app_probes(sidecar) == probes + 1
+
+
+def test_a_failure_that_is_no_grpc_error_is_told_by_its_message_or_its_kind() -> None:
+    """What a 503 and the log say when the SDK fails before reaching daprd."""
+
+    class LooksLikeGrpc(Exception):
+        def details(self) -> str:
+            return "a method of the same name, not the sidecar's text"
+
+    assert grpc_details(ConnectionRefusedError("connection refused")) == "connection refused"
+    assert grpc_details(TimeoutError()) == "TimeoutError"
+    assert grpc_details(LooksLikeGrpc("its own words")) == "its own words"
