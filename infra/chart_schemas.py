@@ -49,6 +49,8 @@ TRAEFIK_VALUES = strict(
 )
 
 
+_BOOL = {"type": "boolean"}
+_STR = {"type": "string"}
 _RESOURCES = {"type": "object"}  # a Kubernetes type: tests/infra/test_helm_values.py checks it
 _SIZES = strict({"resources": _RESOURCES})
 
@@ -57,11 +59,11 @@ GRAFANA_DATASOURCE = strict(
     {
         "name": {"type": "string", "minLength": 1},
         "type": {"type": "string", "minLength": 1},
-        "uid": {"type": "string"},
+        "uid": _STR,
         "url": {"type": "string", "pattern": "^https?://"},
         "access": {"enum": ["proxy", "direct"]},
-        "isDefault": {"type": "boolean"},
-        "editable": {"type": "boolean"},
+        "isDefault": _BOOL,
+        "editable": _BOOL,
         "orgId": {"type": "integer"},
         "jsonData": {"type": "object"},
     },
@@ -71,40 +73,40 @@ GRAFANA_DATASOURCE = strict(
 #: the values passed to the kube-prometheus-stack 88.5.3 release
 KUBE_PROMETHEUS_STACK_VALUES = strict(
     {
-        "fullnameOverride": {"type": "string"},
-        "crds": strict({"enabled": {"type": "boolean"}}),
+        "fullnameOverride": _STR,
+        "crds": strict({"enabled": _BOOL}),
         "prometheusOperator": _SIZES,
         "prometheus": strict(
             {
                 "prometheusSpec": strict(
                     {
-                        "podMonitorSelectorNilUsesHelmValues": {"type": "boolean"},
-                        "serviceMonitorSelectorNilUsesHelmValues": {"type": "boolean"},
-                        "ruleSelectorNilUsesHelmValues": {"type": "boolean"},
-                        "probeSelectorNilUsesHelmValues": {"type": "boolean"},
-                        "scrapeInterval": {"type": "string"},
-                        "retention": {"type": "string"},
-                        "retentionSize": {"type": "string"},
+                        "podMonitorSelectorNilUsesHelmValues": _BOOL,
+                        "serviceMonitorSelectorNilUsesHelmValues": _BOOL,
+                        "ruleSelectorNilUsesHelmValues": _BOOL,
+                        "probeSelectorNilUsesHelmValues": _BOOL,
+                        "scrapeInterval": _STR,
+                        "retention": _STR,
+                        "retentionSize": _STR,
                         "resources": _RESOURCES,
                         "storageSpec": strict({"volumeClaimTemplate": {"type": "object"}}),
                         "externalLabels": STRING_MAP,
-                        "secrets": {"type": "array", "items": {"type": "string"}},
+                        "secrets": {"type": "array", "items": _STR},
                         # the Prometheus CRD's ThanosSpec (crd_schemas_monitoring checks it)
                         "thanos": {"type": "object"},
                     }
                 ),
-                "thanosService": strict({"enabled": {"type": "boolean"}}),
+                "thanosService": strict({"enabled": _BOOL}),
             }
         ),
-        "alertmanager": strict({"enabled": {"type": "boolean"}, "alertmanagerSpec": _SIZES}),
+        "alertmanager": strict({"enabled": _BOOL, "alertmanagerSpec": _SIZES}),
         "grafana": strict(
             {
-                "enabled": {"type": "boolean"},
+                "enabled": _BOOL,
                 "admin": strict(
                     {
-                        "existingSecret": {"type": "string"},
-                        "userKey": {"type": "string"},
-                        "passwordKey": {"type": "string"},
+                        "existingSecret": _STR,
+                        "userKey": _STR,
+                        "passwordKey": _STR,
                     }
                 ),
                 "resources": _RESOURCES,
@@ -113,10 +115,10 @@ KUBE_PROMETHEUS_STACK_VALUES = strict(
                     {
                         "dashboards": strict(
                             {
-                                "enabled": {"type": "boolean"},
-                                "label": {"type": "string"},
-                                "labelValue": {"type": "string"},
-                                "searchNamespace": {"type": "string"},
+                                "enabled": _BOOL,
+                                "label": _STR,
+                                "labelValue": _STR,
+                                "searchNamespace": _STR,
                             }
                         )
                     }
