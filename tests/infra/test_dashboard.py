@@ -234,7 +234,7 @@ def test_each_panels_unit_fits_its_metric(board: dict[str, Any]) -> None:
             assert unit in PER_SECOND_UNITS, f"{panel['title']}: a rate shown in {unit!r}"
 
 
-def test_the_time_range_and_refresh_are_set(board: dict[str, Any]) -> None:
+def test_the_time_range_and_the_data_source_variable(board: dict[str, Any]) -> None:
     assert board["time"] == {"from": "now-6h", "to": "now"}
     variables = board["templating"]["list"]
     assert [(v["name"], v["type"], v["query"]) for v in variables] == [
