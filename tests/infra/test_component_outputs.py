@@ -170,8 +170,11 @@ def test_an_address_output_is_a_url_or_host_and_port(records: list[Record]) -> N
                 assert port.isdigit(), where
             else:
                 continue
-            labels = host.split(".")
-            if labels[2:] in (["svc"], ["svc", "cluster", "local"]):
+            if host.endswith((".svc", ".svc.cluster.local")):
+                labels = host.split(".")
+                assert labels[2:] in (["svc"], ["svc", "cluster", "local"]), (
+                    f"{where}: not <service>.<namespace>.svc"
+                )
                 assert _serves(records, labels[0], labels[1]), f"{where}: no such Service"
                 seen += 1
     assert seen, "no in-cluster address among the outputs: the test would check nothing"
