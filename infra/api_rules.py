@@ -28,6 +28,7 @@ SERVICE_TYPES = {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"}
 RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
 POLICY_TYPES = {"Ingress", "Egress"}
+HPA_METRIC_TYPES = {"Resource", "ContainerResource", "Pods", "Object", "External"}
 #: kinds whose pod template is at spec.template (CronJob's is one level further down)
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 #: kinds named by a DNS-1035 label (a Service's name becomes a DNS name and an env var)
@@ -193,7 +194,20 @@ def api_problems(obj: dict[str, Any]) -> list[str]:
         problems += _service_problems(spec, where)
     if kind == "PersistentVolumeClaim":
         problems += _claim_problems(spec, where)
+    if kind == "HorizontalPodAutoscaler":
+        for metric in spec.get("metrics") or []:
+            if metric.get("type") not in HPA_METRIC_TYPES:
+                problems.append(
+                    f"{where}: metric type {metric.get('type')!r} is not one of "
+                    f"{sorted(HPA_METRIC_TYPES)}"
+                )
     if kind == "NetworkPolicy":
+        for rule in [*(spec.get("ingress") or []), *(spec.get("egress") or [])]:
+            for port in rule.get("ports") or []:
+                if port.get("protocol", "TCP") not in PROTOCOLS:
+                    problems.append(
+                        f"{where}: protocol {port['protocol']!r} is not one of {sorted(PROTOCOLS)}"
+                    )
         for policy_type in spec.get("policyTypes") or []:
             if policy_type not in POLICY_TYPES:
                 problems.append(

@@ -79,6 +79,25 @@ STATEFULSET: dict[str, Any] = {
         ],
     },
 }
+HPA: dict[str, Any] = {
+    "apiVersion": "autoscaling/v2",
+    "kind": "HorizontalPodAutoscaler",
+    "metadata": {"name": "agent", "namespace": "daca"},
+    "spec": {
+        "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "agent"},
+        "minReplicas": 1,
+        "maxReplicas": 3,
+        "metrics": [
+            {
+                "type": "Resource",
+                "resource": {
+                    "name": "cpu",
+                    "target": {"type": "Utilization", "averageUtilization": 70},
+                },
+            }
+        ],
+    },
+}
 NETWORK_POLICY: dict[str, Any] = {
     "apiVersion": "networking.k8s.io/v1",
     "kind": "NetworkPolicy",
@@ -108,6 +127,7 @@ def test_the_examples_are_valid() -> None:
     assert validate_object(SERVICE, VERSION) is None
     assert validate_object(STATEFULSET, VERSION) is None
     assert validate_object(NETWORK_POLICY, VERSION) is None
+    assert validate_object(HPA, VERSION) is None
     claim: dict[str, Any] = {
         "apiVersion": "v1",
         "kind": "PersistentVolumeClaim",
@@ -157,6 +177,18 @@ def test_the_examples_are_valid() -> None:
         (STATEFULSET, "spec.volumeClaimTemplates.0.spec.accessModes", ["rwo"], "access mode 'rwo'"),
         (STATEFULSET, "spec.volumeClaimTemplates.0.spec.accessModes", [], "at least one"),
         (NETWORK_POLICY, "spec.policyTypes", ["ingress"], "policyType 'ingress'"),
+        (
+            NETWORK_POLICY,
+            "spec.ingress",
+            [{"ports": [{"protocol": "tcp", "port": 6379}]}],
+            "protocol 'tcp'",
+        ),
+        (
+            HPA,
+            "spec.metrics.0.type",
+            "resource",
+            "metric type 'resource'",
+        ),
     ],
 )
 def test_what_the_api_server_refuses_is_refused(

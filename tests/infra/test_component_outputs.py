@@ -208,3 +208,29 @@ def test_every_private_key_is_strong(records: list[Record]) -> None:
             assert algorithm == "ED25519", key["name"]
     if not keys:
         pytest.skip("no key made in this variant")
+
+
+def test_every_certificate_is_signed_with_a_key_made_here(records: list[Record]) -> None:
+    keys = {r["name"] for r in records if r["type"] == "tls:index/privateKey:PrivateKey"}
+    certs = [r for r in records if r["type"].startswith("tls:index/") and "Cert" in r["type"]]
+    for cert in certs:
+        used = {
+            name
+            for prop, names in (cert.get("propertyDependencies") or {}).items()
+            if prop in ("privateKeyPem", "caPrivateKeyPem")
+            for name in names
+        }
+        assert used, f"{cert['name']} is signed with no key"
+        assert used <= keys, f"{cert['name']} is signed with {sorted(used - keys)}"
+    if not certs:
+        pytest.skip("no certificate made in this variant")
+
+
+#: Pulumi type tokens, `<package>:<module>:<Type>`: a URN holds it, so a respelt one
+#: replaces the component and everything under it on the next `up`
+TYPE_TOKEN = re.compile(r"daca:[a-z0-9]+:[A-Z][A-Za-z0-9]*")
+
+
+def test_every_component_type_is_a_pulumi_type_token(records: list[Record]) -> None:
+    for component in _components(records):
+        assert TYPE_TOKEN.fullmatch(component["type"]), component["type"]

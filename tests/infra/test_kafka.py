@@ -219,6 +219,11 @@ def test_login_and_ca_reach_the_app_namespace_only_as_secrets() -> None:
     assert ca_cert["labels"] == {"strimzi.io/kind": "Kafka", "strimzi.io/cluster": "daca"}
     assert ca_cert["annotations"] == {"strimzi.io/ca-cert-generation": "0"}
     # Strimzi parses both generations as integers and starts ours at 0
+    # under the keys Strimzi reads, the certificate a CA's
+    assert set(secrets[("kafka", "daca-cluster-ca")]["inputs"]["stringData"]) == {"ca.key"}
+    assert set(secrets[("kafka", "daca-cluster-ca-cert")]["inputs"]["stringData"]) == {"ca.crt"}
+    (ca,) = of_type(records, "tls:index/selfSignedCert:SelfSignedCert")
+    assert ca["inputs"]["isCaCertificate"] is True
     ca_key = secrets[("kafka", "daca-cluster-ca")]["inputs"]["metadata"]
     assert ca_key["annotations"] == {"strimzi.io/ca-key-generation": "0"}
     assert ca_key["labels"] == ca_cert["labels"]
