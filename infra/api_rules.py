@@ -119,14 +119,15 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
 
 
 def _escalation_problems(context: dict[str, Any], at: str) -> Iterator[str]:
-    """ValidateSecurityContext: a privileged container, or one with CAP_SYS_ADMIN, always
-    escalates, so `allowPrivilegeEscalation: false` beside it is refused."""
+    """ValidateSecurityContext: a privileged container, or one adding CAP_SYS_ADMIN, always
+    escalates, so `allowPrivilegeEscalation: false` beside it is refused. The API server
+    compares the capability's spelling exactly: `CAP_SYS_ADMIN` is refused, `SYS_ADMIN`
+    (the same capability, as Kubernetes usually spells them) is let through."""
     if context.get("allowPrivilegeEscalation") is not False:
         return
     if context.get("privileged") is True:
         yield f"{at}: cannot set allowPrivilegeEscalation to false and privileged to true"
-    added = (context.get("capabilities") or {}).get("add") or []
-    if "SYS_ADMIN" in added or "CAP_SYS_ADMIN" in added:
+    if "CAP_SYS_ADMIN" in ((context.get("capabilities") or {}).get("add") or []):
         yield f"{at}: cannot set allowPrivilegeEscalation to false and add CAP_SYS_ADMIN"
 
 

@@ -171,7 +171,7 @@ def test_the_examples_are_valid() -> None:
         (
             DEPLOYMENT,
             f"{CONTAINER}.securityContext",
-            {"allowPrivilegeEscalation": False, "capabilities": {"add": ["SYS_ADMIN"]}},
+            {"allowPrivilegeEscalation": False, "capabilities": {"add": ["CAP_SYS_ADMIN"]}},
             "CAP_SYS_ADMIN",
         ),
         (STATEFULSET, "spec.volumeClaimTemplates.0.spec.accessModes", ["rwo"], "access mode 'rwo'"),
@@ -206,6 +206,17 @@ def test_a_service_port_name_is_a_dns_label_not_an_iana_name() -> None:
     valid deploy."""
     long_name = _edited(SERVICE, "spec.ports.1.name", "metrics-for-prometheus")
     assert validate_object(long_name, VERSION) is None
+
+
+def test_sys_admin_spelt_without_cap_passes_as_the_api_server_lets_it() -> None:
+    """ValidateSecurityContext compares `CAP_SYS_ADMIN` exactly: `SYS_ADMIN` beside
+    `allowPrivilegeEscalation: false` is accepted by a real cluster, so not refused here
+    (the policy pack's capability rules judge whether it should be added at all)."""
+    context = {"allowPrivilegeEscalation": False, "capabilities": {"add": ["SYS_ADMIN"]}}
+    assert (
+        validate_object(_edited(DEPLOYMENT, f"{CONTAINER}.securityContext", context), VERSION)
+        is None
+    )
 
 
 def test_a_mount_may_name_a_volume_claim_template() -> None:
