@@ -532,7 +532,7 @@ def test_our_objects_carry_the_recommended_labels(stack: dict[str, Cluster]) -> 
     assert seen
 
 
-def test_what_scales_or_guards_a_workload_carries_its_component(
+def test_an_autoscaler_carries_its_targets_component(
     stack: dict[str, Cluster],
 ) -> None:
     seen = 0
