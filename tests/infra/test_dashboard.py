@@ -191,8 +191,8 @@ def test_panels_are_unique_and_none_hides_another(board: dict[str, Any]) -> None
 
 
 def _outer_by(expr: str) -> set[str]:
-    """The labels the query's outermost aggregation keeps (`sum by (a, b) (...)`)."""
-    match = re.match(r"\s*(?:\w+\()?.*?\bby \(([^)]*)\)", expr)
+    """The labels the query's first (outermost) aggregation keeps (`sum by (a, b) (...)`)."""
+    match = re.search(r"\bby \(([^)]*)\)", expr)
     return {label.strip() for label in match.group(1).split(",")} if match else set()
 
 
