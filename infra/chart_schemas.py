@@ -1,4 +1,6 @@
-"""Focused JSON schemas for the values this project gives charts.
+"""Focused JSON schemas for the values this project gives charts: one per chart we
+install (`CHART_VALUES`), each listing only the keys we set, read in the chart at the
+version we pin. tests/infra/test_helm_values.py checks every release against its chart's.
 
 Traefik: written from traefik/traefik-helm-chart at tag v41.3.0 (traefik/values.schema.json)
 for the keys `infra.components.kubernetes.traefik` writes, with the chart schema's closed
@@ -18,7 +20,10 @@ provisioning).
 
 from __future__ import annotations
 
+from typing import Any
+
 from infra.crd_schemas import STRING_MAP, strict
+from infra.crd_schemas_llm import VLLM_STACK_VALUES
 
 #: the values passed to the traefik 41.3.0 release
 TRAEFIK_VALUES = strict(
@@ -129,3 +134,106 @@ KUBE_PROMETHEUS_STACK_VALUES = strict(
         "prometheus-node-exporter": _SIZES,
     }
 )
+
+#: cert-manager's chart (v1.19.1) ships a closed `values.schema.json`: `helm install`
+#: refuses a key it does not list, at every level we write. These are the keys
+#: `infra.components.kubernetes.cert_manager` sets, read in that schema at the tag.
+CERT_MANAGER_VALUES = strict(
+    {
+        "crds": strict({"enabled": _BOOL, "keep": _BOOL}),
+        "resources": _RESOURCES,
+        "webhook": _SIZES,
+        "cainjector": _SIZES,
+    }
+)
+
+#: Dapr's chart (dapr/dapr charts/dapr at v1.18.3) has no schema: a misspelt key is taken
+#: and ignored, and the control plane runs on the chart's defaults. Its `global` block,
+#: read in charts/dapr/values.yaml at the tag, is what the subcharts share.
+DAPR_VALUES = strict(
+    {
+        "global": strict(
+            {
+                "mtls": strict(
+                    {"enabled": _BOOL, "workloadCertTTL": _STR, "allowedClockSkew": _STR}
+                ),
+                "ha": strict({"enabled": _BOOL}),
+                "logAsJson": _BOOL,
+                "prometheus": strict({"enabled": _BOOL}),
+            }
+        )
+    }
+)
+
+_PER_KEDA_PART = strict(
+    {part: {"type": "object"} for part in ("operator", "metricServer", "webhooks")}
+)
+
+#: KEDA's chart (kedacore/charts keda/values.yaml at v2.20.2) has no schema. Per part
+#: (operator, metrics server, admission webhooks) the Kubernetes types inside are checked
+#: by tests/infra/test_helm_values.py.
+KEDA_VALUES = strict(
+    {
+        "crds": strict({"install": _BOOL}),
+        "webhooks": strict({"enabled": _BOOL}),
+        "image": strict({"pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}),
+        "resources": _PER_KEDA_PART,
+        "securityContext": _PER_KEDA_PART,
+        "podSecurityContext": _PER_KEDA_PART,
+    }
+)
+
+#: Strimzi's operator chart (packaging/helm-charts/helm3/strimzi-kafka-operator/values.yaml
+#: at 1.2.0) has no schema.
+STRIMZI_OPERATOR_VALUES = strict(
+    {
+        "watchNamespaces": {"type": "array", "items": _STR},
+        "watchAnyNamespace": _BOOL,
+        "generateNetworkPolicy": _BOOL,
+        "generatePodDisruptionBudget": _BOOL,
+        "resources": _RESOURCES,
+    }
+)
+
+#: Karmada's chart (karmada-io/karmada charts/karmada/values.yaml and templates at
+#: v1.18.1) has no schema.
+KARMADA_VALUES = strict(
+    {
+        "installMode": {"enum": ["host", "agent", "component"]},
+        "etcd": strict(
+            {
+                "internal": strict(
+                    {
+                        # templates/etcd.yaml mounts etcd-data for these two only
+                        "storageType": {"enum": ["hostPath", "pvc"]},
+                        "pvc": strict({"size": _STR, "storageClass": _STR}),
+                    }
+                )
+            }
+        ),
+        "apiServer": strict(
+            {
+                "serviceType": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                "serviceAnnotations": STRING_MAP,
+            }
+        ),
+        "controllerManager": strict({"featureGates": {"type": "object"}}),
+    }
+)
+
+#: NVIDIA's device plugin chart (NVIDIA/k8s-device-plugin deployments/helm/
+#: nvidia-device-plugin/values.yaml at v0.20.0) has no schema; both are Kubernetes types
+NVIDIA_DEVICE_PLUGIN_VALUES = strict({"affinity": {"type": "object"}, "resources": _RESOURCES})
+
+#: the schema of the values each chart we install takes, by chart name
+CHART_VALUES: dict[str, dict[str, Any]] = {
+    "traefik": TRAEFIK_VALUES,
+    "kube-prometheus-stack": KUBE_PROMETHEUS_STACK_VALUES,
+    "cert-manager": CERT_MANAGER_VALUES,
+    "dapr": DAPR_VALUES,
+    "keda": KEDA_VALUES,
+    "strimzi-kafka-operator": STRIMZI_OPERATOR_VALUES,
+    "karmada": KARMADA_VALUES,
+    "vllm-stack": VLLM_STACK_VALUES,
+    "nvidia-device-plugin": NVIDIA_DEVICE_PLUGIN_VALUES,
+}

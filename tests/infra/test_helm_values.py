@@ -23,11 +23,12 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
-from infra.chart_schemas import KUBE_PROMETHEUS_STACK_VALUES, TRAEFIK_VALUES
+from infra.chart_schemas import CHART_VALUES, KUBE_PROMETHEUS_STACK_VALUES, TRAEFIK_VALUES
 from infra.synth import SynthResult, synthesize
 from tests.infra.conftest import edited_stack_file, of_type
 from tests.infra.test_llm import _planet_with_gpus
 from tests.infra.test_references import EVERYTHING_ON
+from tests.infra.test_references import VARIANTS as REFERENCE_VARIANTS
 
 #: Kubernetes' quantity grammar (k8s.io/apimachinery resource.Quantity): a number, then
 #: a binary (Ki…Ei) or decimal (n u m k M G T P E) suffix or an exponent; "512mi" is none
@@ -137,6 +138,10 @@ VARIANTS: dict[str, tuple[str, Callable[[Path], Path | None]]] = {
     "oci-everything-on": ("oci", lambda tmp: edited_stack_file("oci", tmp, EVERYTHING_ON)),
     "planet": ("planet", lambda tmp: None),
     "planet-vllm": ("planet", lambda tmp: _written(tmp, _planet_with_gpus())),
+    "planet-karmada": (
+        "planet",
+        lambda tmp: edited_stack_file("planet", tmp, REFERENCE_VARIANTS["planet-karmada"][1]),
+    ),
 }
 
 
@@ -188,6 +193,57 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
 def test_the_check_names_what_a_chart_would_get_wrong(values: Any, fragment: str) -> None:
     problems = check(values, "1.33")
     assert any(fragment in p for p in problems), problems
+
+
+def test_every_chart_gets_only_keys_it_reads(stack: SynthResult) -> None:
+    """A misspelt key is refused by a chart with a closed schema (cert-manager's,
+    Traefik's) only at `helm install`, and silently ignored by the rest: Dapr's control
+    plane would run on the chart's defaults, cert-manager's webhook without its requests.
+    Every chart we install has a schema of the keys it reads (infra/chart_schemas.py)."""
+    releases = of_type(stack.resources, "kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        chart = release["inputs"]["chart"]
+        assert chart in CHART_VALUES, f"{chart}: no schema of the values it reads"
+        jsonschema.validate(release["inputs"].get("values", {}), CHART_VALUES[chart])
+
+
+@pytest.mark.parametrize(
+    ("chart", "values", "fragment"),
+    [
+        ("cert-manager", {"webhook": {"RESOURCES": {}}}, "RESOURCES"),
+        ("cert-manager", {"crds": {"enable": False}}, "enable"),
+        ("dapr", {"global": {"XXprometheusXX": {"enabled": True}}}, "XXprometheusXX"),
+        ("dapr", {"global": {"mtls": {"enabled": "yes"}}}, "'yes' is not of type 'boolean'"),
+        ("dapr", {"mtls": {"enabled": True}}, "mtls"),
+        ("keda", {"resources": {"metricsServer": {}}}, "metricsServer"),
+        ("keda", {"image": {"pullPolicy": "ifNotPresent"}}, "ifNotPresent"),
+        ("strimzi-kafka-operator", {"watchNamespace": []}, "watchNamespace"),
+        ("karmada", {"etcd": {"internal": {"storageType": "PVC"}}}, "PVC"),
+        ("karmada", {"apiServer": {"serviceAnnotation": {}}}, "serviceAnnotation"),
+        ("nvidia-device-plugin", {"nodeAffinity": {}}, "nodeAffinity"),
+    ],
+)
+def test_a_key_a_chart_does_not_read_is_refused(
+    chart: str, values: dict[str, Any], fragment: str
+) -> None:
+    with pytest.raises(jsonschema.ValidationError, match=re.escape(fragment)):
+        jsonschema.validate(values, CHART_VALUES[chart])
+
+
+def test_every_kubernetes_resource_goes_through_a_provider_of_the_stack(
+    stack: SynthResult,
+) -> None:
+    """A component registered without its options (or a child without its parent) loses
+    the cluster's provider: its objects go through Pulumi's default provider, i.e. to
+    whatever cluster the deployer's kubeconfig points at, not the region's."""
+    providers = {r["name"] for r in of_type(stack.resources, "pulumi:providers:kubernetes")}
+    objects = [r for r in stack.resources if r["custom"] and r["type"].startswith("kubernetes:")]
+    assert objects
+    for record in objects:
+        assert record.get("provider") in providers, (
+            f"{record['type']} {record['name']} goes through {record.get('provider')!r}"
+        )
 
 
 def test_traefik_gets_only_values_its_chart_schema_accepts(stack: SynthResult) -> None:
