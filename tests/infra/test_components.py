@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+import socket
 import subprocess
+import time
 from pathlib import Path
 
 import pulumi
@@ -373,6 +376,70 @@ def test_redis_auth_conf_quotes_the_password() -> None:
 
     assert redis_auth_conf("abc123") == 'requirepass "abc123"\n'
     assert redis_auth_conf('a "b" \\c\nd') == 'requirepass "a \\"b\\" \\\\c\\nd"\n'
+
+
+@pytest.mark.skipif(
+    shutil.which("redis-server") is None, reason="redis-server not installed (.ci/run installs it)"
+)
+@pytest.mark.parametrize("password", ['a "b" \\c', "line\nbreak\rreturn", "p@ss w0rd#;'"])
+def test_redis_server_takes_the_password_its_auth_conf_sets(tmp_path: Path, password: str) -> None:
+    """The real redis-server reads the file we mount: AUTH succeeds with the password
+    itself (quotes, backslashes and line breaks included) and fails with anything else."""
+    from infra.components.kubernetes.redis import redis_auth_conf
+
+    conf = tmp_path / "auth.conf"
+    conf.write_text(redis_auth_conf(password))
+    socket_path = tmp_path / "redis.sock"
+    server = subprocess.Popen(
+        [
+            "redis-server",
+            str(conf),
+            "--port",
+            "0",
+            "--unixsocket",
+            str(socket_path),
+            "--dir",
+            str(tmp_path),
+            "--save",
+            "",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        for _ in range(100):
+            if socket_path.exists() or server.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+
+        def auth(given: str) -> bytes:
+            with socket.socket(socket.AF_UNIX) as client:
+                client.connect(str(socket_path))
+                args = [b"AUTH", given.encode()]
+                client.sendall(
+                    f"*{len(args)}\r\n".encode()
+                    + b"".join(b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+                )
+                return client.recv(256)
+
+        assert auth(password) == b"+OK\r\n"
+        assert auth(password + "x").startswith(b"-WRONGPASS")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_redis_keeps_its_data_on_the_claimed_volume() -> None:
+    """`--dir` is where the append-only file goes: anywhere but the claim's mount, and a
+    restarted pod starts empty (or redis-server fails on the read-only root)."""
+    sts = one(redis_records(), "kubernetes:apps/v1:StatefulSet")["inputs"]["spec"]
+    container = sts["template"]["spec"]["containers"][0]
+    args = container["args"]
+    assert args[args.index("--appendonly") + 1] == "yes"
+    claims = {c["metadata"]["name"] for c in sts["volumeClaimTemplates"]}
+    mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+    assert mounts.get(args[args.index("--dir") + 1]) in claims
 
 
 def test_redis_runs_as_a_high_uid_with_a_writable_data_volume() -> None:
