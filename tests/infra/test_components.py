@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import pulumi
 import pytest
@@ -767,3 +769,50 @@ def test_dapr_crds_follow_the_pinned_release(version: str, files: set[str]) -> N
     crds = one(records, "kubernetes:yaml/v2:ConfigGroup")["inputs"]["files"]
     assert {url.rsplit("/", 1)[1].removesuffix(".yaml") for url in crds} == files
     assert all(f"/v{version}/charts/dapr/crds/" in url for url in crds)
+
+
+def test_the_pull_secret_logs_the_kubelet_in_with_the_registry_password(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kubelet reads `.dockerconfigjson`'s `auth` (base64 of `user:password`, split at
+    the first colon) for the registry's host; the Secret's data stays a Pulumi secret."""
+    from infra.components.app_image import RegistryLogin
+    from infra.components.kubernetes import registry_credentials
+    from infra.components.kubernetes.registry_credentials import (
+        RegistryPullSecret,
+        RegistryPullSecretArgs,
+    )
+
+    given: dict[str, Any] = {}
+    real_secret = registry_credentials.k8s.core.v1.Secret
+
+    def secret(name: str, **kwargs: Any) -> Any:
+        given.update(kwargs)
+        return real_secret(name, **kwargs)
+
+    monkeypatch.setattr(registry_credentials.k8s.core.v1, "Secret", secret)
+    written: list[str] = []
+
+    def build() -> object:
+        RegistryPullSecret(
+            "pull",
+            RegistryPullSecretArgs(
+                secret_name="registry-credentials",
+                namespace="daca",
+                login=RegistryLogin(
+                    server="fra.ocir.io",
+                    username="tenancy/oracleidentitycloudservice/me@example.com",
+                    password=pulumi.Output.secret("to:ken;1"),
+                ),
+            ),
+        )
+        return given["string_data"][".dockerconfigjson"].apply(written.append)
+
+    records = run_under_mocks(build)
+    record = one(records, "kubernetes:core/v1:Secret")["inputs"]
+    assert record["type"] == "kubernetes.io/dockerconfigjson"
+    assert record["stringData"] == {".dockerconfigjson": "[secret]"}
+    entry = json.loads(written[0])["auths"]["fra.ocir.io"]
+    user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
+    assert (user, password) == ("tenancy/oracleidentitycloudservice/me@example.com", "to:ken;1")
+    assert (entry["username"], entry["password"]) == (user, password)
