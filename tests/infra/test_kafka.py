@@ -156,6 +156,19 @@ def test_small_stage_gets_one_dual_role_pool_bigger_ones_dedicated_controllers()
     assert {p["name"] for p in _strimzi(records, "KafkaNodePool")} <= set(kafka["dependsOn"])
 
 
+def test_every_topic_keeps_events_for_the_configured_hours_and_partitions() -> None:
+    """`retentionHours` and `partitions` at values other than their defaults reach every
+    app topic: Kafka reads `retention.ms` in milliseconds."""
+    config = KafkaConfig.model_validate({"enabled": True, "retentionHours": 36, "partitions": 5})
+    records, _ = _cluster(config)
+    topics = _strimzi(records, "KafkaTopic")
+    assert len(topics) == 2, "agent-events and agent-reviews"
+    for topic in topics:
+        spec = topic["inputs"]["spec"]
+        assert spec["config"]["retention.ms"] == 36 * 60 * 60 * 1000
+        assert spec["partitions"] == 5
+
+
 def test_app_user_may_only_write_its_topic_read_its_subscription_in_its_group() -> None:
     records, _ = _cluster()
     users = {u["inputs"]["metadata"]["name"]: u for u in _strimzi(records, "KafkaUser")}

@@ -260,30 +260,33 @@ def test_selectors_pick_pods_the_cluster_runs(stack: dict[str, Cluster]) -> None
     assert {"Service", "NetworkPolicy"} <= seen
 
 
-def test_our_services_select_one_workloads_pods_by_its_selector(
+def test_our_services_and_guards_select_one_workloads_pods_by_its_selector(
     stack: dict[str, Cluster],
 ) -> None:
     """A Service selecting on less than its workload's selector takes in any other pod that
-    shares those labels (a second app's agents, a job) as an endpoint."""
-    seen = 0
+    shares those labels (a second app's agents, a job) as an endpoint; a disruption budget
+    doing so counts (and holds back evictions of) pods that are not its workload's."""
+    seen: set[str] = set()
     for name, cluster in stack.items():
-        for service in cluster.of_kind("Service"):
-            labels = service["metadata"].get("labels") or {}
-            selector = service["spec"].get("selector")
+        for obj in cluster.of_kind("Service") + cluster.of_kind("PodDisruptionBudget"):
+            labels = obj["metadata"].get("labels") or {}
+            selector = obj["spec"].get("selector")
+            if obj["kind"] == "PodDisruptionBudget":
+                selector = selector["matchLabels"]
             if "app.kubernetes.io/managed-by" not in labels or not selector:
                 continue
-            namespace = service["metadata"]["namespace"]
+            namespace = obj["metadata"]["namespace"]
             selectors = [
                 o["spec"]["selector"]["matchLabels"]
                 for o in cluster.objects
                 if o["kind"] in WORKLOADS and o["metadata"].get("namespace") == namespace
             ]
             assert selector in selectors, (
-                f"{name}: Service {service['metadata']['name']} selects {selector}; "
+                f"{name}: {obj['kind']} {obj['metadata']['name']} selects {selector}; "
                 f"its namespace's workloads select {selectors}"
             )
-            seen += 1
-    assert seen
+            seen.add(obj["kind"])
+    assert "Service" in seen
 
 
 def test_a_workload_selects_its_own_pods(stack: dict[str, Cluster]) -> None:
