@@ -535,6 +535,33 @@ def test_our_objects_carry_the_recommended_labels(stack: dict[str, Cluster]) -> 
     assert seen
 
 
+def test_a_workload_of_ours_is_labelled_with_its_images_version(
+    stack: dict[str, Cluster],
+) -> None:
+    """`app.kubernetes.io/version` is "the current version of the application": the tag of
+    the image its main container runs, on the workload and its pods (what `kubectl get
+    -L app.kubernetes.io/version` shows during an upgrade). An image pinned by digest
+    alone (our agent's) has no version to show."""
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            if "app.kubernetes.io/managed-by" not in (workload["metadata"].get("labels") or {}):
+                continue
+            image = workload["spec"]["template"]["spec"]["containers"][0]["image"]
+            reference = image.split("@", 1)[0]
+            last = reference.rsplit("/", 1)[-1]
+            tag = last.split(":", 1)[1] if ":" in last else None
+            for labels in (
+                workload["metadata"]["labels"],
+                workload["spec"]["template"]["metadata"]["labels"],
+            ):
+                assert labels.get("app.kubernetes.io/version") == tag, (
+                    f"{name}: {workload['kind']} {workload['metadata']['name']} runs {image}"
+                )
+            seen += tag is not None
+    assert seen
+
+
 def test_an_autoscaler_carries_its_targets_component(
     stack: dict[str, Cluster],
 ) -> None:

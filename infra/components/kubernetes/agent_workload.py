@@ -20,6 +20,7 @@ from infra.components.kubernetes.conventions import (
 )
 from infra.components.options import child_options
 from infra.config import ResourcesConfig, SidecarResources
+from infra.config.base import parse_image
 
 APP_UID = 10001  # the numeric USER of app/Dockerfile
 MODEL_KEY_ENV = "OPENAI_API_KEY"
@@ -127,6 +128,14 @@ def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
     }
 
 
+def _workload_labels(args: AgentWorkloadArgs) -> pulumi.Output[dict[str, str]]:
+    """The Deployment's and its pods' labels: the standard ones, and the image's tag as
+    `app.kubernetes.io/version` where it has one (an image built here is pinned by digest)."""
+    return pulumi.Output.from_input(args.image).apply(
+        lambda image: standard_labels(args.app_id, "agent", parse_image(image)[1])
+    )
+
+
 def _meta(args: AgentWorkloadArgs, object_name: str | None = None) -> dict[str, Any]:
     return {
         "name": object_name or args.app_id,
@@ -184,7 +193,7 @@ def deployment_spec(
         },
         "template": {
             "metadata": {
-                "labels": standard_labels(args.app_id, "agent"),
+                "labels": _workload_labels(args),
                 "annotations": {
                     **dapr_annotations(args),
                     # daprd sends this Secret's `token` with every call to the app
@@ -313,7 +322,7 @@ class AgentWorkload(pulumi.ComponentResource):
             env.append(self._model_key(name, args, account, child))
         deployment = k8s.apps.v1.Deployment(
             f"{name}-deployment",
-            metadata=_meta(args),
+            metadata={**_meta(args), "labels": _workload_labels(args)},
             spec=deployment_spec(args, account.metadata.name, env, app_token),
             opts=child,
         )

@@ -31,6 +31,7 @@ from infra.components.kubernetes.thanos import (
     signed_tls_secret,
 )
 from infra.components.options import child_options
+from infra.config.base import parse_image
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class ThanosQuery(pulumi.ComponentResource):
         self, name: str, args: ThanosQueryArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("daca:k8s:ThanosQuery", name, None, opts)
-        labels = standard_labels(QUERY_NAME, "monitoring")
+        labels = standard_labels(QUERY_NAME, "monitoring", parse_image(THANOS_IMAGE)[1])
         meta = {"name": QUERY_NAME, "namespace": MONITORING_NAMESPACE, "labels": labels}
         client = signed_tls_secret(
             f"{name}-client",
