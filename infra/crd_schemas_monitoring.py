@@ -4,13 +4,17 @@ Written from prometheus-operator v0.93.1's CRDs as kube-prometheus-stack 88.5.3 
 (prometheus-community/helm-charts, charts/kube-prometheus-stack/charts/crds/crds/
 crd-podmonitors.yaml and crd-prometheusrules.yaml), for the fields we use; strict
 (unknown keys rejected) where a typo would silently change what is scraped or alerted on.
-PromQL is checked further by `promql_problem` (a tokenizer, not a full parser).
+PromQL is checked further by `promql_problem`: a tokenizer for clear messages, then the
+promql-parser package (a port of Prometheus' own parser), which knows PromQL's grammar and
+its functions.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+import promql_parser
 
 from infra.crd_schemas import NAME, NAMESPACED_METADATA, STRING_MAP, strict
 
@@ -222,8 +226,9 @@ def promql_tokens(expr: str) -> list[tuple[str, str]]:
 
 
 def promql_problem(expr: str) -> str | None:
-    """What is wrong with `expr` as far as a tokenizer sees: unknown characters, unbalanced
-    (), {} or [] (ranges), a selector's label matchers not `name op "string"`."""
+    """What is wrong with `expr`: first as a tokenizer sees it (unknown characters,
+    unbalanced (), {} or [] (ranges), a selector's label matchers not `name op "string"`),
+    then as Prometheus' grammar does (an unknown function, an operator out of place)."""
     try:
         tokens = promql_tokens(expr)
     except ValueError as exc:
@@ -243,6 +248,10 @@ def promql_problem(expr: str) -> str | None:
                 return f'label matcher {before[1]}{text}{after[1]} is not name op "value"'
     if any(depth.values()):
         return "unbalanced brackets"
+    try:
+        promql_parser.parse(expr)
+    except ValueError as exc:
+        return f"not PromQL: {exc}"
     return None
 
 

@@ -55,7 +55,8 @@ def validate_object(obj: dict[str, Any], k8s_version: str) -> str | None:
 
 
 def _promql_problem(obj: dict[str, Any], where: str) -> str | None:
-    """A PrometheusRule's expressions must at least tokenize and balance."""
+    """A PrometheusRule's expressions must parse as PromQL (Prometheus refuses the rule
+    group otherwise, and the operator's admission webhook the whole PrometheusRule)."""
     if obj.get("kind") != "PrometheusRule":
         return None
     for group in (obj.get("spec") or {}).get("groups") or []:

@@ -122,6 +122,9 @@ def test_the_name_check_catches_a_typo() -> None:
         ('x{job="a"}}', "unbalanced"),
         ("x{job=a}", "label matcher"),
         ("x # y", "unexpected"),
+        ("XXhistogram_quantile(0.95, x)", "unknown function with name 'XXhistogram_quantile'"),
+        ("histogram_quantile(0.95, sum by (le) XX(rate(x[5m])))", "not PromQL"),
+        ("sum(x) >", "not PromQL"),
     ],
 )
 def test_broken_promql_is_reported(expr: str, problem: str) -> None:
