@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 import pytest
 import yaml
 
+from infra import synth
 from infra.components.kubernetes.karmada import (
     CHART_REPO,
     CHART_VERSION,
@@ -82,6 +83,26 @@ def control_plane(args: KarmadaControlPlaneArgs) -> tuple[list[Record], dict[str
         ).apply(lambda v: seen.update(kubeconfig=v[0], endpoint=v[1], in_cluster=v[2]))
 
     return run_under_mocks(build), seen
+
+
+def test_the_charts_secret_and_service_are_read_from_the_hub(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The kubeconfig Secret and the API server's Service are *read* (`.get`), which the
+    engine does through the provider the read names: without the hub's, it reads whatever
+    cluster the deployer's own kubeconfig points at."""
+    reads: dict[str, str] = {}
+    registered = synth.SynthMocks.new_resource
+
+    def new_resource(self: synth.SynthMocks, args: Any) -> Any:
+        if args.resource_id:
+            # a provider reference is `<provider urn>::<provider id>`
+            reads[args.name] = args.provider.split("::")[-2] if args.provider else ""
+        return registered(self, args)
+
+    monkeypatch.setattr(synth.SynthMocks, "new_resource", new_resource)
+    control_plane(KarmadaControlPlaneArgs(allowed_source_ranges=(OPERATOR_CIDR,)))
+    assert reads == {"karmada-kubeconfig": "hub", "karmada-apiserver": "hub"}
 
 
 def test_the_official_chart_is_installed_pinned_in_host_mode() -> None:
