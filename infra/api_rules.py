@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
 _LABEL = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?"
@@ -29,6 +30,18 @@ RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
 POLICY_TYPES = {"Ingress", "Egress"}
 HPA_METRIC_TYPES = {"Resource", "ContainerResource", "Pods", "Object", "External"}
+#: autoscaling/v2 MetricTarget.type
+HPA_TARGET_TYPES = {"Utilization", "Value", "AverageValue"}
+#: k8s.io/apimachinery resource.Quantity: a number, then a binary (Ki…Ei) or decimal
+#: (n u m k M G T P E) suffix or an exponent; "512mi" is none
+QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
+_SUFFIXES = {
+    **{s: Decimal(1024) ** (i + 1) for i, s in enumerate(("Ki", "Mi", "Gi", "Ti", "Pi", "Ei"))},
+    **{
+        s: Decimal(10) ** e
+        for s, e in zip("numkMGTPE", (-9, -6, -3, 3, 6, 9, 12, 15, 18), strict=True)
+    },
+}
 #: kinds whose pod template is at spec.template (CronJob's is one level further down)
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
 #: kinds named by a DNS-1035 label (a Service's name becomes a DNS name and an env var)
@@ -116,6 +129,35 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
             if mount.get("name") not in {*volumes, *claims}:
                 yield f"{at}: volumeMount {mount.get('name')!r} names no volume of the pod"
         yield from _escalation_problems(container.get("securityContext") or {}, at)
+        yield from resources_problems(container.get("resources") or {}, at)
+
+
+def quantity(value: Any) -> Decimal | None:
+    """A Kubernetes quantity's value (cpu in cores, memory in bytes), None if it is none."""
+    text = str(value)
+    if not QUANTITY.match(text):
+        return None
+    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
+        if text.endswith(suffix):
+            return Decimal(text[: -len(suffix)]) * _SUFFIXES[suffix]
+    return Decimal(text)
+
+
+def resources_problems(resources: dict[str, Any], at: str) -> Iterator[str]:
+    """ValidateResourceRequirements: quantities that parse, and no request above its
+    limit (`must be less than or equal to cpu limit`)."""
+    amounts: dict[str, dict[str, Decimal]] = {}
+    for bound in ("requests", "limits"):
+        for name, value in (resources.get(bound) or {}).items():
+            amount = quantity(value)
+            if amount is None:
+                yield f"{at}: {bound}.{name} {value!r} is not a quantity"
+            else:
+                amounts.setdefault(bound, {})[name] = amount
+    for name, request in amounts.get("requests", {}).items():
+        limit = amounts.get("limits", {}).get(name)
+        if limit is not None and request > limit:
+            yield f"{at}: requests.{name} must be less than or equal to its limit"
 
 
 def _escalation_problems(context: dict[str, Any], at: str) -> Iterator[str]:
@@ -202,6 +244,13 @@ def api_problems(obj: dict[str, Any]) -> list[str]:
                     f"{where}: metric type {metric.get('type')!r} is not one of "
                     f"{sorted(HPA_METRIC_TYPES)}"
                 )
+            for source in metric.values():
+                target = source.get("target") if isinstance(source, dict) else None
+                if target is not None and target.get("type") not in HPA_TARGET_TYPES:
+                    problems.append(
+                        f"{where}: target type {target.get('type')!r} is not one of "
+                        f"{sorted(HPA_TARGET_TYPES)}"
+                    )
     if kind == "NetworkPolicy":
         for rule in [*(spec.get("ingress") or []), *(spec.get("egress") or [])]:
             for port in rule.get("ports") or []:

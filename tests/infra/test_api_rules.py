@@ -4,11 +4,12 @@ OpenAPI schema and is rejected by a real cluster (k8s.io/apimachinery validation
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
-from infra.api_rules import api_problems, label_key_problem, port_name_problem
+from infra.api_rules import api_problems, label_key_problem, port_name_problem, quantity
 from infra.validate import validate_object
 
 VERSION = "1.33"
@@ -189,6 +190,21 @@ def test_the_examples_are_valid() -> None:
             "resource",
             "metric type 'resource'",
         ),
+        (HPA, "spec.metrics.0.resource.target.type", "utilization", "target type 'utilization'"),
+        (DEPLOYMENT, f"{CONTAINER}.resources", {"limits": {"cpu": "XX500mXX"}}, "not a quantity"),
+        (DEPLOYMENT, f"{CONTAINER}.resources", {"requests": {"memory": "64mb"}}, "not a quantity"),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.resources",
+            {"requests": {"cpu": "10M"}, "limits": {"cpu": "500m"}},
+            "requests.cpu must be less than or equal to its limit",
+        ),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.resources",
+            {"requests": {"memory": "1Gi"}, "limits": {"memory": "1000Mi"}},
+            "requests.memory must be less than or equal",
+        ),
     ],
 )
 def test_what_the_api_server_refuses_is_refused(
@@ -198,6 +214,31 @@ def test_what_the_api_server_refuses_is_refused(
     problem = validate_object(edited, VERSION)
     assert problem is not None
     assert fragment in problem
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("10m", "0.01"),
+        ("1", "1"),
+        ("1.5", "1.5"),
+        ("64Mi", "67108864"),
+        ("1G", "1000000000"),
+        ("2e3", "2000"),
+        ("1Ki", "1024"),
+    ],
+)
+def test_a_quantity_is_read_as_kubernetes_reads_it(text: str, value: str) -> None:
+    assert quantity(text) == Decimal(value)
+
+
+def test_a_request_equal_to_its_limit_passes() -> None:
+    resources = {
+        "requests": {"cpu": "500m", "memory": "1Gi"},
+        "limits": {"cpu": "0.5", "memory": "1024Mi"},
+    }
+    edited = _edited(DEPLOYMENT, f"{CONTAINER}.resources", resources)
+    assert validate_object(edited, VERSION) is None
 
 
 def test_a_service_port_name_is_a_dns_label_not_an_iana_name() -> None:

@@ -23,6 +23,7 @@ import pytest
 import yaml
 from referencing import Registry, Resource
 
+from infra.api_rules import resources_problems
 from infra.chart_schemas import CHART_VALUES, KUBE_PROMETHEUS_STACK_VALUES, TRAEFIK_VALUES
 from infra.synth import SynthResult, synthesize
 from tests.infra.conftest import edited_stack_file, of_type
@@ -30,9 +31,6 @@ from tests.infra.test_llm import _planet_with_gpus
 from tests.infra.test_references import EVERYTHING_ON
 from tests.infra.test_references import VARIANTS as REFERENCE_VARIANTS
 
-#: Kubernetes' quantity grammar (k8s.io/apimachinery resource.Quantity): a number, then
-#: a binary (Ki…Ei) or decimal (n u m k M G T P E) suffix or an exponent; "512mi" is none
-QUANTITY = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)(Ki|Mi|Gi|Ti|Pi|Ei|[numkMGTPE]|[eE][+-]?\d+)?$")
 RESOURCE_NAMES = {"cpu", "memory", "ephemeral-storage", "storage", "nvidia.com/gpu"}
 #: NodeSelectorRequirement's operators (its schema lists them only in prose)
 OPERATORS = {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"}
@@ -124,11 +122,18 @@ def check(values: Any, version: str) -> list[str]:
             ]
         if key == "resources" and isinstance(value, dict):
             for bound in ("requests", "limits"):
-                for name, amount in (value.get(bound) or {}).items():
+                for name in value.get(bound) or {}:
                     if name not in RESOURCE_NAMES:
                         problems.append(f"{path}.{bound}: {name!r} is not a resource name")
-                    if not QUANTITY.match(str(amount)):
-                        problems.append(f"{path}.{bound}.{name}: {amount!r} is not a quantity")
+            problems += resources_problems(value, path)
+            # a container's: what the scheduler places it by (a claim's asks for storage)
+            requests = value.get("requests") or {}
+            if "storage" not in requests:
+                problems += [
+                    f"{path}.requests: no {name} request"
+                    for name in ("cpu", "memory")
+                    if requests.get(name) is None
+                ]
     return problems
 
 
@@ -174,6 +179,16 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
     ("values", "fragment"),
     [
         ({"resources": {"limits": {"memory": "512mi"}}}, "'512mi' is not a quantity"),
+        ({"resources": {"requests": {"memory": "32Mi"}}}, "no cpu request"),
+        ({"resources": {"requests": {"cpu": None, "memory": "32Mi"}}}, "no cpu request"),
+        (
+            {
+                "webhook": {
+                    "resources": {"requests": {"cpu": "10M", "memory": "1"}, "limits": {"cpu": "1"}}
+                }
+            },
+            "requests.cpu must be less than or equal to its limit",
+        ),
         ({"resources": {"requests": {"XXcpuXX": "1"}}}, "'XXcpuXX' is not a resource name"),
         ({"podSecurityContext": {"seccompProfil": {"type": "RuntimeDefault"}}}, "seccompProfil"),
         ({"securityContext": {"seccompProfile": {"tipe": "RuntimeDefault"}}}, "'type' is a req"),
