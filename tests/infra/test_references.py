@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,10 +208,15 @@ def variant_records(variant: str, where: Path) -> list[Record]:
 
 
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
-def stack(
+def records(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, Cluster]:
-    return clusters(variant_records(request.param, tmp_path_factory.mktemp(request.param)))
+) -> list[Record]:
+    return variant_records(request.param, tmp_path_factory.mktemp(request.param))
+
+
+@pytest.fixture(scope="module")
+def stack(records: list[Record]) -> dict[str, Cluster]:
+    return clusters(records)
 
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
@@ -663,6 +669,34 @@ def test_every_namespaced_object_names_its_namespace(stack: dict[str, Cluster]) 
             assert obj["metadata"].get("namespace"), (
                 f"{name}: {obj['kind']} {obj['metadata'].get('name')} names no namespace"
             )
+
+
+def test_what_a_component_waits_for_its_every_resource_waits_for(
+    records: list[Record],
+) -> None:
+    """Pulumi does not hold a component's children back for the component's `dependsOn`
+    (pulumi/pulumi#8721): a child built without the component's options would be applied
+    before what the component was told to wait for (the CRDs, the sidecar injector)."""
+    children: dict[str | None, list[Record]] = defaultdict(list)
+    for record in records:
+        children[record.get("parent")].append(record)
+
+    def descendants(name: str) -> Iterator[Record]:
+        for child in children.get(name, []):
+            yield child
+            yield from descendants(child["name"])
+
+    checked = 0
+    for component in (r for r in records if not r["custom"] and r["dependsOn"]):
+        for resource in descendants(component["name"]):
+            if resource["custom"]:
+                missing = set(component["dependsOn"]) - set(resource["dependsOn"])
+                assert not missing, (
+                    f"{resource['type']} {resource['name']} does not wait for {sorted(missing)}, "
+                    f"which its component {component['name']} waits for"
+                )
+                checked += 1
+    assert checked
 
 
 def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
