@@ -14,13 +14,17 @@ NAME: dict[str, Any] = {
     "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
     "maxLength": 253,
 }
+#: a custom resource's ObjectMeta (the API server's, whatever the CRD): closed, since a
+#: misspelt `labels` is dropped on the way in (with a warning no deploy log shows)
 METADATA: dict[str, Any] = {
     "type": "object",
     "required": ["name"],
+    "additionalProperties": False,
     "properties": {
         "name": NAME,
         "labels": {"type": "object", "additionalProperties": {"type": "string"}},
         "annotations": {"type": "object", "additionalProperties": {"type": "string"}},
+        "finalizers": {"type": "array", "items": {"type": "string"}},
     },
 }
 

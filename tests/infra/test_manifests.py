@@ -5,11 +5,12 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
-from infra.synth import SynthResult
+from infra.synth import SynthResult, synthesize
 from infra.validate import validate_manifests, validate_object
 
 
@@ -110,3 +111,25 @@ def test_synth_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     first_manifest = (tmp_path / "a" / "manifests" / names[0]).read_text()
     assert first_manifest.startswith("apiVersion: ")
+
+
+@pytest.fixture(scope="module")
+def planet_manifests(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
+    out = synthesize("planet", out_dir=tmp_path_factory.mktemp("planet"))
+    return [yaml.safe_load(file.read_text()) for file in sorted(out.manifests_dir.glob("*.yaml"))]
+
+
+def test_a_misspelt_metadata_field_is_caught_on_every_kind(
+    planet_manifests: list[dict[str, Any]],
+) -> None:
+    """The API server drops an ObjectMeta field it does not know (a warning no deploy log
+    shows): a PrometheusRule's `labels` misspelt loses them, whatever the CRD says."""
+    kinds: set[str] = set()
+    for obj in planet_manifests:
+        assert validate_object(obj, "1.34.0") is None
+        obj["metadata"]["XXlabelsXX"] = {"a": "b"}
+        problem = validate_object(obj, "1.34.0")
+        assert problem is not None, f"{obj['kind']}: a misspelt metadata field passes"
+        assert "XXlabelsXX" in problem, problem
+        kinds.add(obj["kind"])
+    assert {"PrometheusRule", "ScaledObject", "Component", "Deployment"} <= kinds
