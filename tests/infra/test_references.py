@@ -295,6 +295,64 @@ def test_our_services_and_guards_select_one_workloads_pods_by_its_selector(
     assert "Service" in seen
 
 
+def _peers(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The peers a NetworkPolicy admits, or a Kafka's listeners do (Strimzi writes them
+    into the NetworkPolicy it makes for the brokers)."""
+    if obj["kind"] == "NetworkPolicy":
+        for rule in [*obj["spec"].get("ingress", []), *obj["spec"].get("egress", [])]:
+            yield from [*rule.get("from", []), *rule.get("to", [])]
+    elif obj["kind"] == "Kafka":
+        for listener in obj["spec"]["kafka"]["listeners"]:
+            yield from listener.get("networkPolicyPeers", [])
+
+
+def test_a_network_peer_that_admits_our_pods_admits_one_workloads(
+    stack: dict[str, Cluster],
+) -> None:
+    """A peer selecting less than a workload's selector lets in every pod that shares the
+    labels (another app's agents, a debug pod) along with the ones meant."""
+    seen = 0
+    for name, cluster in stack.items():
+        for obj in cluster.of_kind("NetworkPolicy") + cluster.of_kind("Kafka"):
+            for peer in _peers(obj):
+                selector = (peer.get("podSelector") or {}).get("matchLabels")
+                if not selector:
+                    continue
+                by_name = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+                namespace = by_name.get("kubernetes.io/metadata.name", obj["metadata"]["namespace"])
+                workloads = [
+                    o["spec"]["selector"]["matchLabels"]
+                    for o in cluster.objects
+                    if o["kind"] in WORKLOADS and o["metadata"].get("namespace") == namespace
+                ]
+                if not any(_selects(selector, w) for w in workloads):
+                    continue  # pods a chart makes (Prometheus): not ours to name
+                assert selector in workloads, (
+                    f"{name}: {obj['kind']} {obj['metadata']['name']} admits {selector} in "
+                    f"{namespace}, where the workloads select {workloads}"
+                )
+                seen += 1
+    assert seen
+
+
+def test_our_workloads_select_by_name_and_component(stack: dict[str, Cluster]) -> None:
+    """A workload's selector is immutable: ours is the two labels that never change, and
+    both of them, so two components of one app (or one component of two apps) never
+    select each other's pods."""
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            if "app.kubernetes.io/managed-by" not in (workload["metadata"].get("labels") or {}):
+                continue
+            selector = workload["spec"]["selector"]["matchLabels"]
+            assert set(selector) == {"app.kubernetes.io/name", "app.kubernetes.io/component"}, (
+                f"{name}: {workload['kind']} {workload['metadata']['name']} selects {selector}"
+            )
+            assert all(isinstance(v, str) and v for v in selector.values()), selector
+            seen += 1
+    assert seen
+
+
 def test_a_workload_selects_its_own_pods(stack: dict[str, Cluster]) -> None:
     """The API server refuses a Deployment whose selector does not match its template."""
     for cluster in stack.values():
