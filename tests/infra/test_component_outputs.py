@@ -10,11 +10,13 @@ prototype, oci, planet and planet on Karmada.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from collections import defaultdict
 from urllib.parse import urlsplit
 
+import pulumi_tls
 import pytest
 
 from infra.config.base import SECRET_PLACEHOLDER
@@ -222,6 +224,40 @@ def test_every_certificate_is_signed_with_a_key_made_here(records: list[Record])
         }
         assert used, f"{cert['name']} is signed with no key"
         assert used <= keys, f"{cert['name']} is signed with {sorted(used - keys)}"
+    if not certs:
+        pytest.skip("no certificate made in this variant")
+
+
+LOCALLY_SIGNED = "tls:index/locallySignedCert:LocallySignedCert"
+
+
+def _accepted_key_usages() -> set[str]:
+    """The key usages the tls provider accepts, as its SDK documents them."""
+    source = inspect.getsource(pulumi_tls.SelfSignedCert)
+    found = re.search(r"allowed_uses: .*?Accepted values: (.*?)\.\n", source)
+    assert found, "the tls SDK no longer lists its accepted key usages"
+    return set(re.findall(r"`([a-z_]+)`", found.group(1)))
+
+
+def test_every_certificate_allows_only_uses_the_tls_provider_knows(
+    records: list[Record],
+) -> None:
+    """The provider refuses an unknown key usage at `pulumi up`, after the keys exist; a
+    CA must be allowed to sign certificates and a leaf to serve or to log in."""
+    accepted = _accepted_key_usages()
+    assert {"cert_signing", "server_auth", "client_auth", "digital_signature"} <= accepted
+    certs = [
+        r
+        for r in records
+        if r["type"] in ("tls:index/selfSignedCert:SelfSignedCert", LOCALLY_SIGNED)
+    ]
+    for cert in certs:
+        uses = set(cert["inputs"]["allowedUses"])
+        assert uses <= accepted, f"{cert['name']}: {sorted(uses - accepted)}"
+        if cert["inputs"].get("isCaCertificate"):
+            assert "cert_signing" in uses, cert["name"]
+        else:
+            assert uses & {"server_auth", "client_auth"}, cert["name"]
     if not certs:
         pytest.skip("no certificate made in this variant")
 
