@@ -432,6 +432,23 @@ def test_vllm_values_match_the_chart_schema_for_the_fields_we_set() -> None:
     assert values["servingEngineSpec"]["labels"] == {"daca.dev/llm-server": "vllm"}
 
 
+@pytest.mark.parametrize("engine", ["llamacpp", "vllm"])
+def test_the_model_volume_gets_the_configured_size_and_class(engine: str) -> None:
+    """`llm.storage` and `llm.storageClass` at values other than their defaults reach the
+    claim each engine's model volume is made from (the cluster's default class otherwise)."""
+    config = LlmConfig.model_validate(
+        {"engine": engine, "storage": "77Gi", "storageClass": "managed-csi-premium"}
+    )
+    if engine == "vllm":
+        (model,) = vllm_values(config)["servingEngineSpec"]["modelSpec"]
+        assert (model["pvcStorage"], model["storageClass"]) == ("77Gi", "managed-csi-premium")
+        return
+    sts = one(_component(config), "kubernetes:apps/v1:StatefulSet")["inputs"]["spec"]
+    (claim,) = sts["volumeClaimTemplates"]
+    assert claim["spec"]["resources"]["requests"]["storage"] == "77Gi"
+    assert claim["spec"]["storageClassName"] == "managed-csi-premium"
+
+
 def test_the_vllm_schema_catches_a_misspelled_key() -> None:
     values = vllm_values(LlmConfig.model_validate({"engine": "vllm"}))
     values["servingEngineSpec"]["modelSpec"][0]["requestGpu"] = 1
