@@ -768,6 +768,50 @@ def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
             )
 
 
+#: what Traefik's Ingress provider reads after `traefik.ingress.kubernetes.io/`
+#: (traefik/traefik v3.7.9, pkg/provider/kubernetes/ingress/annotations.go: RouterIng and
+#: ServiceIng, decoded case-insensitively; Traefik v3.7 is what the chart and k3s run)
+TRAEFIK_ANNOTATIONS = {
+    "router.entrypoints",
+    "router.middlewares",
+    "router.pathmatcher",
+    "router.priority",
+    "router.rulesyntax",
+    "router.tls",
+    "router.tls.certresolver",
+    "router.tls.options",
+    "service.serversscheme",
+    "service.serverstransport",
+    "service.passhostheader",
+    "service.nativelb",
+    "service.nodeportlb",
+}
+#: the entry points Traefik defines by default, in the chart (ports.web, ports.websecure)
+#: and in k3s's bundled release
+TRAEFIK_ENTRYPOINTS = {"web", "websecure"}
+
+
+def test_traefik_reads_every_annotation_we_give_an_ingress(stack: dict[str, Cluster]) -> None:
+    """Traefik ignores an annotation it does not know: a misspelt `router.tls` serves the
+    route as plain HTTP on the TLS entry point, with no error anywhere."""
+    seen = 0
+    for name, cluster in stack.items():
+        for ingress in cluster.of_kind("Ingress"):
+            annotations = ingress["metadata"].get("annotations") or {}
+            for key, value in annotations.items():
+                prefix, _, setting = key.partition("traefik.ingress.kubernetes.io/")
+                if prefix or not setting:
+                    continue
+                assert setting.lower() in TRAEFIK_ANNOTATIONS, f"{name}: {key}"
+                if setting == "router.tls":
+                    assert value in ("true", "false"), f"{name}: {key}={value!r}"
+                if setting == "router.entrypoints":
+                    assert set(value.split(",")) <= TRAEFIK_ENTRYPOINTS, f"{name}: {value!r}"
+                seen += 1
+    if any(c.of_kind("Ingress") for c in stack.values()):
+        assert seen
+
+
 def test_every_ingress_class_has_a_controller_that_serves_ingresses(
     stack: dict[str, Cluster],
 ) -> None:
