@@ -134,6 +134,9 @@ def check(values: Any, version: str) -> list[str]:
                     for name in ("cpu", "memory")
                     if requests.get(name) is None
                 ]
+                # without one a leak takes the node's memory, and its neighbours with it
+                if (value.get("limits") or {}).get("memory") is None:
+                    problems.append(f"{path}.limits: no memory limit")
     return problems
 
 
@@ -180,6 +183,7 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
     [
         ({"resources": {"limits": {"memory": "512mi"}}}, "'512mi' is not a quantity"),
         ({"resources": {"requests": {"memory": "32Mi"}}}, "no cpu request"),
+        ({"resources": {"requests": {"cpu": "1m", "memory": "32Mi"}}}, "no memory limit"),
         ({"resources": {"requests": {"cpu": None, "memory": "32Mi"}}}, "no cpu request"),
         (
             {

@@ -43,6 +43,14 @@ class CertManagerArgs:
     version: str = CHART_VERSION
 
 
+def _sizes(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> dict[str, Any]:
+    """A container's requests and limits (the chart sets neither)."""
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+    }
+
+
 def cluster_issuer(name: str, args: CertManagerArgs) -> dict[str, Any]:
     """The ClusterIssuer's `spec` (cert-manager.io/v1)."""
     acme: dict[str, Any] = {
@@ -79,9 +87,9 @@ class CertManager(pulumi.ComponentResource):
                 namespace=args.namespace,
                 values={
                     "crds": {"enabled": False},
-                    "resources": {"requests": {"cpu": "10m", "memory": "64Mi"}},
-                    "webhook": {"resources": {"requests": {"cpu": "10m", "memory": "32Mi"}}},
-                    "cainjector": {"resources": {"requests": {"cpu": "10m", "memory": "64Mi"}}},
+                    "resources": _sizes("10m", "64Mi", "200m", "256Mi"),
+                    "webhook": {"resources": _sizes("10m", "32Mi", "100m", "128Mi")},
+                    "cainjector": {"resources": _sizes("10m", "64Mi", "100m", "256Mi")},
                 },
             ),
             child_options(self, opts, depends_on=[crds]),
