@@ -108,6 +108,10 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
             yield f"{where}: volume {name!r} must be a DNS-1123 label"
     if len(set(volumes)) != len(volumes):
         yield f"{where}: volume names repeat: {sorted(volumes)}"
+    for volume in pod.get("volumes") or []:
+        size = (volume.get("emptyDir") or {}).get("sizeLimit")
+        if size is not None and quantity(size) is None:
+            yield f"{where}: volume {volume.get('name')!r} sizeLimit {size!r} is not a quantity"
     restart = pod.get("restartPolicy")
     if restart is not None and restart not in RESTART_POLICIES:
         yield f"{where}: restartPolicy {restart!r} is not one of {sorted(RESTART_POLICIES)}"
@@ -125,6 +129,17 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
                 yield f"{at}: port name {port['name']!r} {problem}"
             if port.get("protocol", "TCP") not in PROTOCOLS:
                 yield f"{at}: protocol {port['protocol']!r} is not one of {sorted(PROTOCOLS)}"
+        named = {p["name"] for p in container.get("ports") or [] if "name" in p}
+        for probe_kind in ("startupProbe", "readinessProbe", "livenessProbe"):
+            probe = container.get(probe_kind) or {}
+            port = (probe.get("httpGet") or probe.get("tcpSocket") or {}).get("port")
+            if isinstance(port, str):
+                # validateProbe: a named port is an IANA name; the kubelet resolves it
+                # against the container's own ports, and fails the probe if it is none
+                if problem := port_name_problem(port):
+                    yield f"{at}: {probe_kind} port {port!r} {problem}"
+                elif port not in named:
+                    yield f"{at}: {probe_kind} port {port!r} names no port of the container"
         for mount in container.get("volumeMounts") or []:
             if mount.get("name") not in {*volumes, *claims}:
                 yield f"{at}: volumeMount {mount.get('name')!r} names no volume of the pod"

@@ -191,6 +191,24 @@ def test_the_examples_are_valid() -> None:
             "metric type 'resource'",
         ),
         (HPA, "spec.metrics.0.resource.target.type", "utilization", "target type 'utilization'"),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.readinessProbe",
+            {"httpGet": {"path": "/", "port": "HTTP"}},
+            "readinessProbe port 'HTTP'",
+        ),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.livenessProbe",
+            {"tcpSocket": {"port": "grpc"}},
+            "livenessProbe port 'grpc' names no port of the container",
+        ),
+        (
+            DEPLOYMENT,
+            "spec.template.spec.volumes.0.emptyDir",
+            {"sizeLimit": "128MI"},
+            "sizeLimit '128MI' is not a quantity",
+        ),
         (DEPLOYMENT, f"{CONTAINER}.resources", {"limits": {"cpu": "XX500mXX"}}, "not a quantity"),
         (DEPLOYMENT, f"{CONTAINER}.resources", {"requests": {"memory": "64mb"}}, "not a quantity"),
         (
