@@ -23,6 +23,7 @@ import yaml
 
 from infra.config import decode_pulumi_values, load_config
 from infra.synth import evaluate, load_stack_config, manifest_of
+from infra.validate import validate_object
 from tests.infra.conftest import Record, edited_stack_file
 
 ROOT = Path(__file__).parents[2]
@@ -223,6 +224,14 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return all(labels.get(key) == value for key, value in selector.items())
 
 
+def test_every_object_passes_what_daca_check_validates(stack: dict[str, Cluster]) -> None:
+    """The variants render what the shipped stacks do not (Kafka with every service, an
+    in-cluster model, Karmada): each object is checked as `daca check` checks a stack's."""
+    for name, cluster in stack.items():
+        for obj in cluster.objects:
+            assert validate_object(obj, "1.34.0") is None, name
+
+
 def test_scale_targets_are_workloads_of_the_same_cluster(stack: dict[str, Cluster]) -> None:
     seen = 0
     for name, cluster in stack.items():
@@ -384,7 +393,54 @@ def test_what_a_pod_mounts_and_runs_as_is_in_its_namespace(stack: dict[str, Clus
                     if ref is not None:
                         assert ref["name"] in secrets, (where, env["name"])
             if workload["kind"] == "StatefulSet":
-                assert workload["spec"]["serviceName"] in cluster.names("Service", namespace)
+                # the governing Service: headless, or the pods get no stable DNS names
+                governing = [
+                    o
+                    for o in cluster.of_kind("Service")
+                    if o["metadata"]["name"] == workload["spec"]["serviceName"]
+                    and o["metadata"].get("namespace") == namespace
+                ]
+                assert [o["spec"].get("clusterIP") for o in governing] == ["None"], where
+
+
+def _secret_keys_named(value: Any) -> Iterator[tuple[str, str]]:
+    """(Secret, key) pairs an object names: a `secretKeyRef`, or Strimzi's
+    `passwordSecret` (`{secretName, password: <key>}`)."""
+    if isinstance(value, dict):
+        ref = value.get("secretKeyRef")
+        if isinstance(ref, dict) and "key" in ref:
+            yield str(ref["name"]), str(ref["key"])
+        if "secretName" in value and isinstance(value.get("password"), str):
+            yield str(value["secretName"]), value["password"]
+        for item in value.values():
+            yield from _secret_keys_named(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_keys_named(item)
+
+
+def test_a_secret_key_named_anywhere_is_a_key_of_our_secret(stack: dict[str, Cluster]) -> None:
+    """A pod whose `secretKeyRef` names a missing key does not start; Strimzi's Connect
+    with a `passwordSecret` key the Secret lacks never logs in."""
+    seen = 0
+    for name, cluster in stack.items():
+        keys = {
+            (o["metadata"].get("namespace"), o["metadata"]["name"]): {
+                *(o.get("data") or {}),
+                *(o.get("stringData") or {}),
+            }
+            for o in cluster.of_kind("Secret")
+        }
+        for obj in cluster.objects:
+            namespace = obj["metadata"].get("namespace")
+            for secret, key in _secret_keys_named(obj.get("spec") or {}):
+                if (namespace, secret) in keys:  # ours, not an operator's
+                    assert key in keys[namespace, secret], (
+                        f"{name}: {obj['kind']} {obj['metadata']['name']} reads key {key!r} "
+                        f"of Secret {secret}, which has {sorted(keys[namespace, secret])}"
+                    )
+                    seen += 1
+    assert seen
 
 
 def _secrets_made_by_operators(cluster: Cluster) -> dict[str, set[str]]:
