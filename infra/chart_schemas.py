@@ -63,7 +63,9 @@ _SIZES = strict({"resources": _RESOURCES})
 GRAFANA_DATASOURCE = strict(
     {
         "name": {"type": "string", "minLength": 1},
-        "type": {"type": "string", "minLength": 1},
+        # a plugin id: Grafana's provisioning fails on a type no installed plugin has.
+        # These are core plugins of Grafana 12 (no plugin install needed)
+        "type": {"enum": ["prometheus", "loki", "tempo", "alertmanager"]},
         "uid": _STR,
         "url": {"type": "string", "pattern": "^https?://"},
         "access": {"enum": ["proxy", "direct"]},

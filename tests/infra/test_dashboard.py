@@ -257,3 +257,22 @@ def test_every_alert_carries_a_severity_alertmanager_routes_on() -> None:
     for rule in rules:
         assert rule["labels"]["severity"] in SEVERITIES, rule
         assert rule["labels"]["app"] == "agent", rule
+
+
+def test_every_alert_watches_targets_a_pod_monitor_scrapes_and_waits_before_firing() -> None:
+    """prometheus-operator labels a PodMonitor's targets `job="<namespace>/<name>"`: an
+    alert on another job watches nothing and never fires. Without `for`, one bad scrape
+    pages someone."""
+    records = component()
+    jobs = {
+        f"{m['inputs']['metadata']['namespace']}/{m['inputs']['metadata']['name']}"
+        for m in records
+        if m["type"] == "kubernetes:monitoring.coreos.com/v1:PodMonitor"
+    }
+    assert jobs
+    groups = one(records, RULE)["inputs"]["spec"]["groups"]
+    for rule in (rule for group in groups for rule in group["rules"]):
+        named = set(re.findall(r'job="([^"]*)"', rule["expr"]))
+        assert named, rule["alert"]
+        assert named <= jobs, f"{rule['alert']} watches {sorted(named - jobs)}"
+        assert re.fullmatch(r"[1-9][0-9]*[mh]", str(rule.get("for"))), rule["alert"]

@@ -250,6 +250,30 @@ def test_a_key_a_chart_does_not_read_is_refused(
         jsonschema.validate(values, CHART_VALUES[chart])
 
 
+def _hardening(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
+    """Every security setting we give a chart, wherever it sits in its values."""
+    if isinstance(values, dict):
+        for key, value in values.items():
+            if key in ("allowPrivilegeEscalation", "privileged", "runAsNonRoot"):
+                yield path, key, value
+            yield from _hardening(value, f"{path}.{key}".lstrip("."))
+    elif isinstance(values, list):
+        for item in values:
+            yield from _hardening(item, path)
+
+
+def test_charts_are_only_ever_told_to_harden(stack: SynthResult) -> None:
+    """Secure by default: no chart container of ours may escalate, run privileged or
+    run as root (the policy pack never sees inside a chart)."""
+    seen = 0
+    for release in of_type(stack.resources, "kubernetes:helm.sh/v3:Release"):
+        for path, key, value in _hardening(release["inputs"].get("values", {})):
+            expected = key == "runAsNonRoot"
+            assert value is expected, f"{release['name']}: {path}.{key} is {value!r}"
+            seen += 1
+    assert seen
+
+
 def test_every_kubernetes_resource_goes_through_a_provider_of_the_stack(
     stack: SynthResult,
 ) -> None:
@@ -305,6 +329,16 @@ def test_kube_prometheus_stack_gets_only_keys_its_charts_read(stack: SynthResult
         ({"prometheusoperator": {}}, "prometheusoperator"),
         ({"KUBE-STATE-METRICS": {}}, "KUBE-STATE-METRICS"),
         ({"grafana": {"additionalDataSources": [{"NAME": "x"}]}}, "NAME"),
+        (
+            {
+                "grafana": {
+                    "additionalDataSources": [
+                        {"name": "x", "type": "Prometheus", "url": "http://q", "access": "proxy"}
+                    ]
+                }
+            },
+            "'Prometheus' is not one of",
+        ),
         (
             {
                 "grafana": {
