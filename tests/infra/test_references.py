@@ -21,6 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.api_rules import resources_problems
 from infra.config import decode_pulumi_values, load_config
 from infra.synth import evaluate, load_stack_config, manifest_of
 from infra.validate import validate_object
@@ -230,6 +231,27 @@ def test_every_object_passes_what_daca_check_validates(stack: dict[str, Cluster]
     for name, cluster in stack.items():
         for obj in cluster.objects:
             assert validate_object(obj, "1.34.0") is None, name
+
+
+def test_every_dapr_sidecar_gets_requests_and_limits(stack: dict[str, Cluster]) -> None:
+    """The injector sizes daprd from the pod's annotations; without them the sidecar runs
+    unbounded (and, under a quota, the pod is refused)."""
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            notes = workload["spec"]["template"]["metadata"].get("annotations") or {}
+            if notes.get("dapr.io/enabled") != "true":
+                continue
+            resources: dict[str, dict[str, str]] = {"requests": {}, "limits": {}}
+            for bound, short in (("requests", "request"), ("limits", "limit")):
+                for resource in ("cpu", "memory"):
+                    value = notes.get(f"dapr.io/sidecar-{resource}-{short}")
+                    where = f"{name}: {workload['metadata']['name']}"
+                    assert value, f"{where}: no sidecar {resource} {short}"
+                    resources[bound][resource] = value
+            assert list(resources_problems(resources, "daprd")) == [], name
+            seen += 1
+    assert seen
 
 
 def test_scale_targets_are_workloads_of_the_same_cluster(stack: dict[str, Cluster]) -> None:
