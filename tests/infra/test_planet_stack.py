@@ -136,6 +136,13 @@ def test_front_door_has_one_origin_per_active_region_and_the_route_waits_for_all
     assert eu_oci["hostName"] == ingress["inputs"]["spec"]["rules"][0]["host"]
     assert eu_oci["originHostHeader"] == eu_oci["hostName"]
     assert planet.outputs["globalUrl"].startswith("https://")
+    # an origin is probed from the moment it exists: each waits for every region's Ingress
+    ingresses = {
+        r["name"] for r in of_type(planet.resources, "kubernetes:networking.k8s.io/v1:Ingress")
+    }
+    assert len(ingresses) == len(REGIONS)
+    for name, origin in origins.items():
+        assert ingresses <= set(origin["dependsOn"]), name
 
 
 def test_draining_removes_exactly_one_origin_and_keeps_the_cluster(
