@@ -134,8 +134,9 @@ def _pod_problems(pod: dict[str, Any], claims: set[str], where: str) -> Iterator
             probe = container.get(probe_kind) or {}
             port = (probe.get("httpGet") or probe.get("tcpSocket") or {}).get("port")
             if isinstance(port, str):
-                # validateProbe: a named port is an IANA name; the kubelet resolves it
-                # against the container's own ports, and fails the probe if it is none
+                # the API server (validateProbe): a named port is an IANA name; the kubelet
+                # then resolves it against the container's own ports, and fails the probe
+                # (so restarts or never readies the pod) if it names none
                 if problem := port_name_problem(port):
                     yield f"{at}: {probe_kind} port {port!r} {problem}"
                 elif port not in named:
@@ -167,11 +168,18 @@ def resources_problems(resources: dict[str, Any], at: str) -> Iterator[str]:
             amount = quantity(value)
             if amount is None:
                 yield f"{at}: {bound}.{name} {value!r} is not a quantity"
+            elif amount < 0:
+                yield f"{at}: {bound}.{name} must be greater than or equal to 0"
             else:
                 amounts.setdefault(bound, {})[name] = amount
     for name, request in amounts.get("requests", {}).items():
         limit = amounts.get("limits", {}).get(name)
-        if limit is not None and request > limit:
+        if "/" in name and "kubernetes.io/" not in name:
+            # an extended resource (nvidia.com/gpu) is not overcommitted: a request needs
+            # a limit, and the two must be equal
+            if limit != request:
+                yield f"{at}: requests.{name} must equal its limit (an extended resource)"
+        elif limit is not None and request > limit:
             yield f"{at}: requests.{name} must be less than or equal to its limit"
 
 

@@ -14,8 +14,9 @@ NAME: dict[str, Any] = {
     "pattern": r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$",
     "maxLength": 253,
 }
-#: a custom resource's ObjectMeta (the API server's, whatever the CRD): closed, since a
-#: misspelt `labels` is dropped on the way in (with a warning no deploy log shows)
+#: a custom resource's ObjectMeta (the API server's, whatever the CRD), closed for the
+#: fields we write: a misspelt `labels` fails a server-side apply half-way through a
+#: deploy, or is dropped by a client-side one
 METADATA: dict[str, Any] = {
     "type": "object",
     "required": ["name"],

@@ -6,7 +6,8 @@ crd-podmonitors.yaml and crd-prometheusrules.yaml), for the fields we use; stric
 (unknown keys rejected) where a typo would silently change what is scraped or alerted on.
 PromQL is checked further by `promql_problem`: a tokenizer for clear messages, then the
 promql-parser package (a port of Prometheus' own parser), which knows PromQL's grammar and
-its functions.
+its function names (it also takes a few experimental functions that Prometheus 3 enables
+only behind a feature flag; we use none).
 """
 
 from __future__ import annotations

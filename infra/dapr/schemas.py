@@ -16,7 +16,8 @@ _DURATION = {"type": "string", "pattern": r"^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m
 _METADATA = {
     "type": "object",
     "required": ["name"],
-    # ObjectMeta, closed: the API server drops a field it does not know
+    # ObjectMeta, closed for the fields we write: the API server refuses (server-side
+    # apply) or drops (client-side) a field it does not know
     "additionalProperties": False,
     "properties": {
         "name": _NAME,

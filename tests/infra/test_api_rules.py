@@ -195,7 +195,20 @@ def test_the_examples_are_valid() -> None:
             DEPLOYMENT,
             f"{CONTAINER}.readinessProbe",
             {"httpGet": {"path": "/", "port": "HTTP"}},
-            "readinessProbe port 'HTTP'",
+            "readinessProbe port 'HTTP' must be 1-15 lower-case letters",
+        ),
+        (DEPLOYMENT, f"{CONTAINER}.resources", {"requests": {"cpu": "-1"}}, "greater than or"),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.resources",
+            {"requests": {"nvidia.com/gpu": "1"}},
+            "requests.nvidia.com/gpu must equal its limit",
+        ),
+        (
+            DEPLOYMENT,
+            f"{CONTAINER}.resources",
+            {"requests": {"nvidia.com/gpu": "1"}, "limits": {"nvidia.com/gpu": "2"}},
+            "must equal its limit",
         ),
         (
             DEPLOYMENT,

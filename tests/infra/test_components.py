@@ -816,3 +816,15 @@ def test_the_pull_secret_logs_the_kubelet_in_with_the_registry_password(
     user, _, password = base64.b64decode(entry["auth"]).decode().partition(":")
     assert (user, password) == ("tenancy/oracleidentitycloudservice/me@example.com", "to:ken;1")
     assert (entry["username"], entry["password"]) == (user, password)
+
+
+def test_a_tag_no_label_value_can_hold_is_left_off_the_version_label() -> None:
+    """An image tag may be 128 characters and start with `_`; a label value may not (the
+    API server would refuse the whole Deployment)."""
+    from infra.components.kubernetes.conventions import standard_labels
+
+    version = "app.kubernetes.io/version"
+    assert standard_labels("a", "agent", "1.2.3")[version] == "1.2.3"
+    assert version not in standard_labels("a", "agent", "_beta")
+    assert version not in standard_labels("a", "agent", "1" * 64)
+    assert standard_labels("a", "agent", "1" * 63)[version] == "1" * 63

@@ -11,7 +11,6 @@ and node-selector operators by Kubernetes' own rules, which the schemas leave ou
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterator
 from functools import cache
 from importlib import resources
@@ -227,6 +226,12 @@ def test_every_chart_gets_only_keys_it_reads(stack: SynthResult) -> None:
         jsonschema.validate(release["inputs"].get("values", {}), CHART_VALUES[chart])
 
 
+def _refusals(values: Any, schema: dict[str, Any]) -> list[str]:
+    """Every error's own message (str() of an error holds the whole input, so a fragment
+    of the input would be found in it whichever rule fired)."""
+    return [error.message for error in jsonschema.Draft202012Validator(schema).iter_errors(values)]
+
+
 @pytest.mark.parametrize(
     ("chart", "values", "fragment"),
     [
@@ -246,8 +251,7 @@ def test_every_chart_gets_only_keys_it_reads(stack: SynthResult) -> None:
 def test_a_key_a_chart_does_not_read_is_refused(
     chart: str, values: dict[str, Any], fragment: str
 ) -> None:
-    with pytest.raises(jsonschema.ValidationError, match=re.escape(fragment)):
-        jsonschema.validate(values, CHART_VALUES[chart])
+    assert any(fragment in message for message in _refusals(values, CHART_VALUES[chart]))
 
 
 def _hardening(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
@@ -263,8 +267,9 @@ def _hardening(values: Any, path: str = "") -> Iterator[tuple[str, str, Any]]:
 
 
 def test_charts_are_only_ever_told_to_harden(stack: SynthResult) -> None:
-    """Secure by default: no chart container of ours may escalate, run privileged or
-    run as root (the policy pack never sees inside a chart)."""
+    """Secure by default: every security setting we give a chart hardens it (no
+    escalation, nothing privileged, non-root); the policy pack never sees inside a chart,
+    and a chart's own defaults are read at its pin, not here."""
     seen = 0
     for release in of_type(stack.resources, "kubernetes:helm.sh/v3:Release"):
         for path, key, value in _hardening(release["inputs"].get("values", {})):
@@ -352,5 +357,4 @@ def test_kube_prometheus_stack_gets_only_keys_its_charts_read(stack: SynthResult
 def test_a_misspelt_kube_prometheus_stack_value_is_refused(
     values: dict[str, object], fragment: str
 ) -> None:
-    with pytest.raises(jsonschema.ValidationError, match=re.escape(fragment)):
-        jsonschema.validate(values, KUBE_PROMETHEUS_STACK_VALUES)
+    assert any(fragment in message for message in _refusals(values, KUBE_PROMETHEUS_STACK_VALUES))

@@ -122,8 +122,9 @@ def planet_manifests(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str,
 def test_a_misspelt_metadata_field_is_caught_on_every_kind(
     planet_manifests: list[dict[str, Any]],
 ) -> None:
-    """The API server drops an ObjectMeta field it does not know (a warning no deploy log
-    shows): a PrometheusRule's `labels` misspelt loses them, whatever the CRD says."""
+    """The API server refuses an ObjectMeta field it does not know under server-side apply
+    (half-way through a deploy) and drops it under a client-side one: a PrometheusRule's
+    misspelt `labels` is caught here, whatever its CRD says."""
     kinds: set[str] = set()
     for obj in planet_manifests:
         assert validate_object(obj, "1.34.0") is None

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.api_rules import resources_problems
+from infra.api_rules import label_value_problem, resources_problems
 from infra.config import decode_pulumi_values, load_config
 from infra.synth import evaluate, load_stack_config, manifest_of
 from infra.validate import validate_object
@@ -324,6 +324,8 @@ def test_our_services_and_guards_select_one_workloads_pods_by_its_selector(
             )
             seen.add(obj["kind"])
     assert "Service" in seen
+    if any(c.of_kind("PodDisruptionBudget") for c in stack.values()):
+        assert "PodDisruptionBudget" in seen
 
 
 def _peers(obj: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -341,27 +343,36 @@ def test_a_network_peer_that_admits_our_pods_admits_one_workloads(
     stack: dict[str, Cluster],
 ) -> None:
     """A peer selecting less than a workload's selector lets in every pod that shares the
-    labels (another app's agents, a debug pod) along with the ones meant."""
+    labels (another app's agents, a debug pod) along with the ones meant. A peer naming
+    only a role label of its own (`daca.dev/...`) is an opt-in any pod may carry."""
     seen = 0
     for name, cluster in stack.items():
+        everywhere = {o["metadata"].get("namespace") for o in cluster.objects}
         for obj in cluster.of_kind("NetworkPolicy") + cluster.of_kind("Kafka"):
             for peer in _peers(obj):
                 selector = (peer.get("podSelector") or {}).get("matchLabels")
-                if not selector:
+                if not selector or not any(k.startswith("app.kubernetes.io/") for k in selector):
                     continue
-                by_name = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
-                namespace = by_name.get("kubernetes.io/metadata.name", obj["metadata"]["namespace"])
-                workloads = [
-                    o["spec"]["selector"]["matchLabels"]
-                    for o in cluster.objects
-                    if o["kind"] in WORKLOADS and o["metadata"].get("namespace") == namespace
-                ]
-                if not any(_selects(selector, w) for w in workloads):
-                    continue  # pods a chart makes (Prometheus): not ours to name
-                assert selector in workloads, (
-                    f"{name}: {obj['kind']} {obj['metadata']['name']} admits {selector} in "
-                    f"{namespace}, where the workloads select {workloads}"
+                chosen = peer.get("namespaceSelector")
+                by_name = ((chosen or {}).get("matchLabels") or {}).get(
+                    "kubernetes.io/metadata.name"
                 )
+                if chosen is None:
+                    namespaces = {obj["metadata"]["namespace"]}
+                else:  # by name, or every namespace (or any a label picks)
+                    namespaces = {by_name} if by_name else everywhere
+                matched = [
+                    o
+                    for o in cluster.objects
+                    if o["kind"] in WORKLOADS
+                    and o["metadata"].get("namespace") in namespaces
+                    and _selects(selector, o["spec"]["template"]["metadata"].get("labels", {}))
+                ]
+                if not matched:
+                    continue  # pods a chart makes (Prometheus): not ours to name
+                where = f"{name}: {obj['kind']} {obj['metadata']['name']} admits {selector}"
+                assert len(matched) == 1, f"{where}: {[o['metadata']['name'] for o in matched]}"
+                assert selector == matched[0]["spec"]["selector"]["matchLabels"], where
                 seen += 1
     assert seen
 
@@ -683,7 +694,7 @@ def test_a_workload_of_ours_is_labelled_with_its_images_version(
     """`app.kubernetes.io/version` is "the current version of the application": the tag of
     the image its main container runs, on the workload and its pods (what `kubectl get
     -L app.kubernetes.io/version` shows during an upgrade). An image pinned by digest
-    alone (our agent's) has no version to show."""
+    alone (our agent's) has no version to show, nor a tag no label value can hold."""
     seen = 0
     for name, cluster in stack.items():
         for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
@@ -693,6 +704,8 @@ def test_a_workload_of_ours_is_labelled_with_its_images_version(
             reference = image.split("@", 1)[0]
             last = reference.rsplit("/", 1)[-1]
             tag = last.split(":", 1)[1] if ":" in last else None
+            if tag is not None and label_value_problem(tag) is not None:
+                tag = None  # no label can hold it
             for labels in (
                 workload["metadata"]["labels"],
                 workload["spec"]["template"]["metadata"]["labels"],
@@ -810,9 +823,10 @@ def test_every_namespaced_object_names_its_namespace(stack: dict[str, Cluster]) 
 def test_what_a_component_waits_for_its_every_resource_waits_for(
     records: list[Record],
 ) -> None:
-    """Pulumi does not hold a component's children back for the component's `dependsOn`
-    (pulumi/pulumi#8721): a child built without the component's options would be applied
-    before what the component was told to wait for (the CRDs, the sidecar injector)."""
+    """Each resource names what its component was told to wait for (the CRDs, the sidecar
+    injector) among its own dependencies, as `child_options` passes it down: the engine
+    then orders it so in a preview's plan too, and a child built without the component's
+    options (which would lose the ordering and the provider) shows here."""
     children: dict[str | None, list[Record]] = defaultdict(list)
     for record in records:
         children[record.get("parent")].append(record)
@@ -848,7 +862,8 @@ def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
 
 #: what Traefik's Ingress provider reads after `traefik.ingress.kubernetes.io/`
 #: (traefik/traefik v3.7.9, pkg/provider/kubernetes/ingress/annotations.go: RouterIng and
-#: ServiceIng, decoded case-insensitively; Traefik v3.7 is what the chart and k3s run)
+#: ServiceIng, decoded case-insensitively, with pkg/config/dynamic's RouterObservability
+#: and Sticky; the TLS domains' indexed keys left out; Traefik v3.7 is what the chart runs)
 TRAEFIK_ANNOTATIONS = {
     "router.entrypoints",
     "router.middlewares",
@@ -863,6 +878,16 @@ TRAEFIK_ANNOTATIONS = {
     "service.passhostheader",
     "service.nativelb",
     "service.nodeportlb",
+    "service.middlewares",
+    "router.observability.accesslogs",
+    "router.observability.metrics",
+    "router.observability.tracing",
+    "router.observability.traceverbosity",
+    "service.sticky.cookie",
+    *(
+        f"service.sticky.cookie.{field}"
+        for field in ("name", "secure", "httponly", "samesite", "maxage", "path", "domain")
+    ),
 }
 #: the entry points Traefik defines by default, in the chart (ports.web, ports.websecure)
 #: and in k3s's bundled release

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.api_rules import label_value_problem
+
 PART_OF = "daca-ascent"
 MANAGED_BY = "pulumi"
 
@@ -16,7 +18,8 @@ def standard_labels(name: str, component: str, version: str | None = None) -> di
         "app.kubernetes.io/part-of": PART_OF,
         "app.kubernetes.io/managed-by": MANAGED_BY,
     }
-    if version:
+    # an image tag may be 128 characters and start with `_`: a label value may not
+    if version and label_value_problem(version) is None:
         labels["app.kubernetes.io/version"] = version
     return labels
 
