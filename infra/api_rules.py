@@ -30,6 +30,9 @@ RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
 POLICY_TYPES = {"Ingress", "Egress"}
 HPA_METRIC_TYPES = {"Resource", "ContainerResource", "Pods", "Object", "External"}
+#: the resources asked for by a bare name (k8s.io/api/core/v1 ResourceName: a container's,
+#: and a claim's `storage`); any other is an extended resource, named `<domain>/<name>`
+STANDARD_RESOURCES = {"cpu", "memory", "ephemeral-storage", "storage"}
 #: autoscaling/v2 MetricTarget.type
 HPA_TARGET_TYPES = {"Utilization", "Value", "AverageValue"}
 #: k8s.io/apimachinery resource.Quantity: a number, then a binary (Ki…Ei) or decimal
@@ -159,12 +162,22 @@ def quantity(value: Any) -> Decimal | None:
     return Decimal(text)
 
 
+def _resource_name_ok(name: str) -> bool:
+    if name in STANDARD_RESOURCES or name.startswith("hugepages-"):
+        return True
+    return "/" in name and label_key_problem(name) is None
+
+
 def resources_problems(resources: dict[str, Any], at: str) -> Iterator[str]:
     """ValidateResourceRequirements: quantities that parse, and no request above its
     limit (`must be less than or equal to cpu limit`)."""
     amounts: dict[str, dict[str, Decimal]] = {}
     for bound in ("requests", "limits"):
         for name, value in (resources.get(bound) or {}).items():
+            if not (
+                name in STANDARD_RESOURCES or ("/" in name and label_key_problem(name) is None)
+            ):
+                yield f"{at}: {bound}.{name} is not a resource name"
             amount = quantity(value)
             if amount is None:
                 yield f"{at}: {bound}.{name} {value!r} is not a quantity"

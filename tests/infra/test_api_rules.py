@@ -198,6 +198,7 @@ def test_the_examples_are_valid() -> None:
             "readinessProbe port 'HTTP' must be 1-15 lower-case letters",
         ),
         (DEPLOYMENT, f"{CONTAINER}.resources", {"requests": {"cpu": "-1"}}, "greater than or"),
+        (DEPLOYMENT, f"{CONTAINER}.resources", {"limits": {"XXcpuXX": "1"}}, "not a resource"),
         (
             DEPLOYMENT,
             f"{CONTAINER}.resources",

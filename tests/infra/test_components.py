@@ -828,3 +828,11 @@ def test_a_tag_no_label_value_can_hold_is_left_off_the_version_label() -> None:
     assert version not in standard_labels("a", "agent", "_beta")
     assert version not in standard_labels("a", "agent", "1" * 64)
     assert standard_labels("a", "agent", "1" * 63)[version] == "1" * 63
+
+
+def test_redis_is_one_server() -> None:
+    """No replication is configured: a second replica would be a second, empty primary
+    behind the same Service, each client reading and writing whichever it reached."""
+    sts = one(redis_records(), "kubernetes:apps/v1:StatefulSet")["inputs"]["spec"]
+    assert sts["replicas"] == 1
+    assert "replicaof" not in " ".join(sts["template"]["spec"]["containers"][0]["args"])

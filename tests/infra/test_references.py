@@ -395,6 +395,24 @@ def test_our_workloads_select_by_name_and_component(stack: dict[str, Cluster]) -
     assert seen
 
 
+def test_a_peers_namespace_is_one_the_cluster_has(stack: dict[str, Cluster]) -> None:
+    """A peer naming a namespace by `kubernetes.io/metadata.name` that no one creates (a
+    name in capitals, a typo) admits nothing: KEDA's scaler could no longer read Kafka."""
+    seen = 0
+    for name, cluster in stack.items():
+        namespaces = cluster.names("Namespace") | {"kube-system", "default"}
+        namespaces |= {release["inputs"].get("namespace") for release in cluster.releases}
+        for obj in cluster.of_kind("NetworkPolicy") + cluster.of_kind("Kafka"):
+            for peer in _peers(obj):
+                labels = (peer.get("namespaceSelector") or {}).get("matchLabels") or {}
+                if "kubernetes.io/metadata.name" in labels:
+                    named = labels["kubernetes.io/metadata.name"]
+                    assert named in namespaces, f"{name}: {obj['metadata']['name']}: {named}"
+                    seen += 1
+    if any(c.of_kind("Kafka") for c in stack.values()):
+        assert seen, "the Kafka listeners name the app's namespace"
+
+
 def test_a_workload_selects_its_own_pods(stack: dict[str, Cluster]) -> None:
     """The API server refuses a Deployment whose selector does not match its template."""
     for cluster in stack.values():
