@@ -128,12 +128,13 @@ def dapr_annotations(args: AgentWorkloadArgs) -> dict[str, pulumi.Input[str]]:
     }
 
 
-def _workload_labels(args: AgentWorkloadArgs) -> pulumi.Output[dict[str, str]]:
-    """The Deployment's and its pods' labels: the standard ones, and the image's tag as
-    `app.kubernetes.io/version` where it has one (an image built here is pinned by digest)."""
-    return pulumi.Output.from_input(args.image).apply(
-        lambda image: standard_labels(args.app_id, "agent", parse_image(image)[1])
-    )
+def _workload_labels(args: AgentWorkloadArgs) -> dict[str, str]:
+    """The Deployment's and its pods' labels: the standard ones, and a configured image's
+    tag as `app.kubernetes.io/version`. An image built here is pinned by digest alone (no
+    tag) and known only after the build: its labels stay known in a preview, where the
+    policy pack reads them."""
+    tag = parse_image(args.image)[1] if isinstance(args.image, str) else None
+    return standard_labels(args.app_id, "agent", tag)
 
 
 def _meta(args: AgentWorkloadArgs, object_name: str | None = None) -> dict[str, Any]:
