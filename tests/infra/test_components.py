@@ -836,4 +836,3 @@ def test_redis_is_one_server() -> None:
     sts = one(redis_records(), "kubernetes:apps/v1:StatefulSet")["inputs"]["spec"]
     assert sts["replicas"] == 1
     assert "replicaof" not in " ".join(sts["template"]["spec"]["containers"][0]["args"])
-
