@@ -163,20 +163,20 @@ def quantity(value: Any) -> Decimal | None:
 
 
 def _resource_name_ok(name: str) -> bool:
+    """A resource Kubernetes names (hugepages by size), or a domain-qualified extended one."""
     if name in STANDARD_RESOURCES or name.startswith("hugepages-"):
         return True
     return "/" in name and label_key_problem(name) is None
 
 
 def resources_problems(resources: dict[str, Any], at: str) -> Iterator[str]:
-    """ValidateResourceRequirements: quantities that parse, and no request above its
-    limit (`must be less than or equal to cpu limit`)."""
+    """ValidateResourceRequirements: resource names it knows, quantities that parse and
+    are not negative, no request above its limit (`must be less than or equal to cpu
+    limit`), and an extended resource's request equal to its limit."""
     amounts: dict[str, dict[str, Decimal]] = {}
     for bound in ("requests", "limits"):
         for name, value in (resources.get(bound) or {}).items():
-            if not (
-                name in STANDARD_RESOURCES or ("/" in name and label_key_problem(name) is None)
-            ):
+            if not _resource_name_ok(name):
                 yield f"{at}: {bound}.{name} is not a resource name"
             amount = quantity(value)
             if amount is None:

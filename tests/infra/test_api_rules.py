@@ -265,9 +265,10 @@ def test_a_quantity_is_read_as_kubernetes_reads_it(text: str, value: str) -> Non
 
 
 def test_a_request_equal_to_its_limit_passes() -> None:
+    """Also a size of hugepages, and an extended resource, each named as Kubernetes does."""
     resources = {
-        "requests": {"cpu": "500m", "memory": "1Gi"},
-        "limits": {"cpu": "0.5", "memory": "1024Mi"},
+        "requests": {"cpu": "500m", "memory": "1Gi", "nvidia.com/gpu": "1"},
+        "limits": {"cpu": "0.5", "memory": "1024Mi", "hugepages-2Mi": "4Mi", "nvidia.com/gpu": 1},
     }
     edited = _edited(DEPLOYMENT, f"{CONTAINER}.resources", resources)
     assert validate_object(edited, VERSION) is None
