@@ -5,7 +5,6 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
@@ -114,22 +113,21 @@ def test_synth_writes_the_same_bytes_every_time(tmp_path: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def planet_manifests(tmp_path_factory: pytest.TempPathFactory) -> list[dict[str, Any]]:
-    out = synthesize("planet", out_dir=tmp_path_factory.mktemp("planet"))
-    return [yaml.safe_load(file.read_text()) for file in sorted(out.manifests_dir.glob("*.yaml"))]
+def planet(tmp_path_factory: pytest.TempPathFactory) -> SynthResult:
+    return synthesize("planet", out_dir=tmp_path_factory.mktemp("planet"))
 
 
-def test_a_misspelt_metadata_field_is_caught_on_every_kind(
-    planet_manifests: list[dict[str, Any]],
-) -> None:
+def test_a_misspelt_metadata_field_is_caught_on_every_kind(planet: SynthResult) -> None:
     """The API server refuses an ObjectMeta field it does not know under server-side apply
     (half-way through a deploy) and drops it under a client-side one: a PrometheusRule's
     misspelt `labels` is caught here, whatever its CRD says."""
     kinds: set[str] = set()
-    for obj in planet_manifests:
-        assert validate_object(obj, "1.34.0") is None
+    version = str(planet.k8s_version)
+    for file in sorted(planet.manifests_dir.glob("*.yaml")):
+        obj = yaml.safe_load(file.read_text())
+        assert validate_object(obj, version) is None
         obj["metadata"]["XXlabelsXX"] = {"a": "b"}
-        problem = validate_object(obj, "1.34.0")
+        problem = validate_object(obj, version)
         assert problem is not None, f"{obj['kind']}: a misspelt metadata field passes"
         assert "XXlabelsXX" in problem, problem
         kinds.add(obj["kind"])
