@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -643,3 +644,32 @@ def test_a_failed_resume_gives_up_its_own_lease_only() -> None:
     assert _release_lease(mine)(taken_over) is None  # not ours: left alone
     finished = held.model_copy(update={"final_reply": "done"})
     assert _release_lease(mine)(finished) is None
+
+
+class _FailingDecider:
+    """A service whose every decision fails with one API error."""
+
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    async def decide(self, *args: Any) -> Any:
+        raise self.error
+
+
+@pytest.mark.parametrize(
+    ("status", "verdict"),
+    [(500, "RETRY"), (502, "RETRY"), (503, "RETRY"), (499, "DROP"), (409, "DROP"), (404, "DROP")],
+)
+async def test_a_decision_failing_with_any_server_error_is_retried(
+    status: int, verdict: str
+) -> None:
+    """Dapr's contract: DROP loses the decision for good, so every 5xx from the service is
+    RETRY, 500 included (an internal error is not the event's fault); a 4xx never applies."""
+    from app.errors import ApiError
+    from app.routes.dapr_subscriptions import apply_review_decision
+
+    error = ApiError("failed")
+    error.status_code = status
+    event = cloudevent({"review_id": "a" * 32, "approved": True})
+    result = await apply_review_decision(json.dumps(event).encode(), _FailingDecider(error))  # type: ignore[arg-type]
+    assert result.status == verdict
