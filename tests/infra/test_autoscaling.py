@@ -271,7 +271,7 @@ def test_oci_scales_on_request_rate_from_prometheus(tmp_path: Path) -> None:
             "autoscaling": {
                 "enabled": True,
                 "triggers": ["prometheus", "cpu"],
-                "prometheus": {"threshold": 8, "activationThreshold": 0.5},
+                "prometheus": {"threshold": 8, "activationThreshold": 0.5, "windowSeconds": 300},
             },
         },
     )
@@ -286,6 +286,8 @@ def test_oci_scales_on_request_rate_from_prometheus(tmp_path: Path) -> None:
     assert prometheus["activationThreshold"] == "0.5"
     assert "daca_http_requests_total" in prometheus["query"]
     assert 'namespace="daca"' in prometheus["query"]
+    # the rate is taken over the configured window, not the default two minutes
+    assert "[300s]" in prometheus["query"]
     assert set(_triggers(scaled)) == {"prometheus", "cpu"}
     assert result.k8s_version is not None
     assert validate_manifests(result.manifests_dir, result.k8s_version) == []
