@@ -194,6 +194,7 @@ def members(*names: str) -> list[Record]:
                     api_endpoint=f"https://{name}.hcp.azmk8s.io:443",
                     member_provider=member,
                     region=name,
+                    zones=(f"{name}-1", f"{name}-2"),
                     cloud_provider="azure",
                     labels={"daca.io/region": name},
                 ),
@@ -268,6 +269,7 @@ def test_one_push_mode_cluster_per_member() -> None:
         },
         "provider": "azure",
         "region": "westeurope",
+        "zones": ["westeurope-1", "westeurope-2"],
     }
     # the controllers must find the credentials when the Cluster appears
     assert {
@@ -395,6 +397,10 @@ def test_app_policies_go_to_the_karmada_api_overrides_first() -> None:
     # `kubectl get propagationpolicies,overridepolicies -l app.kubernetes.io/name=agent`,
     # labelled as every other object of the project
     for policy in [propagation, *overrides.values()]:
+        # Karmada's webhook refuses a namespaced policy selecting outside its namespace;
+        # a selector without one would select that name in every namespace
+        namespaces = {s.get("namespace") for s in policy["inputs"]["spec"]["resourceSelectors"]}
+        assert namespaces == {"daca"}, policy["inputs"]["metadata"]["name"]
         assert policy["inputs"]["metadata"]["labels"] == {
             "app.kubernetes.io/name": "agent",
             "app.kubernetes.io/component": "federation",
