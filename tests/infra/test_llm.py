@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import pulumi
 import pytest
 import yaml
 
@@ -233,6 +234,32 @@ def _component(config: LlmConfig) -> list[dict[str, Any]]:
     return run_under_mocks(build)
 
 
+def test_a_server_without_a_model_url_is_refused_before_anything_is_built() -> None:
+    config = LlmConfig.model_validate({"engine": "llamacpp"})
+    with pytest.raises(ValueError, match=r"^LlamaServer needs config\.model\.url"):
+        LlamaServerArgs(config=config, client_namespace="daca", client_selector={})
+
+
+def test_the_servers_base_url_output_is_its_service_in_cluster() -> None:
+    """`LlamaServer.base_url`, for a program wiring its own client: the Service's name,
+    namespace, port and the OpenAI `/v1` path, as a client inside the cluster types it."""
+    seen: list[str] = []
+
+    def build() -> pulumi.Output[Any]:
+        server = LlamaServer(
+            "llm",
+            LlamaServerArgs(
+                config=LlmConfig.model_validate(LLAMA_ON),
+                client_namespace="daca",
+                client_selector={"app.kubernetes.io/name": "daca-agent"},
+            ),
+        )
+        return server.base_url.apply(seen.append)
+
+    run_under_mocks(build)
+    assert seen == [IN_CLUSTER_URL]
+
+
 def test_server_loads_the_configured_model_with_the_configured_flags() -> None:
     config = LlmConfig.model_validate(
         {**LLAMA_ON, "llamacpp": {"contextSize": 8192, "threads": 3, "parallel": 4}}
@@ -437,7 +464,7 @@ def test_the_model_volume_gets_the_configured_size_and_class(engine: str) -> Non
     """`llm.storage` and `llm.storageClass` at values other than their defaults reach the
     claim each engine's model volume is made from (the cluster's default class otherwise)."""
     config = LlmConfig.model_validate(
-        {"engine": engine, "storage": "77Gi", "storageClass": "managed-csi-premium"}
+        {**LLAMA_ON, "engine": engine, "storage": "77Gi", "storageClass": "managed-csi-premium"}
     )
     if engine == "vllm":
         (model,) = vllm_values(config)["servingEngineSpec"]["modelSpec"]

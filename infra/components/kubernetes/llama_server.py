@@ -69,6 +69,12 @@ class LlamaServerArgs:
     #: addresses the server's pods may never reach (the cloud's metadata service)
     deny_egress_to: tuple[str, ...] = ()
 
+    def __post_init__(self) -> None:
+        # the stack's config check says so first; a program building this component
+        # directly would otherwise deploy an init container that can never download
+        if self.config.model.url is None:
+            raise ValueError("LlamaServer needs config.model.url: the GGUF file it serves")
+
 
 def server_args(config: LlmConfig) -> list[str]:
     """llama-server's flags (tools/server/README.md at b9859)."""
@@ -114,7 +120,7 @@ def download_container(config: LlmConfig) -> dict[str, Any]:
         "env": [
             {"name": "MODEL_DIR", "value": MODEL_DIR},
             {"name": "MODEL_FILE", "value": config.model.file},
-            {"name": "MODEL_URL", "value": config.model.url or ""},
+            {"name": "MODEL_URL", "value": config.model.url},
             {"name": "MODEL_SHA256", "value": config.model.sha256 or ""},
             {"name": "HOME", "value": "/tmp"},
         ],
