@@ -15,7 +15,6 @@ from prometheus_client.parser import text_string_to_metric_families
 from app.routes.dapr_bindings import SWEEP_ROUTE
 from infra.components.kubernetes.observability_queries import (
     alert_rules,
-    all_queries,
     dashboard,
 )
 from infra.config.observability import AlertThresholds
@@ -77,6 +76,14 @@ async def _app_names() -> set[str]:
         for family in text_string_to_metric_families(exposition)
         for sample in family.samples
     }
+
+
+def all_queries(app_id: str, namespace: str, thresholds: AlertThresholds) -> list[str]:
+    """Every PromQL expression the alerts and the dashboard evaluate."""
+    exprs = [str(r["expr"]) for r in alert_rules(app_id, thresholds)]
+    for panel in dashboard(app_id, namespace)["panels"]:
+        exprs.extend(str(t["expr"]) for t in panel["targets"])
+    return exprs
 
 
 async def test_every_alert_and_panel_queries_an_exported_metric() -> None:

@@ -240,8 +240,12 @@ def test_the_time_range_and_the_data_source_variable(board: dict[str, Any]) -> N
     assert [(v["name"], v["type"], v["query"]) for v in variables] == [
         ("datasource", "datasource", "prometheus")
     ]
-    # every panel queries through that variable, so a second Prometheus can be picked
-    assert {p["datasource"]["uid"] for p in board["panels"]} == {"${datasource}"}
+    # every panel queries through that variable (so a second Prometheus can be picked),
+    # under the variable's plugin type: Grafana finds no data source of another type
+    refs = [p["datasource"] for p in board["panels"]]
+    refs += [t["datasource"] for p in board["panels"] for t in p["targets"] if "datasource" in t]
+    assert refs
+    assert {(r["type"], r["uid"]) for r in refs} == {("prometheus", "${datasource}")}
 
 
 #: kube-prometheus-stack's default Alertmanager config routes and inhibits on these
@@ -262,7 +266,7 @@ def test_every_alert_carries_a_severity_alertmanager_routes_on() -> None:
 def test_every_alert_watches_targets_a_pod_monitor_scrapes_and_waits_before_firing() -> None:
     """prometheus-operator labels a PodMonitor's targets `job="<namespace>/<name>"`: an
     alert on another job watches nothing and never fires. Without `for`, one bad scrape
-    pages someone."""
+    pages someone; without a `summary`, the page says nothing."""
     records = component()
     jobs = {
         f"{m['inputs']['metadata']['namespace']}/{m['inputs']['metadata']['name']}"
@@ -276,3 +280,7 @@ def test_every_alert_watches_targets_a_pod_monitor_scrapes_and_waits_before_firi
         assert named, rule["alert"]
         assert named <= jobs, f"{rule['alert']} watches {sorted(named - jobs)}"
         assert re.fullmatch(r"[1-9][0-9]*[mh]", str(rule.get("for"))), rule["alert"]
+        # Alertmanager's templates (and kube-prometheus-stack's own rules) read `summary`
+        # (and `description`, `runbook_url`): another key never reaches the notification
+        assert rule["annotations"].get("summary"), rule["alert"]
+        assert set(rule["annotations"]) <= {"summary", "description", "runbook_url"}

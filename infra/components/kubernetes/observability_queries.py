@@ -167,11 +167,3 @@ def dashboard(app_id: str, namespace: str) -> dict[str, Any]:
 def dashboard_json(app_id: str, namespace: str) -> str:
     """The dashboard as the sidecar loads it from a ConfigMap key."""
     return json.dumps(dashboard(app_id, namespace), indent=1, sort_keys=True)
-
-
-def all_queries(app_id: str, namespace: str, thresholds: AlertThresholds) -> list[str]:
-    """Every PromQL expression the alerts and the dashboard evaluate."""
-    exprs = [str(r["expr"]) for r in alert_rules(app_id, thresholds)]
-    for panel in dashboard(app_id, namespace)["panels"]:
-        exprs.extend(str(t["expr"]) for t in panel["targets"])
-    return exprs
