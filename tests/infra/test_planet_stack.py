@@ -180,6 +180,7 @@ def test_an_existing_cluster_region_uses_its_secret_kubeconfig(tmp_path: Path) -
     config["daca:planet"]["regions"][0]["cluster"] = {
         "kind": "kubeconfig",
         "host": "agent.example.com",
+        "ingressClass": "public",  # a class of its own, beside one the cluster may have
     }
     # as `pulumi config set --secret --path 'daca:regionKubeconfigs.eu-west' ...` writes it
     config["daca:regionKubeconfigs"] = {"eu-west": {"secure": "v1:placeholder"}}
@@ -192,6 +193,24 @@ def test_an_existing_cluster_region_uses_its_secret_kubeconfig(tmp_path: Path) -
     assert provider["inputs"]["kubeconfig"] == "[secret]"
     origin = next(r for r in of_type(result.resources, ORIGIN) if r["name"].endswith("eu-west"))
     assert origin["inputs"]["hostName"] == "agent.example.com"
+    # the Traefik installed there claims that class, and the app's Ingress asks for it
+    (traefik,) = [
+        r for r in of_type(result.resources, "kubernetes:helm.sh/v3:Release")
+        if r["provider"] == "eu-west" and r["inputs"]["chart"] == "traefik"
+    ]  # fmt: skip
+    assert traefik["inputs"]["values"]["ingressClass"]["name"] == "public"
+    (ingress,) = [
+        r for r in of_type(result.resources, "kubernetes:networking.k8s.io/v1:Ingress")
+        if r["provider"] == "eu-west"
+    ]  # fmt: skip
+    assert ingress["inputs"]["spec"]["ingressClassName"] == "public"
+    # and so do the solver Ingresses cert-manager makes to answer Let's Encrypt
+    (issuer,) = [
+        r for r in of_type(result.resources, "kubernetes:cert-manager.io/v1:ClusterIssuer")
+        if r["provider"] == "eu-west"
+    ]  # fmt: skip
+    (solver,) = issuer["inputs"]["spec"]["acme"]["solvers"]
+    assert solver["http01"]["ingress"]["ingressClassName"] == "public"
 
 
 def test_every_manifest_is_strict_valid(planet: SynthResult, karmada: SynthResult) -> None:
