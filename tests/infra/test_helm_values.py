@@ -27,7 +27,7 @@ from infra.chart_schemas import CHART_VALUES, KUBE_PROMETHEUS_STACK_VALUES, TRAE
 from infra.synth import SynthResult, synthesize
 from tests.infra.conftest import edited_stack_file, of_type
 from tests.infra.test_llm import _planet_with_gpus
-from tests.infra.test_references import EVERYTHING_ON
+from tests.infra.test_references import EVERYTHING_ON, cpu_problems
 from tests.infra.test_references import VARIANTS as REFERENCE_VARIANTS
 
 RESOURCE_NAMES = {"cpu", "memory", "ephemeral-storage", "storage", "nvidia.com/gpu"}
@@ -125,6 +125,7 @@ def check(values: Any, version: str) -> list[str]:
                     if name not in RESOURCE_NAMES:
                         problems.append(f"{path}.{bound}: {name!r} is not a resource name")
             problems += resources_problems(value, path)
+            problems += cpu_problems(value, path)
             # a container's: what the scheduler places it by (a claim's asks for storage)
             requests = value.get("requests") or {}
             if "storage" not in requests:
@@ -193,6 +194,10 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
             "requests.cpu must be less than or equal to its limit",
         ),
         ({"resources": {"requests": {"XXcpuXX": "1"}}}, "'XXcpuXX' is not a resource name"),
+        (
+            {"resources": {"requests": {"cpu": "50m", "memory": "1"}, "limits": {"cpu": "250M"}}},
+            "'250M' is not cores or millicores",
+        ),
         ({"podSecurityContext": {"seccompProfil": {"type": "RuntimeDefault"}}}, "seccompProfil"),
         ({"securityContext": {"seccompProfile": {"tipe": "RuntimeDefault"}}}, "'type' is a req"),
         ({"resources": {"webhooks": {"requests": {"cpu": "10x"}}}}, "'10x' is not a quantity"),

@@ -12,6 +12,7 @@ provider), with every optional part on in one stack or another.
 from __future__ import annotations
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -235,6 +236,42 @@ def test_every_object_passes_what_daca_check_validates(stack: dict[str, Cluster]
             assert validate_object(obj, "1.34.0") is None, name
 
 
+#: CPU in cores or millicores ("2", "0.5", "250m"): a decimal multiplier (k, M, G…) means
+#: thousands of cores or more, and a binary one (Mi) makes no sense for CPU. The API server
+#: takes either, so a `250M` meant as `250m` deploys: a limit that never limits.
+_CPU = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)m?$")
+
+
+def cpu_problems(resources: dict[str, Any], where: str) -> list[str]:
+    """A container's `resources`' CPU quantities not written as cores or millicores."""
+    return [
+        f"{where}.{bound}.cpu: {value!r} is not cores or millicores"
+        for bound in ("requests", "limits")
+        if (value := (resources.get(bound) or {}).get("cpu")) is not None
+        and not _CPU.match(str(value))
+    ]
+
+
+@pytest.mark.parametrize("value", ["250M", "1k", "100Mi", "2G", "1e3"])
+def test_cpu_written_in_mega_cores_is_caught(value: str) -> None:
+    assert cpu_problems({"limits": {"cpu": value}}, "c") == [
+        f"c.limits.cpu: {value!r} is not cores or millicores"
+    ]
+    assert cpu_problems({"requests": {"cpu": "250m"}, "limits": {"cpu": "1.5"}}, "c") == []
+
+
+def test_our_containers_ask_for_cpu_in_cores_or_millicores(stack: dict[str, Cluster]) -> None:
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            pod = workload["spec"]["template"]["spec"]
+            for container in pod["containers"] + pod.get("initContainers", []):
+                where = f"{name}: {workload['metadata']['name']}/{container['name']}"
+                assert cpu_problems(container.get("resources") or {}, where) == []
+                seen += 1
+    assert seen
+
+
 def test_every_dapr_sidecar_gets_requests_and_limits(stack: dict[str, Cluster]) -> None:
     """The injector sizes daprd from the pod's annotations; without them the sidecar runs
     unbounded (and, under a quota, the pod is refused)."""
@@ -252,6 +289,7 @@ def test_every_dapr_sidecar_gets_requests_and_limits(stack: dict[str, Cluster]) 
                     assert value, f"{where}: no sidecar {resource} {short}"
                     resources[bound][resource] = value
             assert list(resources_problems(resources, "daprd")) == [], name
+            assert cpu_problems(resources, f"{name}: daprd") == []
             seen += 1
     assert seen
 
@@ -505,6 +543,73 @@ def _secrets_made_by_operators(cluster: Cluster) -> dict[str, set[str]]:
     for user in cluster.of_kind("KafkaUser"):
         made[user["metadata"]["namespace"]].add(user["metadata"]["name"])
     return made
+
+
+def _waited_for(
+    record: Record, by_name: dict[str, Record], children: dict[str, list[str]]
+) -> set[str]:
+    """Every resource the engine creates before `record`: its dependencies, a component's
+    descendants in their place, and theirs in turn."""
+    seen: set[str] = set()
+    todo = list(record["dependsOn"])
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        todo += children.get(name, [])
+        if name in by_name:
+            todo += by_name[name]["dependsOn"]
+    return seen
+
+
+def test_a_workload_waits_for_the_account_and_secrets_its_pods_use(
+    stack: dict[str, Cluster], records: list[Record]
+) -> None:
+    """A pod whose account is missing is never created (the ReplicaSet's event says so, and
+    backs off), one whose Secret is missing hangs in ContainerCreating: when the stack makes
+    them, the workload must come after them, or the first `pulumi up` waits out its
+    readiness timeout."""
+    by_name = {r["name"]: r for r in records if r["custom"]}
+    children: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        if record.get("parent"):
+            children[record["parent"]].append(record["name"])
+    checked = 0
+    for name, cluster in stack.items():
+        made = {
+            (
+                r["inputs"]["kind"],
+                r["inputs"]["metadata"].get("namespace"),
+                r["inputs"]["metadata"]["name"],
+            ): r["name"]
+            for r in cluster.records
+            if r["inputs"]["kind"] in ("ServiceAccount", "Secret", "ConfigMap")
+        }
+        for record in (r for r in cluster.records if r["inputs"]["kind"] in WORKLOADS):
+            namespace = record["inputs"]["metadata"]["namespace"]
+            pod = record["inputs"]["spec"]["template"]["spec"]
+            used = {("ServiceAccount", pod.get("serviceAccountName"))}
+            used |= {
+                ("Secret", v["secret"]["secretName"])
+                for v in pod.get("volumes", [])
+                if "secret" in v
+            }
+            used |= {
+                ("ConfigMap", v["configMap"]["name"])
+                for v in pod.get("volumes", [])
+                if "configMap" in v
+            }
+            used |= {("Secret", secret) for secret, _ in _secret_keys_named(pod)}
+            before = _waited_for(record, by_name, children)
+            for kind, used_name in used:
+                made_as = made.get((kind, namespace, used_name))
+                if made_as is not None:
+                    assert made_as in before, (
+                        f"{name}: {record['name']} does not wait for {kind} {used_name}"
+                    )
+                    checked += 1
+    assert checked
 
 
 def test_bindings_name_a_role_and_accounts_that_are_there(stack: dict[str, Cluster]) -> None:
