@@ -284,6 +284,26 @@ def test_charts_are_only_ever_told_to_harden(stack: SynthResult) -> None:
     assert seen
 
 
+#: Helm's (and the provider's) default wait, in seconds
+HELM_DEFAULT_TIMEOUT = 300
+
+
+def test_every_release_is_atomic_with_time_to_pull_its_images(stack: SynthResult) -> None:
+    """An atomic release is uninstalled when it is not ready in time: Helm's 5 minutes are
+    short for a first pull of its images on a small node, so the first `pulumi up` would
+    undo the install. Karmada's (etcd, certificates, five Deployments and the load
+    balancer's address) gets longer still."""
+    releases = of_type(stack.resources, "kubernetes:helm.sh/v3:Release")
+    assert releases
+    for release in releases:
+        inputs = release["inputs"]
+        assert (inputs["atomic"], inputs["cleanupOnFail"]) == (True, True), release["name"]
+        least = 3 if inputs["chart"] == "karmada" else 2
+        assert inputs.get("timeout", HELM_DEFAULT_TIMEOUT) >= least * HELM_DEFAULT_TIMEOUT, (
+            f"{release['name']} waits {inputs.get('timeout')} s"
+        )
+
+
 def test_every_kubernetes_resource_goes_through_a_provider_of_the_stack(
     stack: SynthResult,
 ) -> None:
