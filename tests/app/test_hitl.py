@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -399,6 +400,59 @@ async def test_an_http_decision_the_model_fails_is_502_and_can_be_repeated() -> 
         repeated = await reviewer.post(url, json={"approved": True})
     assert repeated.status_code == 200
     assert repeated.json()["final_reply"].startswith("Done. Refund of 30.00")
+
+
+class GatedModel(ModelProvider):
+    """The offline model; while ``armed``, the next call waits at a gate until opened."""
+
+    def __init__(self) -> None:
+        self.armed = False
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+        provider = self
+
+        class Gated(OfflineModel):
+            async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+                if provider.armed:
+                    provider.armed = False
+                    provider.entered.set()
+                    await provider.gate.wait()
+                return await super().get_response(*args, **kwargs)
+
+        self._model = Gated()
+
+    def get_model(self, model_name: str | None) -> Model:
+        return self._model
+
+
+async def test_a_decision_waiting_on_the_model_holds_up_no_other_review() -> None:
+    """Decisions are serialized per review, not per replica: one resumed run waiting on a
+    slow model must not keep every other reviewer's decision waiting behind it."""
+    from tests.app.conftest import running_app
+
+    model = GatedModel()
+    async with running_app(provider=model) as (_, client):
+        first = await hold(client, "g1")
+        second = await hold(client, "g2")
+        model.armed = True
+        slow = asyncio.create_task(
+            client.post(
+                "/dapr/events/review-decisions",
+                json=cloudevent({"review_id": first["review_id"], "approved": True}),
+            )
+        )
+        await asyncio.wait_for(model.entered.wait(), 5)
+        other = await asyncio.wait_for(
+            client.post(
+                "/dapr/events/review-decisions",
+                json=cloudevent({"review_id": second["review_id"], "approved": True}),
+            ),
+            5,
+        )
+        assert other.json() == {"status": "SUCCESS"}
+        assert not slow.done()
+        model.gate.set()
+        assert (await asyncio.wait_for(slow, 5)).json() == {"status": "SUCCESS"}
 
 
 class RecordingModel(ModelProvider):
