@@ -441,17 +441,19 @@ async def test_a_decision_waiting_on_the_model_holds_up_no_other_review() -> Non
                 json=cloudevent({"review_id": first["review_id"], "approved": True}),
             )
         )
-        await asyncio.wait_for(model.entered.wait(), 5)
-        other = await asyncio.wait_for(
-            client.post(
-                "/dapr/events/review-decisions",
-                json=cloudevent({"review_id": second["review_id"], "approved": True}),
-            ),
-            5,
-        )
-        assert other.json() == {"status": "SUCCESS"}
-        assert not slow.done()
-        model.gate.set()
+        try:
+            await asyncio.wait_for(model.entered.wait(), 5)
+            other = await asyncio.wait_for(
+                client.post(
+                    "/dapr/events/review-decisions",
+                    json=cloudevent({"review_id": second["review_id"], "approved": True}),
+                ),
+                5,
+            )
+            assert other.json() == {"status": "SUCCESS"}
+            assert not slow.done()
+        finally:
+            model.gate.set()
         assert (await asyncio.wait_for(slow, 5)).json() == {"status": "SUCCESS"}
 
 
@@ -714,11 +716,12 @@ class _FailingDecider:
     ("status", "verdict"),
     [(500, "RETRY"), (502, "RETRY"), (503, "RETRY"), (499, "DROP"), (409, "DROP"), (404, "DROP")],
 )
-async def test_a_decision_failing_with_any_server_error_is_retried(
+async def test_a_decision_failing_with_a_server_error_is_retried_a_client_error_dropped(
     status: int, verdict: str
 ) -> None:
-    """Dapr's contract: DROP loses the decision for good, so every 5xx from the service is
-    RETRY, 500 included (an internal error is not the event's fault); a 4xx never applies."""
+    """Dapr's contract: DROP discards the event (there is no dead-letter topic configured),
+    so every 5xx from the service is RETRY, 500 included: an internal error is not the
+    event's fault. A 4xx can never apply, and is dropped."""
     from app.errors import ApiError
     from app.routes.dapr_subscriptions import apply_review_decision
 

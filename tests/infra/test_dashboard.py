@@ -241,7 +241,7 @@ def test_the_time_range_and_the_data_source_variable(board: dict[str, Any]) -> N
         ("datasource", "datasource", "prometheus")
     ]
     # every panel queries through that variable (so a second Prometheus can be picked),
-    # under the variable's plugin type: Grafana finds no data source of another type
+    # its reference naming the variable's plugin type, as Grafana saves it
     refs = [p["datasource"] for p in board["panels"]]
     refs += [t["datasource"] for p in board["panels"] for t in p["targets"] if "datasource" in t]
     assert refs
@@ -266,7 +266,7 @@ def test_every_alert_carries_a_severity_alertmanager_routes_on() -> None:
 def test_every_alert_watches_targets_a_pod_monitor_scrapes_and_waits_before_firing() -> None:
     """prometheus-operator labels a PodMonitor's targets `job="<namespace>/<name>"`: an
     alert on another job watches nothing and never fires. Without `for`, one bad scrape
-    pages someone; without a `summary`, the page says nothing."""
+    pages someone; a `summary` is what a receiver's template shows first."""
     records = component()
     jobs = {
         f"{m['inputs']['metadata']['namespace']}/{m['inputs']['metadata']['name']}"
@@ -280,7 +280,7 @@ def test_every_alert_watches_targets_a_pod_monitor_scrapes_and_waits_before_firi
         assert named, rule["alert"]
         assert named <= jobs, f"{rule['alert']} watches {sorted(named - jobs)}"
         assert re.fullmatch(r"[1-9][0-9]*[mh]", str(rule.get("for"))), rule["alert"]
-        # Alertmanager's templates (and kube-prometheus-stack's own rules) read `summary`
-        # (and `description`, `runbook_url`): another key never reaches the notification
+        # the convention of kube-prometheus-stack's own rules, which receivers' templates
+        # (Slack's, PagerDuty's) are written against: `summary`, `description`, `runbook_url`
         assert rule["annotations"].get("summary"), rule["alert"]
         assert set(rule["annotations"]) <= {"summary", "description", "runbook_url"}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,28 +236,32 @@ def test_every_object_passes_what_daca_check_validates(stack: dict[str, Cluster]
             assert validate_object(obj, "1.34.0") is None, name
 
 
-#: CPU in cores or millicores ("2", "0.5", "250m"): a decimal multiplier (k, M, G…) means
-#: thousands of cores or more, and a binary one (Mi) makes no sense for CPU. The API server
-#: takes either, so a `250M` meant as `250m` deploys: a limit that never limits.
-_CPU = re.compile(r"^([0-9]+(\.[0-9]*)?|\.[0-9]+)m?$")
+#: a CPU quantity with a multiplier above one: a decimal one (k, M, G…) means thousands of
+#: cores or more, a binary one (Ki, Mi…) is a memory unit. The API server takes either, so a
+#: `250M` meant as `250m` deploys as a limit that never limits.
+_CPU_TYPO = re.compile(r"[0-9.](k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$")
 
 
 def cpu_problems(resources: dict[str, Any], where: str) -> list[str]:
-    """A container's `resources`' CPU quantities not written as cores or millicores."""
+    """A container's `resources`' CPU quantities in thousands of cores or a memory unit."""
     return [
         f"{where}.{bound}.cpu: {value!r} is not cores or millicores"
         for bound in ("requests", "limits")
         if (value := (resources.get(bound) or {}).get("cpu")) is not None
-        and not _CPU.match(str(value))
+        and _CPU_TYPO.search(str(value))
     ]
 
 
-@pytest.mark.parametrize("value", ["250M", "1k", "100Mi", "2G", "1e3"])
+@pytest.mark.parametrize("value", ["250M", "1k", "100Mi", "2G", "0.5Ki"])
 def test_cpu_written_in_mega_cores_is_caught(value: str) -> None:
     assert cpu_problems({"limits": {"cpu": value}}, "c") == [
         f"c.limits.cpu: {value!r} is not cores or millicores"
     ]
-    assert cpu_problems({"requests": {"cpu": "250m"}, "limits": {"cpu": "1.5"}}, "c") == []
+
+
+@pytest.mark.parametrize("value", ["2", "0.5", ".5", "250m", "1000m", 2, 0.25, "1e-1", "500u"])
+def test_cpu_as_people_write_it_passes(value: str | float) -> None:
+    assert cpu_problems({"requests": {"cpu": value}, "limits": {"cpu": value}}, "c") == []
 
 
 def test_our_containers_ask_for_cpu_in_cores_or_millicores(stack: dict[str, Cluster]) -> None:
@@ -267,8 +271,9 @@ def test_our_containers_ask_for_cpu_in_cores_or_millicores(stack: dict[str, Clus
             pod = workload["spec"]["template"]["spec"]
             for container in pod["containers"] + pod.get("initContainers", []):
                 where = f"{name}: {workload['metadata']['name']}/{container['name']}"
-                assert cpu_problems(container.get("resources") or {}, where) == []
-                seen += 1
+                resources = container.get("resources") or {}
+                assert cpu_problems(resources, where) == []
+                seen += sum(1 for bound in resources.values() if "cpu" in bound)
     assert seen
 
 
@@ -545,11 +550,9 @@ def _secrets_made_by_operators(cluster: Cluster) -> dict[str, set[str]]:
     return made
 
 
-def _waited_for(
-    record: Record, by_name: dict[str, Record], children: dict[str, list[str]]
-) -> set[str]:
-    """Every resource the engine creates before `record`: its dependencies, a component's
-    descendants in their place, and theirs in turn."""
+def _waited_for(record: Record, by_name: dict[str, Record]) -> set[str]:
+    """Every resource the engine creates before `record`: its dependencies (the SDK has put
+    a component's children in its place already) and theirs in turn."""
     seen: set[str] = set()
     todo = list(record["dependsOn"])
     while todo:
@@ -557,7 +560,6 @@ def _waited_for(
         if name in seen:
             continue
         seen.add(name)
-        todo += children.get(name, [])
         if name in by_name:
             todo += by_name[name]["dependsOn"]
     return seen
@@ -566,15 +568,13 @@ def _waited_for(
 def test_a_workload_waits_for_the_account_and_secrets_its_pods_use(
     stack: dict[str, Cluster], records: list[Record]
 ) -> None:
-    """A pod whose account is missing is never created (the ReplicaSet's event says so, and
-    backs off), one whose Secret is missing hangs in ContainerCreating: when the stack makes
-    them, the workload must come after them, or the first `pulumi up` waits out its
-    readiness timeout."""
+    """Until its account exists the ReplicaSet cannot create a pod (it backs off), and until
+    its Secrets and ConfigMaps exist the pod does not start: when the stack makes them, the
+    workload must come after them, or the first `pulumi up` is delayed, and times out if
+    they come late. (Dependencies are recorded by name: a name two resources share would
+    make the check ambiguous, so it is refused.)"""
     by_name = {r["name"]: r for r in records if r["custom"]}
-    children: dict[str, list[str]] = defaultdict(list)
-    for record in records:
-        if record.get("parent"):
-            children[record["parent"]].append(record["name"])
+    named = Counter(r["name"] for r in records)
     checked = 0
     for name, cluster in stack.items():
         made = {
@@ -601,10 +601,19 @@ def test_a_workload_waits_for_the_account_and_secrets_its_pods_use(
                 if "configMap" in v
             }
             used |= {("Secret", secret) for secret, _ in _secret_keys_named(pod)}
-            before = _waited_for(record, by_name, children)
+            used |= {("Secret", s["name"]) for s in pod.get("imagePullSecrets", [])}
+            for container in pod["containers"] + pod.get("initContainers", []):
+                for source in container.get("envFrom", []):
+                    used |= {("Secret", (source.get("secretRef") or {}).get("name"))}
+                    used |= {("ConfigMap", (source.get("configMapRef") or {}).get("name"))}
+                for env in container.get("env", []):
+                    ref = (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
+                    used |= {("ConfigMap", ref.get("name"))}
+            before = _waited_for(record, by_name)
             for kind, used_name in used:
                 made_as = made.get((kind, namespace, used_name))
                 if made_as is not None:
+                    assert named[made_as] == 1, f"{name}: two resources are named {made_as}"
                     assert made_as in before, (
                         f"{name}: {record['name']} does not wait for {kind} {used_name}"
                     )
