@@ -30,6 +30,9 @@ RESTART_POLICIES = {"Always", "OnFailure", "Never"}
 ACCESS_MODES = {"ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"}
 POLICY_TYPES = {"Ingress", "Egress"}
 HPA_METRIC_TYPES = {"Resource", "ContainerResource", "Pods", "Object", "External"}
+POD_MANAGEMENT_POLICIES = {"OrderedReady", "Parallel"}
+#: a Service's externalTrafficPolicy and internalTrafficPolicy
+TRAFFIC_POLICIES = {"Cluster", "Local"}
 #: the resources asked for by a bare name (k8s.io/api/core/v1 ResourceName: a container's,
 #: and a claim's `storage`); any other is an extended resource, named `<domain>/<name>`
 STANDARD_RESOURCES = {"cpu", "memory", "ephemeral-storage", "storage"}
@@ -223,6 +226,9 @@ def _service_problems(spec: dict[str, Any], where: str) -> Iterator[str]:
     kind = spec.get("type", "ClusterIP")
     if kind not in SERVICE_TYPES:
         yield f"{where}: type {kind!r} is not one of {sorted(SERVICE_TYPES)}"
+    for field in ("externalTrafficPolicy", "internalTrafficPolicy"):
+        if field in spec and spec[field] not in TRAFFIC_POLICIES:
+            yield f"{where}: {field} {spec[field]!r} is not one of {sorted(TRAFFIC_POLICIES)}"
     ports = spec.get("ports") or []
     for port in ports:
         # a Service's port is named by a DNS-1123 label (ValidateService); the container
@@ -269,6 +275,13 @@ def api_problems(obj: dict[str, Any]) -> list[str]:
                     f"{where}: volumeClaimTemplate {claim!r} must be a DNS-1123 subdomain"
                 )
         problems += _pod_problems(template.get("spec") or {}, claims, where)
+    if kind == "StatefulSet":
+        policy = spec.get("podManagementPolicy", "OrderedReady")
+        if policy not in POD_MANAGEMENT_POLICIES:
+            problems.append(
+                f"{where}: podManagementPolicy {policy!r} is not one of "
+                f"{sorted(POD_MANAGEMENT_POLICIES)}"
+            )
     if kind == "Service":
         problems += _service_problems(spec, where)
     if kind == "PersistentVolumeClaim":

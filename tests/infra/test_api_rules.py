@@ -224,6 +224,9 @@ def test_the_examples_are_valid() -> None:
             "sizeLimit '128MI' is not a quantity",
         ),
         (DEPLOYMENT, f"{CONTAINER}.resources", {"limits": {"cpu": "XX500mXX"}}, "not a quantity"),
+        (STATEFULSET, "spec.podManagementPolicy", "PARALLEL", "podManagementPolicy 'PARALLEL'"),
+        (SERVICE, "spec.externalTrafficPolicy", "local", "externalTrafficPolicy 'local'"),
+        (SERVICE, "spec.internalTrafficPolicy", "Node", "internalTrafficPolicy 'Node'"),
         (DEPLOYMENT, f"{CONTAINER}.resources", {"requests": {"memory": "64mb"}}, "not a quantity"),
         (
             DEPLOYMENT,
