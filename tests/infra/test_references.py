@@ -994,6 +994,96 @@ def test_every_object_belongs_to_a_component(stack: dict[str, Cluster]) -> None:
             )
 
 
+#: the pod annotations Dapr's sidecar injector reads (dapr/dapr v1.18.3,
+#: pkg/injector/annotations/annotations.go; keys are matched exactly)
+DAPR_ANNOTATIONS = {
+    f"dapr.io/{key}"
+    for key in [
+        "actors-disseminate-timeout",
+        "api-token-secret",
+        "app-binding-options-timeout",
+        "app-channel-address",
+        "app-health-check-path",
+        "app-health-probe-interval",
+        "app-health-probe-timeout",
+        "app-health-threshold",
+        "app-id",
+        "app-max-concurrency",
+        "app-port",
+        "app-protocol",
+        "app-ssl",
+        "app-token-secret",
+        "block-shutdown-duration",
+        "component-container",
+        "config",
+        "debug-port",
+        "disable-builtin-k8s-secret-store",
+        "disable-init-endpoints",
+        "enable-api-logging",
+        "enable-app-health-check",
+        "enable-debug",
+        "enable-metrics",
+        "enable-native-sidecar",
+        "enable-profiling",
+        "enabled",
+        "env",
+        "env-from-secret",
+        "graceful-shutdown-seconds",
+        "grpc-port",
+        "http-max-request-size",
+        "http-read-buffer-size",
+        "inject-pluggable-components",
+        "internal-grpc-port",
+        "log-as-json",
+        "log-level",
+        "max-body-size",
+        "metrics-port",
+        "placement-host-address",
+        "pluggable-components",
+        "pluggable-components-sockets-folder",
+        "read-buffer-size",
+        "scheduler-host-address",
+        "sentry-request-jwt-audiences",
+        "sidecar-cpu-limit",
+        "sidecar-cpu-request",
+        "sidecar-image",
+        "sidecar-listen-addresses",
+        "sidecar-liveness-probe-delay-seconds",
+        "sidecar-liveness-probe-period-seconds",
+        "sidecar-liveness-probe-threshold",
+        "sidecar-liveness-probe-timeout-seconds",
+        "sidecar-memory-limit",
+        "sidecar-memory-request",
+        "sidecar-readiness-probe-delay-seconds",
+        "sidecar-readiness-probe-period-seconds",
+        "sidecar-readiness-probe-threshold",
+        "sidecar-readiness-probe-timeout-seconds",
+        "sidecar-seccomp-profile-type",
+        "sidecar-svc-annotations",
+        "unix-domain-socket-path",
+        "volume-mounts",
+        "volume-mounts-rw",
+    ]
+}
+
+
+def test_the_injector_reads_every_dapr_annotation_we_give_a_pod(
+    stack: dict[str, Cluster],
+) -> None:
+    """A misspelt key is ignored: the sidecar falls back to its default, e.g. no seccomp
+    profile, which a namespace enforcing `restricted` then refuses."""
+    seen = 0
+    for name, cluster in stack.items():
+        for workload in (o for o in cluster.objects if o["kind"] in WORKLOADS):
+            notes = workload["spec"]["template"]["metadata"].get("annotations") or {}
+            for key in notes:
+                if "dapr.io" in key.lower():
+                    where = f"{name}: {workload['metadata']['name']}"
+                    assert key in DAPR_ANNOTATIONS, f"{where}: {key}"
+                    seen += 1
+    assert seen
+
+
 #: what Traefik's Ingress provider reads after `traefik.ingress.kubernetes.io/`
 #: (traefik/traefik v3.7.9, pkg/provider/kubernetes/ingress/annotations.go: RouterIng and
 #: ServiceIng, decoded case-insensitively, with pkg/config/dynamic's RouterObservability
