@@ -141,7 +141,9 @@ GRID_COLUMNS = 24
 def board() -> dict[str, Any]:
     """The dashboard as Grafana's sidecar reads it from the rendered ConfigMap."""
     configmap = one(component(), "kubernetes:core/v1:ConfigMap")["inputs"]
-    (text,) = configmap["data"].values()
+    ((key, text),) = configmap["data"].items()
+    # the sidecar writes each key as a file; Grafana's file provider loads `*.json` only
+    assert key.endswith(".json"), key
     loaded: dict[str, Any] = json.loads(text)
     return loaded
 

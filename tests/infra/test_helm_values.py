@@ -42,8 +42,15 @@ TYPES: dict[str, tuple[str, ...]] = {
     "containerSecurityContext": ("securitycontext",),
     "affinity": ("affinity",),
     "nodeAffinity": ("nodeaffinity",),
+    # kube-prometheus-stack's storageSpec: the Prometheus CR's claim template
+    "volumeClaimTemplate": ("persistentvolumeclaim",),
 }
-LISTS = {"tolerations": "toleration", "nodeSelectorTerms": "nodeselectorterm"}
+LISTS = {
+    "tolerations": "toleration",
+    "nodeSelectorTerms": "nodeselectorterm",
+    "volumeMounts": "volumemount",
+    "volumes": "volume",
+}
 
 
 @cache
@@ -72,6 +79,8 @@ def _per_component(value: Any, types: tuple[str, ...]) -> bool:
     if not isinstance(value, dict) or not value:
         return False
     fields = {"requests", "limits", "claims"} if "resourcerequirements" in types else _FIELDS
+    if "persistentvolumeclaim" in types:
+        fields = {"apiVersion", "kind", "metadata", "spec"}
     return all(isinstance(v, dict) for v in value.values()) and not fields & set(value)
 
 
@@ -211,6 +220,11 @@ def test_chart_values_that_become_pod_fields_are_valid_kubernetes(stack: SynthRe
             "operator 'IN'",
         ),
         ({"tolerations": [{"key": "nvidia.com/gpu", "efect": "NoSchedule"}]}, "efect"),
+        ({"volumeMounts": [{"name": "tls", "mountPath": "/tls", "READONLY": True}]}, "READONLY"),
+        (
+            {"volumeClaimTemplate": {"spec": {"XXaccessModesXX": ["ReadWriteOnce"]}}},
+            "XXaccessModesXX",
+        ),
     ],
 )
 def test_the_check_names_what_a_chart_would_get_wrong(values: Any, fragment: str) -> None:
@@ -329,6 +343,12 @@ def test_traefik_gets_only_values_its_chart_schema_accepts(stack: SynthResult) -
         assert releases, "planet's AKS regions run Traefik"
     for release in releases:
         jsonschema.validate(release["inputs"]["values"], TRAEFIK_VALUES)
+        # the chart merges `service.spec` into its Service unchecked (its schema leaves it
+        # open): it must be a ServiceSpec, and keep the client's address (Local: no SNAT
+        # through another node), which the access log and any per-address limit need
+        spec = release["inputs"]["values"]["service"]["spec"]
+        assert _problems(spec, ("servicespec",), "1.33") == []
+        assert (spec["type"], spec["externalTrafficPolicy"]) == ("LoadBalancer", "Local")
 
 
 def test_a_misspelt_traefik_value_is_refused() -> None:

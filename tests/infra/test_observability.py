@@ -342,6 +342,8 @@ def test_planet_has_one_global_query_view_over_mutual_tls(planet: SynthResult) -
     )
     assert "eu-west" in query["provider"]
     args = query["inputs"]["spec"]["template"]["spec"]["containers"][0]["args"]
+    # the image's entrypoint is /bin/thanos: the first argument picks the component
+    assert args[0] == "query"
     endpoints = [a.removeprefix("--endpoint=") for a in args if a.startswith("--endpoint=")]
     hosts = {
         o["inputs"]["hostName"] for o in of_type(planet.resources, "azure-native:cdn:AFDOrigin")
