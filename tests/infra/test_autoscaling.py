@@ -348,6 +348,23 @@ def test_planet_runs_keda_in_every_region_with_prometheus_and_kafka(planet: Synt
         version = tuple(int(part) for part in kafka["metadata"]["version"].split("."))
         assert version >= (2, 1, 0)
         assert kafka["authenticationRef"]["name"] == "daca-agent-kafka"
+        # KEDA's operator reads the lag itself: the region's Kafka listener admits its pods
+        (keda,) = [r for r in releases if r["provider"] == region]
+        (cluster,) = [
+            c for c in of_type(planet.resources, "kubernetes:kafka.strimzi.io/v1:Kafka")
+            if c["provider"] == region
+        ]  # fmt: skip
+        (listener,) = [
+            li for li in cluster["inputs"]["spec"]["kafka"]["listeners"]
+            if kafka["metadata"]["bootstrapServers"].endswith(f":{li['port']}")
+        ]  # fmt: skip
+        admitted = {
+            (peer.get("namespaceSelector") or {})
+            .get("matchLabels", {})
+            .get("kubernetes.io/metadata.name")
+            for peer in listener["networkPolicyPeers"]
+        }
+        assert keda["inputs"]["namespace"] in admitted
 
 
 def test_planet_kafka_credentials_come_only_from_secrets(planet: SynthResult) -> None:
@@ -487,3 +504,18 @@ def test_kafka_lag_source_needs_the_credentials_of_its_mode() -> None:
         client_key=SecretKey("u", "user.key"),
     )  # fmt: skip
     assert [p for p, _ in tls.auth_params()] == ["ca", "cert", "key"]
+
+
+@pytest.mark.parametrize("trigger", ["prometheus", "cpu"])
+def test_one_trigger_alone_is_enough_and_none_is_refused(trigger: str) -> None:
+    from infra.components.kubernetes.scaled_object import AppScaledObjectArgs, PrometheusTrigger
+
+    given: dict[str, Any] = {"app_id": "agent", "namespace": "daca", "min_replicas": 1}
+    alone = (
+        {"prometheus": PrometheusTrigger(metric="requestRate", threshold=5)}
+        if trigger == "prometheus"
+        else {"cpu_utilization": 70}
+    )
+    assert AppScaledObjectArgs(**given, max_replicas=3, **alone).max_replicas == 3
+    with pytest.raises(ValueError, match=r"^a ScaledObject needs at least one trigger$"):
+        AppScaledObjectArgs(**given, max_replicas=3)

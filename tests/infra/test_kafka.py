@@ -380,6 +380,20 @@ def test_shipped_planet_runs_kafka_and_mirrors_in_every_region(planet: SynthResu
                     "password": "password",
                 },
             }
+    # each region's external listener presents a certificate for the host the other
+    # regions' MirrorMaker 2 dial, and on the port they dial
+    listeners = {
+        c["name"].removesuffix("-kafka-cluster"): next(
+            li for li in c["inputs"]["spec"]["kafka"]["listeners"] if li["type"] != "internal"
+        )
+        for c in clusters
+    }
+    for spec in mirrors.values():
+        for mirror in spec["mirrors"]:
+            host, port = mirror["source"]["bootstrapServers"].rsplit(":", 1)
+            listener = listeners[mirror["source"]["alias"]]
+            assert host in listener["configuration"]["bootstrap"]["alternativeNames"]
+            assert port == str(listener["port"])
     assert validate_manifests(planet.manifests_dir, planet.k8s_version) == []
 
 
