@@ -3,6 +3,7 @@
     python -m tests.mutate [GROUP ...]        # run groups (default: all), print scores
     python -m tests.mutate --results GROUP    # list a group's surviving mutants again
     python -m tests.mutate k8s --sample 400   # a seeded random sample, score with its 95% CI
+    python -m tests.mutate app --sample 80 --undecided  # a sample of what a stopped run left
 
 Each group mutates the modules that matter and runs only the tests that cover them, in
 its own directory under build/mutate/<group>/ (mutmut keeps its `mutants/` tree and its
@@ -256,6 +257,22 @@ def sample(names: dict[str, list[str]], size: int, seed: int) -> list[str]:
     return picked
 
 
+def undecided(where: Path) -> set[str]:
+    """The mutants without a result: never run, or left by a run that was stopped."""
+    return {
+        key
+        for meta in (where / "mutants").rglob("*.py.meta")
+        for key, code in json.loads(meta.read_text())["exit_code_by_key"].items()
+        if code is None
+    }
+
+
+def sample_undecided(names: set[str], size: int, seed: int) -> list[str]:
+    """`size` of the undecided mutants, drawn at random from all of them (sorted first, so a
+    seed draws the same ones): in a stopped run they are the slowest, not a file's share."""
+    return random.Random(seed).sample(sorted(names), min(size, len(names)))
+
+
 def wilson(killed: int, n: int, z: float = 1.96) -> tuple[float, float]:
     """The 95% confidence interval of a killed share seen in a sample of n (Wilson score)."""
     if n == 0:
@@ -327,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--sample", type=int, metavar="N", help="run N mutants drawn at random")
     parser.add_argument("--seed", type=int, default=0, help="the sample's seed (default 0)")
+    parser.add_argument(
+        "--undecided",
+        action="store_true",
+        help="with --sample: draw from the mutants with no result yet (after a stopped run)",
+    )
     args = parser.parse_args(argv)
     unknown = [g for g in args.groups if g not in GROUPS]
     if unknown:
@@ -337,7 +359,10 @@ def main(argv: list[str] | None = None) -> int:
         group = GROUPS[name]
         where = prepare(name, group)
         names = mutant_names(where) if args.sample else {}
-        picked = sample(names, args.sample, args.seed) if args.sample else []
+        if args.sample and args.undecided:
+            picked = sample_undecided(undecided(where), args.sample, args.seed)
+        else:
+            picked = sample(names, args.sample, args.seed) if args.sample else []
         seconds = None
         if not args.results:
             env = dict(os.environ)

@@ -4,6 +4,7 @@ programs find them."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.mutate import sample, wilson
+from tests.mutate import sample, sample_undecided, undecided, wilson
 
 NAMES = {
     "infra/a.py": [f"a.f__mutmut_{i}" for i in range(1, 301)],
@@ -36,6 +37,23 @@ def test_a_sample_takes_each_file_in_proportion_and_never_twice() -> None:
 
 def test_a_sample_larger_than_a_file_takes_all_of_it() -> None:
     assert sorted(sample({"x.py": ["x_1", "x_2"]}, 10, seed=0)) == ["x_1", "x_2"]
+
+
+def test_the_undecided_are_the_mutants_without_a_result_and_a_seed_draws_them_alike(
+    tmp_path: Path,
+) -> None:
+    meta = tmp_path / "mutants" / "app" / "service.py.meta"
+    meta.parent.mkdir(parents=True)
+    codes = {f"s__mutmut_{i}": (None if i % 3 else 1) for i in range(1, 31)}
+    meta.write_text(json.dumps({"exit_code_by_key": codes}))
+    left = undecided(tmp_path)
+    assert left == {name for name, code in codes.items() if code is None}
+    drawn = sample_undecided(left, 5, seed=7)
+    assert len(set(drawn)) == 5
+    assert set(drawn) <= left
+    assert drawn == sample_undecided(set(left), 5, seed=7)
+    assert drawn != sample_undecided(left, 5, seed=8)
+    assert sorted(sample_undecided(left, 99, seed=7)) == sorted(left)
 
 
 @pytest.mark.parametrize(
