@@ -116,6 +116,25 @@ def clusters(records: list[Record]) -> dict[str, Cluster]:
     return dict(found)
 
 
+def _pod_uses(pod: dict[str, Any]) -> set[tuple[str, str | None]]:
+    """(kind, name) of the account, Secrets and ConfigMaps a pod spec uses: volumes,
+    `secretKeyRef`/`configMapKeyRef`, `envFrom` and `imagePullSecrets`."""
+    used: set[tuple[str, str | None]] = {("ServiceAccount", pod.get("serviceAccountName"))}
+    for volume in pod.get("volumes", []):
+        used.add(("Secret", (volume.get("secret") or {}).get("secretName")))
+        used.add(("ConfigMap", (volume.get("configMap") or {}).get("name")))
+    used |= {("Secret", s["name"]) for s in pod.get("imagePullSecrets", [])}
+    for container in pod["containers"] + pod.get("initContainers", []):
+        for source in container.get("envFrom", []):
+            used.add(("Secret", (source.get("secretRef") or {}).get("name")))
+            used.add(("ConfigMap", (source.get("configMapRef") or {}).get("name")))
+        for env in container.get("env", []):
+            ref = env.get("valueFrom") or {}
+            used.add(("Secret", (ref.get("secretKeyRef") or {}).get("name")))
+            used.add(("ConfigMap", (ref.get("configMapKeyRef") or {}).get("name")))
+    return used
+
+
 def _propagate(policy: dict[str, Any], hub: Cluster, found: dict[str, Cluster]) -> None:
     """What Karmada sends to each member a PropagationPolicy places on: the objects its
     resourceSelectors name and, with propagateDeps, the account, Secrets and ConfigMaps
@@ -132,18 +151,7 @@ def _propagate(policy: dict[str, Any], hub: Cluster, found: dict[str, Cluster]) 
     if spec.get("propagateDeps"):
         for workload in [o for o in picked if o["kind"] in WORKLOADS]:
             namespace = workload["metadata"]["namespace"]
-            pod = workload["spec"]["template"]["spec"]
-            used = {("ServiceAccount", pod.get("serviceAccountName"))}
-            used |= {
-                ("Secret", v["secret"]["secretName"])
-                for v in pod.get("volumes", [])
-                if "secret" in v
-            }
-            used |= {
-                ("ConfigMap", v["configMap"]["name"])
-                for v in pod.get("volumes", [])
-                if "configMap" in v
-            }
+            used = _pod_uses(workload["spec"]["template"]["spec"])
             picked += [
                 o
                 for o in hub.objects
@@ -588,27 +596,7 @@ def test_a_workload_waits_for_the_account_and_secrets_its_pods_use(
         }
         for record in (r for r in cluster.records if r["inputs"]["kind"] in WORKLOADS):
             namespace = record["inputs"]["metadata"]["namespace"]
-            pod = record["inputs"]["spec"]["template"]["spec"]
-            used = {("ServiceAccount", pod.get("serviceAccountName"))}
-            used |= {
-                ("Secret", v["secret"]["secretName"])
-                for v in pod.get("volumes", [])
-                if "secret" in v
-            }
-            used |= {
-                ("ConfigMap", v["configMap"]["name"])
-                for v in pod.get("volumes", [])
-                if "configMap" in v
-            }
-            used |= {("Secret", secret) for secret, _ in _secret_keys_named(pod)}
-            used |= {("Secret", s["name"]) for s in pod.get("imagePullSecrets", [])}
-            for container in pod["containers"] + pod.get("initContainers", []):
-                for source in container.get("envFrom", []):
-                    used |= {("Secret", (source.get("secretRef") or {}).get("name"))}
-                    used |= {("ConfigMap", (source.get("configMapRef") or {}).get("name"))}
-                for env in container.get("env", []):
-                    ref = (env.get("valueFrom") or {}).get("configMapKeyRef") or {}
-                    used |= {("ConfigMap", ref.get("name"))}
+            used = _pod_uses(record["inputs"]["spec"]["template"]["spec"])
             before = _waited_for(record, by_name)
             for kind, used_name in used:
                 made_as = made.get((kind, namespace, used_name))
