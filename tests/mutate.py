@@ -354,6 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"unknown group {', '.join(unknown)}: pick from {', '.join(GROUPS)}")
         return 2
+    if args.undecided and not args.sample:
+        print("--undecided picks the mutants a --sample N draws from: give --sample N too")
+        return 2
     mutmut = str(Path(sys.executable).with_name("mutmut"))
     for name in args.groups or list(GROUPS):
         group = GROUPS[name]
@@ -361,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         names = mutant_names(where) if args.sample else {}
         if args.sample and args.undecided:
             picked = sample_undecided(undecided(where), args.sample, args.seed)
+            if not picked:  # mutmut given no names would run the whole group
+                print(f"== {name}: every mutant has a result, none left to sample")
+                continue
         else:
             picked = sample(names, args.sample, args.seed) if args.sample else []
         seconds = None

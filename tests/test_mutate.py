@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from tests import mutate
 from tests.mutate import sample, sample_undecided, undecided, wilson
 
 NAMES = {
@@ -54,6 +55,31 @@ def test_the_undecided_are_the_mutants_without_a_result_and_a_seed_draws_them_al
     assert drawn == sample_undecided(set(left), 5, seed=7)
     assert drawn != sample_undecided(left, 5, seed=8)
     assert sorted(sample_undecided(left, 99, seed=7)) == sorted(left)
+
+
+def test_undecided_without_a_sample_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert mutate.main(["app", "--undecided"]) == 2
+    assert "give --sample N too" in capsys.readouterr().out
+
+
+def test_nothing_undecided_runs_nothing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """mutmut given no mutant names runs every one: an empty draw must not reach it."""
+    meta = tmp_path / "mutants" / "app" / "service.py.meta"
+    meta.parent.mkdir(parents=True)
+    meta.write_text(json.dumps({"exit_code_by_key": {"s__mutmut_1": 1}}))
+    monkeypatch.setattr(mutate, "prepare", lambda name, group: tmp_path)
+    monkeypatch.setattr(mutate, "mutant_names", lambda where: {"app/service.py": ["s__mutmut_1"]})
+
+    def no_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"ran {args}")
+
+    monkeypatch.setattr(mutate.subprocess, "run", no_run)
+    assert mutate.main(["app", "--sample", "5", "--undecided"]) == 0
+    assert "none left to sample" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
